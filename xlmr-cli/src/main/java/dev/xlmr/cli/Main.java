@@ -1,5 +1,9 @@
 package dev.xlmr.cli;
 
+import java.io.InputStream;
+import java.io.PrintStream;
+import java.io.PrintWriter;
+import java.nio.charset.StandardCharsets;
 import picocli.CommandLine;
 import picocli.CommandLine.Command;
 
@@ -7,7 +11,7 @@ import picocli.CommandLine.Command;
  * Entry point of {@code ./xlmr}: one picocli subcommand per task.
  *
  * <pre>{@code
- * ./xlmr tokenize --model fixtures/xlmr-base < lines.jsonl
+ * echo '{"text": "Hello world"}' | ./xlmr tokenize --model testdata/xlmr-base
  * }</pre>
  *
  * Exit codes: 0 success, 1 runtime error (one line on stderr), 2 usage error.
@@ -16,20 +20,32 @@ import picocli.CommandLine.Command;
         description = "XLM-RoBERTa for the JVM: tokenizer, model, tasks.",
         subcommands = {TokenizeCommand.class})
 public final class Main {
+    /** Standard input of the running command (replaceable by tests). */
+    static InputStream stdin = System.in;
+
     private Main() {}
 
     public static void main(String[] args) {
-        System.exit(run(args));
+        System.exit(run(System.in, System.out, System.err, args));
     }
 
-    /** Runs the command line and returns its exit code (used by tests). */
-    public static int run(String... args) {
+    /** Runs the command line on the given streams and returns its exit code. */
+    public static int run(InputStream in, PrintStream out, PrintStream err, String... args) {
+        stdin = in;
         CommandLine cl = new CommandLine(new Main());
+        cl.setOut(new PrintWriter(new java.io.OutputStreamWriter(out, StandardCharsets.UTF_8), true));
+        cl.setErr(new PrintWriter(new java.io.OutputStreamWriter(err, StandardCharsets.UTF_8), true));
         cl.setExecutionExceptionHandler((ex, cmd, parsed) -> {
             String msg = ex.getMessage() == null ? ex.toString() : ex.getMessage();
             cmd.getErr().println("xlmr: " + msg.lines().findFirst().orElse(msg));
+            cmd.getErr().flush();
             return 1;
         });
-        return cl.execute(args);
+        try {
+            return cl.execute(args);
+        } finally {
+            cl.getOut().flush();
+            cl.getErr().flush();
+        }
     }
 }

@@ -40,7 +40,13 @@ public final class XlmRobertaModule {
     /** More frames than this is a malformed annotation or framing (it is ~9 days at 40 ms). */
     static final long MAX_FRAMES = 20_000_000;
 
-    /** Progress in distinct texts embedded so far out of all distinct texts of the job. */
+    /**
+     * Progress in distinct texts embedded so far out of all distinct texts of the job.
+     *
+     * <pre>{@code
+     * Progress p = (done, total) -> job.setProgress(100.0 * done / total);
+     * }</pre>
+     */
     @FunctionalInterface
     public interface Progress {
         /** Called after each batch. */

@@ -78,6 +78,15 @@ class AnnotationsTest {
     }
 
     @Test
+    void acceptsAWindows1252Header() throws IOException {
+        String header = "<annotation ssi-v=\"3\"><info ftype=\"ASCII\" size=\"0\"/>"
+                + "<meta annotator=\"J\u00fcrgen\"/><scheme name=\"t\" type=\"FREE\"/></annotation>";
+        Path h = dir.resolve("h.annotation");
+        Files.write(h, header.getBytes(Texts.CP1252));
+        assertEquals("J\u00fcrgen", Annotations.read(h).meta().get("annotator"));
+    }
+
+    @Test
     void readsCsvQuotingCrlfBlankLinesAndAFifthField() throws IOException {
         String data = "0;1;\"a;b\";1\r\n\r\n1;2;\"say \"\"hi\"\"\";0.5;color=#FF00FF00\r\n"
                 + "2;3;\"two\nlines\";1\n3;4;x;y;z;0.25\n4;5;not \"quoted\";1\n";

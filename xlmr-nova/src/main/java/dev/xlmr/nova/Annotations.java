@@ -157,7 +157,7 @@ public final class Annotations {
                 }
                 byte[] text = new byte[(int) n];
                 buf.get(text);
-                out.add(new FreeAnnotation.Label(from, to, Texts.decode(text), buf.getFloat()));
+                out.add(new FreeAnnotation.Label(from, to, Texts.decodeLabel(text), buf.getFloat()));
             }
             if (buf.hasRemaining()) {
                 throw new NovaFormatException(data, buf.remaining() + " bytes follow the " + size

@@ -279,8 +279,8 @@ public final class SsiStream {
             throws IOException {
         if (!type.isNumeric(width)) throw new NovaFormatException(file, type + " streams cannot be ASCII");
         byte[] raw = Texts.readBounded(file, MAX_BYTES);
-        // each value takes at least one character: bound the allocation by the file length
-        if (total > raw.length / dim + 1) {
+        // a sample line takes at least 2 * dim bytes (values and separators): bound the allocation by the file
+        if (total > (raw.length + 1L) / (2L * dim)) {
             throw new NovaFormatException(file, "the header announces " + total + " samples, the file is only " + raw.length + " bytes");
         }
         String text = Texts.decode(raw);

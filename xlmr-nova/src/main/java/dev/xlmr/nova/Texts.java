@@ -33,8 +33,14 @@ final class Texts {
         }
     }
 
-    /** UTF-8 when the bytes are valid UTF-8, else windows-1252 (old NOVA files); a BOM is dropped. */
+    /** A whole text file: UTF-8 when the bytes are valid UTF-8, else windows-1252 (old NOVA files); a BOM is dropped. */
     static String decode(byte[] bytes) {
+        String s = decodeLabel(bytes);
+        return !s.isEmpty() && s.charAt(0) == '\uFEFF' ? s.substring(1) : s;
+    }
+
+    /** As {@link #decode(byte[])}, keeping a leading U+FEFF (it is part of a label, not a BOM). */
+    static String decodeLabel(byte[] bytes) {
         String s;
         try {
             s = StandardCharsets.UTF_8.newDecoder()
@@ -44,7 +50,7 @@ final class Texts {
         } catch (CharacterCodingException e) {
             s = new String(bytes, CP1252);
         }
-        return !s.isEmpty() && s.charAt(0) == '\uFEFF' ? s.substring(1) : s;
+        return s;
     }
 
     /** Parses a decimal number as Python's float() would (no Java suffixes such as "1f", no hex). */

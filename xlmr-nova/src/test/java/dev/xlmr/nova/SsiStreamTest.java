@@ -147,12 +147,12 @@ class SsiStreamTest {
     @Test
     void asciiErrorsNameTheLine() throws IOException {
         Path h = header("a", "ASCII", 3, "FLOAT", 4, 3);
-        Files.writeString(dir.resolve("a.stream~"), "1 2 3\n4 5\n7 8 9\n");
+        Files.writeString(dir.resolve("a.stream~"), "1 2 3\n4 5 \n7 8 9\n");
         NovaFormatException e = assertThrows(NovaFormatException.class, () -> SsiStream.read(h));
         assertEquals(2, e.line());
         Files.writeString(dir.resolve("a.stream~"), "1 2 3\n4 5 x\n7 8 9\n");
         assertEquals(2, assertThrows(NovaFormatException.class, () -> SsiStream.read(h)).line());
-        Files.writeString(dir.resolve("a.stream~"), "1 2 3\n4 5 6\n");
+        Files.writeString(dir.resolve("a.stream~"), "1 2 3\n4 5 6\n      \n");
         assertTrue(assertThrows(NovaFormatException.class, () -> SsiStream.read(h)).getMessage().contains("holds 2"));
         Files.writeString(dir.resolve("a.stream~"), "1 2 3\r\n4  5 6 \r\n\r\n7 8 9");
         assertArrayEquals(new float[] {1, 2, 3, 4, 5, 6, 7, 8, 9}, SsiStream.read(h).toFloats());

@@ -166,7 +166,7 @@ public final class Annotations {
             return out;
         }
         List<FreeAnnotation.Label> out = new ArrayList<>();
-        for (Texts.Row row : Texts.csv(Texts.decode(b), ';', data)) {
+        for (Texts.Row row : Texts.csv(Texts.decode(b), ';')) {
             List<String> f = row.fields();
             if (f.size() < 4) throw bad(data, row, "expected from;to;text;confidence, found " + f.size() + " fields");
             int conf = 3;
@@ -194,7 +194,7 @@ public final class Annotations {
             }
             return out;
         }
-        for (Texts.Row row : Texts.csv(Texts.decode(b), ';', data)) {
+        for (Texts.Row row : Texts.csv(Texts.decode(b), ';')) {
             List<String> f = row.fields();
             if (f.size() < 4) throw bad(data, row, "expected from;to;id;confidence, found " + f.size() + " fields");
             double id = num(data, row, f.get(2), "id");
@@ -214,7 +214,7 @@ public final class Annotations {
             while (buf.hasRemaining()) out.add(new ContinuousAnnotation.Frame(buf.getFloat(), buf.getFloat()));
             return out;
         }
-        for (Texts.Row row : Texts.csv(Texts.decode(b), ';', data)) {
+        for (Texts.Row row : Texts.csv(Texts.decode(b), ';')) {
             List<String> f = row.fields();
             if (f.size() < 2) throw bad(data, row, "expected score;confidence, found " + f.size() + " fields");
             out.add(new ContinuousAnnotation.Frame((float) num(data, row, f.get(0), "score"),

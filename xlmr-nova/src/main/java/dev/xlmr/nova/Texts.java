@@ -89,56 +89,63 @@ final class Texts {
     /**
      * Splits text into records as Python's csv module does with {@code delimiter=';', quotechar='"'}:
      * a field starting with a quote may hold the delimiter, doubled quotes and line breaks. Blank lines
-     * are skipped (discover-utils would fail on them; nothing is lost by skipping).
+     * are skipped (discover-utils would fail on them; nothing is lost by skipping). A quote that is never
+     * closed (NOVA does not escape texts, so a text may start with one) is read literally for its line
+     * instead of swallowing the rest of the file.
      */
-    static List<Row> csv(String text, char delim, Path file) throws NovaFormatException {
+    static List<Row> csv(String text, char delim) {
         List<Row> rows = new ArrayList<>();
+        int[] line = {1};
+        int at = 0;
+        while (at < text.length()) {
+            int rowLine = line[0];
+            int next = row(text, at, delim, true, rows, line);
+            if (next < 0) {
+                line[0] = rowLine;
+                next = row(text, at, delim, false, rows, line);
+            }
+            at = next;
+        }
+        return rows;
+    }
+
+    /** Parses one record starting at {@code at}; returns where the next starts, or -1 for an unclosed quote. */
+    private static int row(String text, int at, char delim, boolean quotes, List<Row> rows, int[] line) {
         List<String> fields = new ArrayList<>();
         StringBuilder f = new StringBuilder();
-        int line = 1, rowLine = 1;
-        boolean quoted = false, fieldStarted = false, afterQuote = false;
-        int n = text.length();
-        for (int i = 0; i < n; i++) {
+        int rowLine = line[0], n = text.length(), i = at;
+        boolean quoted = false, afterQuote = false;
+        for (; i < n; i++) {
             char c = text.charAt(i);
             if (quoted) {
                 if (c == '"') {
                     if (i + 1 < n && text.charAt(i + 1) == '"') { f.append('"'); i++; }
                     else { quoted = false; afterQuote = true; }
                 } else {
-                    if (c == '\n' || (c == '\r' && (i + 1 >= n || text.charAt(i + 1) != '\n'))) line++;
+                    if (c == '\n' || (c == '\r' && (i + 1 >= n || text.charAt(i + 1) != '\n'))) line[0]++;
                     f.append(c);
                 }
             } else if (c == delim) {
                 fields.add(f.toString());
                 f.setLength(0);
-                fieldStarted = true;
                 afterQuote = false;
             } else if (c == '\r' || c == '\n') {
                 if (c == '\r' && i + 1 < n && text.charAt(i + 1) == '\n') i++;
-                endRow(rows, fields, f, fieldStarted, rowLine);
-                fieldStarted = false;
-                afterQuote = false;
-                line++;
-                rowLine = line;
-            } else if (c == '"' && f.isEmpty() && !afterQuote) {
+                i++;
+                break;
+            } else if (quotes && c == '"' && f.isEmpty() && !afterQuote) {
                 quoted = true;
-                fieldStarted = true;
             } else {
                 f.append(c);
-                fieldStarted = true;
             }
         }
-        if (quoted) throw NovaFormatException.atLine(file, rowLine, "quoted field is not closed before the end of the file");
-        endRow(rows, fields, f, fieldStarted, rowLine);
-        return rows;
-    }
-
-    private static void endRow(List<Row> rows, List<String> fields, StringBuilder f, boolean started, int line) {
-        if (!started && fields.isEmpty() && f.toString().isBlank()) { f.setLength(0); return; }
-        fields.add(f.toString());
-        f.setLength(0);
-        rows.add(new Row(line, List.copyOf(fields)));
-        fields.clear();
+        if (quoted) return -1;
+        line[0]++;
+        if (!fields.isEmpty() || !f.toString().isBlank()) {
+            fields.add(f.toString());
+            rows.add(new Row(rowLine, List.copyOf(fields)));
+        }
+        return i;
     }
 
     /** Python's str.strip(): also strips NBSP and the other characters str.isspace() accepts. */

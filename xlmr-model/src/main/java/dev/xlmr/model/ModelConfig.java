@@ -8,7 +8,6 @@ import java.nio.file.Files;
 import java.nio.file.NoSuchFileException;
 import java.nio.file.Path;
 import java.util.Collections;
-import java.util.Iterator;
 import java.util.LinkedHashMap;
 import java.util.Map;
 import java.util.TreeMap;
@@ -30,6 +29,7 @@ import java.util.TreeMap;
  * @param numLabels classifier outputs (the size of id2label when given, else num_labels, else 2)
  * @param id2label label names by index (empty when the config has none)
  * @param problemType "regression", "single_label_classification", ... or null
+ * @param tieWordEmbeddings whether an absent LM decoder uses the word embeddings (the default)
  */
 public record ModelConfig(
         String modelType,
@@ -49,7 +49,8 @@ public record ModelConfig(
         int numLabels,
         Map<Integer, String> id2label,
         Map<String, Integer> label2id,
-        String problemType) {
+        String problemType,
+        boolean tieWordEmbeddings) {
 
     public ModelConfig {
         id2label = Collections.unmodifiableMap(new TreeMap<>(id2label));
@@ -127,8 +128,7 @@ public record ModelConfig(
         Map<Integer, String> id2label = new TreeMap<>();
         JsonNode i2l = c.get("id2label");
         if (i2l != null && i2l.isObject()) {
-            for (Iterator<Map.Entry<String, JsonNode>> it = i2l.fields(); it.hasNext(); ) {
-                Map.Entry<String, JsonNode> e = it.next();
+            for (Map.Entry<String, JsonNode> e : i2l.properties()) {
                 try {
                     id2label.put(Integer.parseInt(e.getKey()), e.getValue().asText());
                 } catch (NumberFormatException ex) {
@@ -139,8 +139,7 @@ public record ModelConfig(
         Map<String, Integer> label2id = new LinkedHashMap<>();
         JsonNode l2i = c.get("label2id");
         if (l2i != null && l2i.isObject()) {
-            for (Iterator<Map.Entry<String, JsonNode>> it = l2i.fields(); it.hasNext(); ) {
-                Map.Entry<String, JsonNode> e = it.next();
+            for (Map.Entry<String, JsonNode> e : l2i.properties()) {
                 label2id.put(e.getKey(), e.getValue().asInt());
             }
         }
@@ -160,7 +159,8 @@ public record ModelConfig(
                 intField(c, "type_vocab_size", 1, source),
                 c.path("is_decoder").asBoolean(false),
                 numLabels, id2label, label2id,
-                pt == null || pt.isNull() ? null : pt.asText());
+                pt == null || pt.isNull() ? null : pt.asText(),
+                c.path("tie_word_embeddings").asBoolean(true));
         config.check(source);
         return config;
     }

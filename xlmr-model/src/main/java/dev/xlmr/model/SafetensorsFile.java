@@ -11,7 +11,6 @@ import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.Comparator;
-import java.util.Iterator;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
@@ -61,8 +60,7 @@ final class SafetensorsFile {
         Map<String, StoredTensor> tensors = new LinkedHashMap<>();
         List<long[]> ranges = new ArrayList<>();
         List<String> rangeNames = new ArrayList<>();
-        for (Iterator<Map.Entry<String, JsonNode>> it = header.fields(); it.hasNext(); ) {
-            Map.Entry<String, JsonNode> e = it.next();
+        for (Map.Entry<String, JsonNode> e : header.properties()) {
             String name = e.getKey();
             if (name.equals("__metadata__")) {
                 continue;
@@ -120,14 +118,19 @@ final class SafetensorsFile {
             rangeNames.add(name);
         }
         // Overlapping tensors would alias each other's bytes: the file was built by hand or damaged.
-        ranges.sort(Comparator.comparingLong((long[] r) -> r[0]).thenComparingLong(r -> r[1]));
-        for (int i = 1; i < ranges.size(); i++) {
-            long[] prev = ranges.get(i - 1);
-            long[] cur = ranges.get(i);
-            if (cur[0] < prev[1] && cur[1] > cur[0] && prev[1] > prev[0]) {
-                throw new CheckpointException(fileName + ": tensors '" + rangeNames.get((int) prev[2]) + "' and '"
-                        + rangeNames.get((int) cur[2]) + "' overlap in the data");
+        ranges.sort(Comparator.comparingLong((long[] r) -> r[0]));
+        long furthestEnd = 0;
+        int furthest = -1;
+        for (long[] r : ranges) {
+            if (r[0] == r[1]) {
+                continue; // empty tensors take no bytes
             }
+            if (furthest >= 0 && r[0] < furthestEnd) {
+                throw new CheckpointException(fileName + ": tensors '" + rangeNames.get(furthest) + "' and '"
+                        + rangeNames.get((int) r[2]) + "' overlap in the data");
+            }
+            furthestEnd = r[1];
+            furthest = (int) r[2];
         }
         return tensors;
     }

@@ -7,7 +7,6 @@ import java.lang.foreign.Arena;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.Collections;
-import java.util.Iterator;
 import java.util.LinkedHashMap;
 import java.util.LinkedHashSet;
 import java.util.Map;
@@ -100,8 +99,7 @@ public final class Weights implements AutoCloseable {
         Path dir = index.toAbsolutePath().getParent();
         Map<String, Map<String, StoredTensor>> shards = new LinkedHashMap<>();
         Map<String, StoredTensor> out = new LinkedHashMap<>();
-        for (Iterator<Map.Entry<String, JsonNode>> it = map.fields(); it.hasNext(); ) {
-            Map.Entry<String, JsonNode> e = it.next();
+        for (Map.Entry<String, JsonNode> e : map.properties()) {
             String shard = e.getValue().asText();
             Path shardPath = dir.resolve(shard).normalize();
             if (shard.isEmpty() || !shardPath.getParent().equals(dir.normalize())) {

@@ -159,6 +159,9 @@ public final class XlmRobertaModel implements Encoder {
                 if (bias == null) {
                     bias = decoderBias != null ? decoderBias : ld.head("lm_head.bias", v);
                 }
+                if (decoder == null && !config.tieWordEmbeddings()) {
+                    ld.head("lm_head.decoder.weight", v, h); // untied: the file must have it
+                }
                 yield new HeadWeights(ld.head("lm_head.dense.weight", h, h), ld.head("lm_head.dense.bias", h),
                         ld.head("lm_head.layer_norm.weight", h), ld.head("lm_head.layer_norm.bias", h),
                         decoder != null ? decoder : wordEmb, bias);

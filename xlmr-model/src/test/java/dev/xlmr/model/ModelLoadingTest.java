@@ -119,6 +119,15 @@ class ModelLoadingTest {
     }
 
     @Test
+    void untiedLmHeadNeedsItsDecoder() throws IOException {
+        Path dir = copy("xlmr-mlm", "F32", n -> n);
+        String config = Files.readString(dir.resolve("config.json")).replace("{", "{\"tie_word_embeddings\": false,");
+        Files.writeString(dir.resolve("config.json"), config);
+        CheckpointException e = assertThrows(CheckpointException.class, () -> XlmRobertaModel.load(dir));
+        assertTrue(e.getMessage().contains("has no XLMRobertaForMaskedLM head: missing lm_head.decoder.weight"), e.getMessage());
+    }
+
+    @Test
     void tensorsOfTheWrongShapeAreNamed() throws IOException {
         Path dir = copy("xlmr-qa", "F32", n -> n);
         String config = Files.readString(dir.resolve("config.json")).replace("\"intermediate_size\": 64", "\"intermediate_size\": 65");

@@ -32,6 +32,7 @@ class SafetensorsTest {
                 }
                 assertEquals(SafetensorsWriter.rounded(values[3], dtype), t.get(1, 0));
                 assertTrue(w.get("w") == t, "converted once, then cached");
+                assertEquals(dtype.equals("F32"), t.segment().isMapped(), "F32 is a view of the mapped file");
             }
         }
     }
@@ -70,6 +71,9 @@ class SafetensorsTest {
         assertHas(failure("{\"a\":{\"dtype\":\"F32\",\"shape\":[1],\"data_offsets\":[-4,0]}}", new byte[4]), "bad data_offsets");
         assertHas(failure("{\"a\":{\"dtype\":\"F32\",\"shape\":[2],\"data_offsets\":[0,8]},"
                 + "\"b\":{\"dtype\":\"F32\",\"shape\":[1],\"data_offsets\":[4,8]}}", new byte[8]), "'a' and 'b' overlap");
+        assertHas(failure("{\"a\":{\"dtype\":\"F32\",\"shape\":[2],\"data_offsets\":[0,8]},"
+                + "\"e\":{\"dtype\":\"F32\",\"shape\":[0],\"data_offsets\":[4,4]},"
+                + "\"c\":{\"dtype\":\"F32\",\"shape\":[1],\"data_offsets\":[4,8]}}", new byte[8]), "'a' and 'c' overlap");
         assertHas(failure("{\"a\":{\"dtype\":\"F32\",\"shape\":[-1],\"data_offsets\":[0,4]}}", new byte[4]), "bad dimension");
         assertHas(failure("{\"a\":{\"dtype\":\"F32\",\"shape\":[2147483647,2147483647,2147483647],\"data_offsets\":[0,4]}}",
                 new byte[4]), "too large");

@@ -134,6 +134,7 @@ class TorchCheckpointTest {
             Tensor t = w.get("w");
             assertEquals(1f, t.get(0, 0));
             assertEquals(4f, t.get(1, 1));
+            assertTrue(t.segment().isMapped(), "F32 storage used in place");
             assertEquals(-1.5f, w.get("h").get(0));
         }
     }

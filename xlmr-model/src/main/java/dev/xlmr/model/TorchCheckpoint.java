@@ -72,7 +72,7 @@ final class TorchCheckpoint {
                 }
                 expect *= t.shape()[i];
             }
-            if (t.offset() < 0 || numel > 0 && t.offset() + numel > t.storage().numel()) {
+            if (t.offset() < 0 || t.offset() > t.storage().numel() || numel > t.storage().numel() - t.offset()) {
                 throw new CheckpointException(what + " reaches past the end of its storage");
             }
             MemorySegment bytes = storage.asSlice(t.offset() * es, numel * es);

@@ -49,6 +49,9 @@ public final class Weights implements AutoCloseable {
      */
     public static Weights open(Path path) {
         Path file = path;
+        if (!Files.exists(path)) {
+            throw new CheckpointException(path + ": no such file or folder");
+        }
         if (Files.isDirectory(path)) {
             file = null;
             for (String name : FILE_NAMES) {

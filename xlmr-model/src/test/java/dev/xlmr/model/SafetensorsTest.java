@@ -113,7 +113,7 @@ class SafetensorsTest {
         CheckpointException e = assertThrows(CheckpointException.class, () -> Weights.open(tmp));
         assertHas(e.getMessage(), "no model weights");
         e = assertThrows(CheckpointException.class, () -> Weights.open(tmp.resolve("nope.safetensors")));
-        assertHas(e.getMessage(), "no such file");
+        assertHas(e.getMessage(), "nope.safetensors: no such file or folder");
         e = assertThrows(CheckpointException.class, () -> XlmRobertaModel.load(tmp));
         assertHas(e.getMessage(), "config.json: no such file");
     }

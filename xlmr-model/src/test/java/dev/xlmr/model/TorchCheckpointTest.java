@@ -169,6 +169,9 @@ class TorchCheckpointTest {
         byte[] past = new Pickle().op(0x80, 2).op('}').str("w")
                 .tensor("FloatStorage", "0", 4, 2, new int[] {2, 2}, new int[] {2, 1}).op('s', '.').bytes();
         assertHas(failure(past, Map.of("0", floats(1, 2, 3, 4))), "reaches past the end of its storage");
+        byte[] emptyPast = new Pickle().op(0x80, 2).op('}').str("w")
+                .tensor("FloatStorage", "0", 1, 5, new int[] {0}, new int[] {1}).op('s', '.').bytes();
+        assertHas(failure(emptyPast, Map.of("0", floats(1))), "reaches past the end of its storage");
         byte[] strided = new Pickle().op(0x80, 2).op('}').str("w")
                 .tensor("FloatStorage", "0", 4, 0, new int[] {2, 2}, new int[] {1, 2}).op('s', '.').bytes();
         assertHas(failure(strided, Map.of("0", floats(1, 2, 3, 4))), "is not contiguous");

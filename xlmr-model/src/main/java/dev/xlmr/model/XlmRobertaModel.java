@@ -52,6 +52,7 @@ public final class XlmRobertaModel implements Encoder {
     private final Tensor poolerW;
     private final Tensor poolerB;
     private final HeadWeights head;
+    private final Map<String, Tensor> tensors;
 
     /**
      * Loads a model folder: config.json and its weights (see {@link Weights#open}). A
@@ -139,6 +140,12 @@ public final class XlmRobertaModel implements Encoder {
             }
             head = loadHead(ld, kind);
             ld.finish();
+            if (head != null && head.normW() != null) {
+                ld.resolved.put("lm_head.decoder.weight", head.outW()); // tied or not, under its own name
+                ld.resolved.put("lm_head.bias", head.outB());
+                ld.resolved.remove("lm_head.decoder.bias");
+            }
+            tensors = java.util.Collections.unmodifiableMap(ld.resolved);
         } catch (RuntimeException ex) {
             weights.close();
             throw ex;
@@ -181,6 +188,16 @@ public final class XlmRobertaModel implements Encoder {
     @Override
     public ModelConfig config() {
         return config;
+    }
+
+    /**
+     * The tensors this model runs, by their transformers names without the "roberta." prefix
+     * ("embeddings.word_embeddings.weight", "encoder.layer.0.attention.self.query.weight",
+     * "classifier.out_proj.bias", "lm_head.decoder.weight" even when tied), already checked
+     * against the config: what a faster engine needs to run the same model.
+     */
+    public Map<String, Tensor> tensors() {
+        return tensors;
     }
 
     /** Runs a plain batch {@code [batch][seq]}; {@code attentionMask} and {@code tokenTypeIds} may be null. */
@@ -471,6 +488,7 @@ public final class XlmRobertaModel implements Encoder {
         private final List<String> missingEncoder = new ArrayList<>();
         private final List<String> missingHead = new ArrayList<>();
         private final List<String> badShapes = new ArrayList<>();
+        final Map<String, Tensor> resolved = new LinkedHashMap<>();
 
         Loader(Weights weights, ModelConfig config) {
             this.weights = weights;
@@ -522,7 +540,9 @@ public final class XlmRobertaModel implements Encoder {
                 badShapes.add(stored + " is " + Arrays.toString(actual) + ", expected " + Arrays.toString(shape));
                 return null;
             }
-            return weights.get(stored);
+            Tensor t = weights.get(stored);
+            resolved.put(name.startsWith(PREFIX) ? name.substring(PREFIX.length()) : name, t);
+            return t;
         }
 
         void finish() {

@@ -119,6 +119,18 @@ class ModelLoadingTest {
     }
 
     @Test
+    void resolvedTensorsForEngines() {
+        try (XlmRobertaModel mlm = XlmRobertaModel.load(Fixtures.dir("xlmr-mlm"))) {
+            Map<String, Tensor> t = mlm.tensors();
+            assertTrue(t.get("lm_head.decoder.weight") == t.get("embeddings.word_embeddings.weight"), "tied");
+            assertEquals(8002, t.get("lm_head.bias").dim(0));
+            assertTrue(t.containsKey("encoder.layer.1.output.LayerNorm.weight"));
+            assertFalse(t.keySet().stream().anyMatch(k -> k.startsWith("roberta.")));
+            assertEquals(5 + 2 * 16 + 6, t.size());
+        }
+    }
+
+    @Test
     void untiedLmHeadNeedsItsDecoder() throws IOException {
         Path dir = copy("xlmr-mlm", "F32", n -> n);
         String config = Files.readString(dir.resolve("config.json")).replace("{", "{\"tie_word_embeddings\": false,");

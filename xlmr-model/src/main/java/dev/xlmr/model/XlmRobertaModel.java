@@ -7,6 +7,7 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.Arrays;
+import java.util.Collections;
 import java.util.HashSet;
 import java.util.LinkedHashMap;
 import java.util.List;
@@ -145,7 +146,7 @@ public final class XlmRobertaModel implements Encoder {
                 ld.resolved.put("lm_head.bias", head.outB());
                 ld.resolved.remove("lm_head.decoder.bias");
             }
-            tensors = java.util.Collections.unmodifiableMap(ld.resolved);
+            tensors = Collections.unmodifiableMap(ld.resolved);
         } catch (RuntimeException ex) {
             weights.close();
             throw ex;

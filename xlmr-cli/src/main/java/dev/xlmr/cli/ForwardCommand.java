@@ -1,0 +1,168 @@
+package dev.xlmr.cli;
+
+import com.fasterxml.jackson.core.JsonFactory;
+import com.fasterxml.jackson.core.JsonGenerator;
+import com.fasterxml.jackson.core.JsonProcessingException;
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import dev.xlmr.model.Batch;
+import dev.xlmr.model.Head;
+import dev.xlmr.model.ModelOutput;
+import dev.xlmr.model.NdArray;
+import dev.xlmr.model.XlmRobertaModel;
+import java.io.BufferedReader;
+import java.io.IOException;
+import java.io.InputStreamReader;
+import java.io.PrintWriter;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Path;
+import java.util.Map;
+import java.util.concurrent.Callable;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Model.CommandSpec;
+import picocli.CommandLine.Option;
+import picocli.CommandLine.Spec;
+
+/**
+ * {@code xlmr forward --model DIR}: runs the reference model on JSON lines from stdin and writes one
+ * JSON line of outputs (named as in transformers) per input line.
+ *
+ * <pre>{@code
+ * echo '{"input_ids": [[0, 581, 2]], "attention_mask": [[1, 1, 1]]}' | ./xlmr forward --model xlmr-seqcls
+ * {"last_hidden_state":[[[...]]],"logits":[[0.19,-0.05,0.11]]}
+ * }</pre>
+ *
+ * For multiple choice the arrays are {@code [batch][choices][seq]}; {@code token_type_ids} and
+ * {@code attention_mask} are optional. A bad line is reported with its number on stderr and the
+ * others still run; the exit code is then 1.
+ */
+@Command(name = "forward", mixinStandardHelpOptions = true,
+        description = "Run the model on JSON lines {\"input_ids\": [[...]], \"attention_mask\": [[...]]} from stdin.")
+final class ForwardCommand implements Callable<Integer> {
+    @Option(names = "--model", required = true, paramLabel = "DIR", description = "Hugging Face model folder.")
+    Path model;
+
+    @Spec
+    CommandSpec spec;
+
+    private final ObjectMapper mapper = new ObjectMapper();
+
+    @Override
+    public Integer call() throws IOException {
+        PrintWriter out = spec.commandLine().getOut();
+        PrintWriter err = spec.commandLine().getErr();
+        try (XlmRobertaModel m = XlmRobertaModel.load(model)) {
+            boolean choices = m.config().head() == Head.MULTIPLE_CHOICE;
+            BufferedReader in = new BufferedReader(new InputStreamReader(System.in, StandardCharsets.UTF_8));
+            JsonGenerator gen = new JsonFactory().createGenerator(out).disable(JsonGenerator.Feature.AUTO_CLOSE_TARGET);
+            gen.setRootValueSeparator(null); // one object per line, no separator before the next
+            boolean failed = false;
+            int lineNo = 0;
+            for (String line; (line = in.readLine()) != null; ) {
+                lineNo++;
+                if (line.isBlank()) {
+                    continue;
+                }
+                ModelOutput result;
+                try {
+                    result = m.forward(parse(line, choices));
+                } catch (JsonProcessingException e) {
+                    failed = report(err, lineNo, "not valid JSON: " + e.getOriginalMessage());
+                    continue;
+                } catch (RuntimeException e) {
+                    failed = report(err, lineNo, e.getMessage() == null ? e.toString() : e.getMessage());
+                    continue;
+                }
+                write(gen, result);
+                gen.flush();
+                out.println();
+                out.flush();
+            }
+            return failed ? 1 : 0;
+        }
+    }
+
+    private static boolean report(PrintWriter err, int lineNo, String message) {
+        err.println("xlmr: line " + lineNo + ": " + message.lines().findFirst().orElse(message));
+        err.flush();
+        return true;
+    }
+
+    private Batch parse(String line, boolean choices) throws JsonProcessingException {
+        JsonNode root = mapper.readTree(line);
+        if (root == null || !root.isObject() || !root.has("input_ids")) {
+            throw new IllegalArgumentException("expected an object with input_ids");
+        }
+        if (choices) {
+            return Batch.ofChoices(ints3(root.get("input_ids"), "input_ids"),
+                    ints3(root.get("attention_mask"), "attention_mask"), ints3(root.get("token_type_ids"), "token_type_ids"));
+        }
+        return Batch.of(ints2(root.get("input_ids"), "input_ids"),
+                ints2(root.get("attention_mask"), "attention_mask"), ints2(root.get("token_type_ids"), "token_type_ids"));
+    }
+
+    private static int[][][] ints3(JsonNode a, String name) {
+        if (a == null || a.isNull()) {
+            return null;
+        }
+        if (!a.isArray()) {
+            throw new IllegalArgumentException(name + " must be a [batch][choices][seq] array of integers");
+        }
+        int[][][] out = new int[a.size()][][];
+        for (int i = 0; i < out.length; i++) {
+            out[i] = ints2(a.get(i), name + "[" + i + "]");
+        }
+        return out;
+    }
+
+    private static int[][] ints2(JsonNode a, String name) {
+        if (a == null || a.isNull()) {
+            return null;
+        }
+        if (!a.isArray()) {
+            throw new IllegalArgumentException(name + " must be an array of arrays of integers");
+        }
+        int[][] out = new int[a.size()][];
+        for (int i = 0; i < out.length; i++) {
+            JsonNode row = a.get(i);
+            if (!row.isArray()) {
+                throw new IllegalArgumentException(name + "[" + i + "] must be an array of integers");
+            }
+            out[i] = new int[row.size()];
+            for (int j = 0; j < out[i].length; j++) {
+                JsonNode v = row.get(j);
+                if (!v.isIntegralNumber() || !v.canConvertToInt()) {
+                    throw new IllegalArgumentException(name + "[" + i + "][" + j + "] is not an integer: " + v);
+                }
+                out[i][j] = v.intValue();
+            }
+        }
+        return out;
+    }
+
+    private static void write(JsonGenerator gen, ModelOutput result) throws IOException {
+        gen.writeStartObject();
+        for (Map.Entry<String, NdArray> e : result.asMap().entrySet()) {
+            gen.writeFieldName(e.getKey());
+            NdArray a = e.getValue();
+            writeNested(gen, a.shape(), 0, a.data(), 0);
+        }
+        gen.writeEndObject();
+    }
+
+    /** Writes data[offset ...] as nested arrays of shape[dim ...]; returns the next offset. */
+    private static int writeNested(JsonGenerator gen, int[] shape, int dim, float[] data, int offset) throws IOException {
+        gen.writeStartArray();
+        if (dim == shape.length - 1) {
+            for (int i = 0; i < shape[dim]; i++) {
+                gen.writeNumber(data[offset++]);
+            }
+        } else {
+            for (int i = 0; i < shape[dim]; i++) {
+                offset = writeNested(gen, shape, dim + 1, data, offset);
+            }
+        }
+        gen.writeEndArray();
+        return offset;
+    }
+}

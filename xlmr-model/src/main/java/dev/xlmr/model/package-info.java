@@ -1,0 +1,20 @@
+/**
+ * XLM-RoBERTa checkpoints and the reference fp32 forward pass.
+ *
+ * <pre>{@code
+ * try (XlmRobertaModel model = XlmRobertaModel.load(Path.of("xlmr-tokcls"))) {
+ *     ModelOutput out = model.forward(new int[][] {{0, 581, 9, 2}}, null, null);
+ *     NdArray logits = out.get("logits"); // [batch][seq][num_labels]
+ * }
+ * }</pre>
+ *
+ * <ul>
+ *   <li>{@link dev.xlmr.model.ModelConfig}: the config.json fields that change the math.</li>
+ *   <li>{@link dev.xlmr.model.Weights}, {@link dev.xlmr.model.Tensor}: memory-mapped safetensors
+ *       (single or sharded) and pytorch_model.bin (read by a restricted unpickler).</li>
+ *   <li>{@link dev.xlmr.model.Encoder}: the role a model plays, batch in, named outputs out;
+ *       {@link dev.xlmr.model.XlmRobertaModel} is the reference implementation and
+ *       {@link dev.xlmr.model.Ops} its building blocks.</li>
+ * </ul>
+ */
+package dev.xlmr.model;

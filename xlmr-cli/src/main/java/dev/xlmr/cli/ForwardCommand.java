@@ -1,20 +1,13 @@
 package dev.xlmr.cli;
 
-import com.fasterxml.jackson.core.JsonFactory;
 import com.fasterxml.jackson.core.JsonGenerator;
-import com.fasterxml.jackson.core.JsonProcessingException;
 import com.fasterxml.jackson.databind.JsonNode;
-import com.fasterxml.jackson.databind.ObjectMapper;
 import dev.xlmr.model.Batch;
 import dev.xlmr.model.Head;
 import dev.xlmr.model.ModelOutput;
 import dev.xlmr.model.NdArray;
 import dev.xlmr.model.XlmRobertaModel;
-import java.io.BufferedReader;
 import java.io.IOException;
-import java.io.InputStreamReader;
-import java.io.PrintWriter;
-import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
 import java.util.Map;
 import java.util.concurrent.Callable;
@@ -45,52 +38,22 @@ final class ForwardCommand implements Callable<Integer> {
     @Spec
     CommandSpec spec;
 
-    private final ObjectMapper mapper = new ObjectMapper();
-
     @Override
-    public Integer call() throws IOException {
-        PrintWriter out = spec.commandLine().getOut();
-        PrintWriter err = spec.commandLine().getErr();
+    public Integer call() {
         try (XlmRobertaModel m = XlmRobertaModel.load(model)) {
             boolean choices = m.config().head() == Head.MULTIPLE_CHOICE;
-            BufferedReader in = new BufferedReader(new InputStreamReader(System.in, StandardCharsets.UTF_8));
-            JsonGenerator gen = new JsonFactory().createGenerator(out).disable(JsonGenerator.Feature.AUTO_CLOSE_TARGET);
-            gen.setRootValueSeparator(null); // one object per line, no separator before the next
-            boolean failed = false;
-            int lineNo = 0;
-            for (String line; (line = in.readLine()) != null; ) {
-                lineNo++;
-                if (line.isBlank()) {
-                    continue;
+            return JsonLines.process(spec.commandLine().getOut(), spec.commandLine().getErr(), input -> {
+                java.io.StringWriter sw = new java.io.StringWriter();
+                try (JsonGenerator gen = JsonLines.JSON.getFactory().createGenerator(sw)) {
+                    write(gen, m.forward(parse(input, choices)));
                 }
-                ModelOutput result;
-                try {
-                    result = m.forward(parse(line, choices));
-                } catch (JsonProcessingException e) {
-                    failed = report(err, lineNo, "not valid JSON: " + e.getOriginalMessage());
-                    continue;
-                } catch (RuntimeException e) {
-                    failed = report(err, lineNo, e.getMessage() == null ? e.toString() : e.getMessage());
-                    continue;
-                }
-                write(gen, result);
-                gen.flush();
-                out.println();
-                out.flush();
-            }
-            return failed ? 1 : 0;
+                return new JsonLines.Raw(sw.toString());
+            });
         }
     }
 
-    private static boolean report(PrintWriter err, int lineNo, String message) {
-        err.println("xlmr: line " + lineNo + ": " + message.lines().findFirst().orElse(message));
-        err.flush();
-        return true;
-    }
-
-    private Batch parse(String line, boolean choices) throws JsonProcessingException {
-        JsonNode root = mapper.readTree(line);
-        if (root == null || !root.isObject() || !root.has("input_ids")) {
+    private static Batch parse(JsonNode root, boolean choices) {
+        if (!root.has("input_ids")) {
             throw new IllegalArgumentException("expected an object with input_ids");
         }
         if (choices) {

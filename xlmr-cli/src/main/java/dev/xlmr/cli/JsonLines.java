@@ -18,10 +18,13 @@ import java.nio.charset.StandardCharsets;
 final class JsonLines {
     static final ObjectMapper JSON = new ObjectMapper();
 
-    /** Handles one parsed input object and returns the output JSON. */
+    /** Handles one parsed input object and returns the output: a {@link Raw} JSON text or an object for Jackson. */
     interface Handler {
         Object handle(JsonNode input) throws Exception;
     }
+
+    /** Output already serialized as one line of JSON. */
+    record Raw(String json) {}
 
     private JsonLines() {}
 
@@ -41,7 +44,7 @@ final class JsonLines {
                     try {
                         node = JSON.readTree(line);
                     } catch (JsonProcessingException e) {
-                        throw new IllegalArgumentException("invalid JSON: " + e.getOriginalMessage());
+                        throw new IllegalArgumentException("not valid JSON: " + e.getOriginalMessage());
                     }
                     if (node == null || !node.isObject()) {
                         throw new IllegalArgumentException("expected a JSON object");
@@ -49,11 +52,12 @@ final class JsonLines {
                     result = handler.handle(node);
                 } catch (Exception e) {
                     failures++;
-                    String msg = "line " + lineNo + ": " + (e.getMessage() == null ? e.toString() : e.getMessage());
+                    String m = e.getMessage() == null ? e.toString() : e.getMessage();
+                    String msg = "line " + lineNo + ": " + m.lines().findFirst().orElse(m);
                     err.println("xlmr: " + msg);
                     result = java.util.Map.of("error", msg);
                 }
-                out.println(JSON.writeValueAsString(result));
+                out.println(result instanceof Raw raw ? raw.json() : JSON.writeValueAsString(result));
                 out.flush();
             }
         } catch (IOException e) {

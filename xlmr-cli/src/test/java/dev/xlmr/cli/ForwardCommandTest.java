@@ -25,24 +25,10 @@ class ForwardCommandTest {
         return Path.of(System.getProperty("xlmr.testdata")).resolve(name);
     }
 
-    /** Runs Main with stdin/stdout/stderr redirected. */
-    static synchronized Result run(String stdin, String... args) {
-        InputStream in = System.in;
-        PrintStream out = System.out;
-        PrintStream err = System.err;
-        ByteArrayOutputStream o = new ByteArrayOutputStream();
-        ByteArrayOutputStream e = new ByteArrayOutputStream();
-        try {
-            System.setIn(new ByteArrayInputStream(stdin.getBytes(StandardCharsets.UTF_8)));
-            System.setOut(new PrintStream(o, true, StandardCharsets.UTF_8));
-            System.setErr(new PrintStream(e, true, StandardCharsets.UTF_8));
-            int code = Main.run(args);
-            return new Result(code, o.toString(StandardCharsets.UTF_8).lines().toList(), e.toString(StandardCharsets.UTF_8));
-        } finally {
-            System.setIn(in);
-            System.setOut(out);
-            System.setErr(err);
-        }
+    /** Runs the command line in-process. */
+    static Result run(String stdin, String... args) {
+        CliRun r = CliRun.run(stdin, args);
+        return new Result(r.code(), r.out().lines().toList(), r.err());
     }
 
     static JsonNode expectedCase(String folder, int i) throws IOException {
@@ -81,12 +67,14 @@ class ForwardCommandTest {
                 + inputLine(c3, false) + "\n";
         Result r = run(stdin, "forward", "--model", fixture("xlmr-seqcls").toString());
         assertEquals(1, r.exit(), r.err());
-        assertEquals(2, r.out().size(), r.out().toString());
+        // one output line per input line: bad lines give {"error": ...} so outputs stay aligned
+        assertEquals(5, r.out().size(), r.out().toString());
+        assertTrue(JSON.readTree(r.out().get(1)).get("error").asText().startsWith("line 2: "), r.out().get(1));
         JsonNode first = JSON.readTree(r.out().get(0));
         assertEquals(List.of("last_hidden_state", "logits"), iterable(first));
         assertClose(c0.get("logits"), first.get("logits"), "case 0 logits");
         assertClose(c0.get("last_hidden_state"), first.get("last_hidden_state"), "case 0 hidden");
-        assertClose(c3.get("logits"), JSON.readTree(r.out().get(1)).get("logits"), "case 3 logits");
+        assertClose(c3.get("logits"), JSON.readTree(r.out().get(4)).get("logits"), "case 3 logits");
         List<String> errs = r.err().lines().toList();
         assertEquals(3, errs.size(), r.err());
         assertTrue(errs.get(0).startsWith("xlmr: line 2: input_ids[0][1] = 99999 is outside the vocabulary"), errs.get(0));
@@ -130,7 +118,8 @@ class ForwardCommandTest {
         Result r = run("{\"input_ids\": [[0, 5, 2]]}\n", "forward", "--model", fixture("xlmr-mc").toString());
         assertEquals(1, r.exit());
         assertTrue(r.err().startsWith("xlmr: line 1: "), r.err());
-        assertTrue(r.out().isEmpty());
+        assertEquals(1, r.out().size());
+        assertTrue(r.out().get(0).startsWith("{\"error\":\"line 1: "), r.out().get(0));
     }
 
     @Test

@@ -58,10 +58,10 @@ class TokenizeCommandTest {
         List<String> out = r.out().lines().toList();
         assertEquals(4, out.size());
         assertTrue(JSON.readTree(out.get(0)).has("ids"));
-        assertTrue(JSON.readTree(out.get(1)).get("error").asText().startsWith("line 2: invalid JSON"));
+        assertTrue(JSON.readTree(out.get(1)).get("error").asText().startsWith("line 2: not valid JSON"));
         assertTrue(JSON.readTree(out.get(2)).get("error").asText().contains("missing field \"text\""));
         assertTrue(JSON.readTree(out.get(3)).has("ids"));
-        assertTrue(r.err().contains("xlmr: line 2: invalid JSON"), r.err());
+        assertTrue(r.err().contains("xlmr: line 2: not valid JSON"), r.err());
         assertTrue(r.err().contains("xlmr: line 3: missing field"), r.err());
     }
 

@@ -14,7 +14,7 @@ import picocli.CommandLine.Command;
  */
 @Command(name = "xlmr", mixinStandardHelpOptions = true, version = "xlmr 0.1.0",
         description = "XLM-RoBERTa for the JVM: tokenizer, model, tasks.",
-        subcommands = {TokenizeCommand.class})
+        subcommands = {TokenizeCommand.class, DownloadCommand.class})
 public final class Main {
     private Main() {}
 

@@ -120,8 +120,11 @@ final class CacheLayout {
      * moves as a whole; where symlinks are not allowed (some Windows set-ups) it holds a copy.
      */
     void link(Path blob, Path pointer) throws IOException {
+        if (present(pointer)) {
+            return; // linked by another thread or process meanwhile
+        }
         Files.createDirectories(pointer.getParent());
-        Files.deleteIfExists(pointer); // maybe a dangling link to a deleted blob
+        Files.deleteIfExists(pointer); // a dangling link to a deleted blob
         Path target = pointer.getParent().relativize(blob);
         try {
             Files.createSymbolicLink(pointer, target);

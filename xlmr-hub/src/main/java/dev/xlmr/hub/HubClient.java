@@ -259,7 +259,7 @@ public final class HubClient {
     // ---- one file -------------------------------------------------------------------------------
 
     /** What the hub says about a file before it is downloaded. */
-    private record FileMeta(String file, String commit, String etag, long size, URI location, String sha256) {}
+    private record FileMeta(String repo, String file, String commit, String etag, long size, URI location, String sha256) {}
 
     private void ensureFile(String repo, String commit, String file) throws IOException {
         Path pointer = cache.pointer(repo, commit, file);
@@ -287,11 +287,11 @@ public final class HubClient {
             if (s >= 300 && s < 400 && location.isPresent()) {
                 URI next = current.resolve(location.get());
                 if (r.headers().firstValue("X-Linked-Etag").isPresent() || !sameOrigin(next)) {
-                    return meta(r.headers(), file, commit, next, true);
+                    return meta(r.headers(), repo, file, commit, next, true);
                 }
                 uri = next;
             } else if (s >= 200 && s < 300) {
-                return meta(r.headers(), file, commit, current, false);
+                return meta(r.headers(), repo, file, commit, current, false);
             } else {
                 throw httpError(s, r.headers(), repo, commit, file);
             }
@@ -299,7 +299,7 @@ public final class HubClient {
         throw new HubException("too many redirects for " + file + " of " + repo);
     }
 
-    private static FileMeta meta(HttpHeaders h, String file, String commit, URI location, boolean redirect) {
+    private static FileMeta meta(HttpHeaders h, String repo, String file, String commit, URI location, boolean redirect) {
         String linked = h.firstValue("X-Linked-Etag").orElse(null);
         String etag = CacheLayout.checkEtag(normalizeEtag(linked != null ? linked : h.firstValue("ETag").orElse(null)), file);
         String repoCommit = h.firstValue("X-Repo-Commit").orElse(commit);
@@ -309,7 +309,7 @@ public final class HubClient {
         long size = h.firstValueAsLong("X-Linked-Size").orElse(redirect ? -1 : h.firstValueAsLong("Content-Length").orElse(-1));
         // LFS files are named by the sha256 of their content: check it after the download
         String sha = linked != null && SHA256.matcher(etag).matches() ? etag : null;
-        return new FileMeta(file, commit, etag, size, location, sha);
+        return new FileMeta(repo, file, commit, etag, size, location, sha);
     }
 
     private void download(FileMeta meta, Path blob) throws IOException {
@@ -385,7 +385,8 @@ public final class HubClient {
                 throw new Transient("the server could not resume the download", null);
             } else {
                 r.body().close();
-                throw httpError(s, r.headers(), null, meta.commit(), meta.file());
+                throw sameOrigin(uri) ? httpError(s, r.headers(), meta.repo(), meta.commit(), meta.file())
+                        : new HubException("download of " + meta.file() + " from " + uri.getHost() + " failed with HTTP " + s, s, null);
             }
             copy(r.body(), incomplete, append, have, bar);
             long got = Files.size(incomplete);
@@ -556,7 +557,7 @@ public final class HubClient {
 
     private HubException httpError(int status, HttpHeaders h, String repo, String rev, String file) {
         String code = h.firstValue("X-Error-Code").orElse("");
-        String what = repo == null ? file : repo + "@" + rev;
+        String what = repo + "@" + rev;
         return switch (status) {
             case 401, 403 -> new HubException("access to " + what + " was refused (HTTP " + status + "): the model may be gated "
                     + "or private (or not exist); accept its terms on the hub page and "
@@ -565,12 +566,13 @@ public final class HubClient {
             case 404 -> new HubException(switch (code) {
                 case "EntryNotFound" -> "file not found: " + file + " in " + what;
                 case "RevisionNotFound" -> "revision not found: " + rev + " in " + repo + " at " + endpoint;
-                default -> file != null && repo != null
+                case "RepoNotFound" -> "repository or revision not found: " + what + " at " + endpoint;
+                default -> file != null
                         ? "file not found: " + file + " in " + what
                         : "repository or revision not found: " + what + " at " + endpoint;
             }, status, null);
             default -> new HubException("hub request failed with HTTP " + status + " for " + what
-                    + (file != null && repo != null ? " (" + file + ")" : ""), status, null);
+                    + (file != null ? " (" + file + ")" : ""), status, null);
         };
     }
 

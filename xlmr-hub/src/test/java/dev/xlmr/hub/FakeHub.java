@@ -54,6 +54,8 @@ final class FakeHub implements AutoCloseable {
     volatile String corruptFile;
     /** Cut the next CDN response off after this many bytes (-1: off). */
     final AtomicLong dropAfter = new AtomicLong(-1);
+    /** Stop sending the next CDN response after this many bytes, keeping the connection open (-1: off). */
+    final AtomicLong stallAfter = new AtomicLong(-1);
     /** Answer the next this many requests with 503. */
     final AtomicInteger fail503 = new AtomicInteger();
 
@@ -272,6 +274,20 @@ final class FakeHub implements AutoCloseable {
             os.flush();
             cdnBytesSent.addAndGet(drop);
             throw new IOException("dropping the connection on purpose");
+        }
+        long stall = stallAfter.getAndSet(-1);
+        if (stall >= 0 && !ex.getRequestMethod().equals("HEAD")) {
+            ex.sendResponseHeaders(status, body.length);
+            OutputStream os = ex.getResponseBody();
+            os.write(body, 0, (int) stall);
+            os.flush();
+            cdnBytesSent.addAndGet(stall);
+            try {
+                Thread.sleep(10_000); // a stalled CDN: the client must give up on its own
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+            }
+            throw new IOException("stalled on purpose");
         }
         cdnBytesSent.addAndGet(ex.getRequestMethod().equals("HEAD") ? 0 : body.length);
         send(ex, status, null, body);

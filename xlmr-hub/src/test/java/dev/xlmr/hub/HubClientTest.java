@@ -153,6 +153,36 @@ class HubClientTest {
     }
 
     @Test
+    void aStalledDownloadIsAbandonedAndResumed() throws IOException {
+        hub.stallAfter.set(200_000);
+        HubClient c = HubClient.builder().environment(env()).backoff(Duration.ofMillis(1))
+                .timeout(Duration.ofMillis(500)).progress(false).build();
+        long t0 = System.nanoTime();
+        Path dir = c.snapshot(REPO, "main", List.of("model.safetensors"));
+        assertTrue(System.nanoTime() - t0 < 5_000_000_000L, "took too long");
+        assertArrayEquals(Files.readAllBytes(BASE.resolve("model.safetensors")), Files.readAllBytes(dir.resolve("model.safetensors")));
+        assertEquals("bytes=200000-", hub.cdnRequests().getLast().range());
+    }
+
+    @Test
+    void concurrentDownloadsOfOneModelAgree() throws Exception {
+        HubClient c = client();
+        try (var pool = java.util.concurrent.Executors.newFixedThreadPool(4)) {
+            List<java.util.concurrent.Future<Path>> all = new java.util.ArrayList<>();
+            for (int i = 0; i < 4; i++) {
+                HubClient own = i % 2 == 0 ? c : client();
+                all.add(pool.submit(() -> ModelLocator.resolve(own, REPO, null)));
+            }
+            for (var f : all) {
+                Path dir = f.get();
+                assertArrayEquals(Files.readAllBytes(BASE.resolve("model.safetensors")), Files.readAllBytes(dir.resolve("model.safetensors")));
+            }
+        }
+        assertEquals(BASE_FILES, filesUnder(repoDir().resolve("snapshots").resolve(main)));
+        assertTrue(filesUnder(repoDir().resolve("blobs")).stream().noneMatch(f -> f.endsWith(".incomplete")));
+    }
+
+    @Test
     void retriesTransientServerErrors() {
         hub.fail503.set(2);
         Path dir = client().snapshot(REPO, "main", List.of("config.json"));

@@ -22,9 +22,16 @@ final class CacheLayout {
     private static final Pattern ETAG = Pattern.compile("[A-Za-z0-9_.+=-]+");
 
     private final Path root;
+    /** Cleared after the first failed symlink, so later files are copied straight away (as Python does). */
+    private volatile boolean symlinks;
 
     CacheLayout(Path root) {
+        this(root, true);
+    }
+
+    CacheLayout(Path root, boolean symlinks) {
         this.root = root;
+        this.symlinks = symlinks;
     }
 
     Path root() {
@@ -125,16 +132,19 @@ final class CacheLayout {
         }
         Files.createDirectories(pointer.getParent());
         Files.deleteIfExists(pointer); // a dangling link to a deleted blob
-        Path target = pointer.getParent().relativize(blob);
-        try {
-            Files.createSymbolicLink(pointer, target);
-        } catch (FileAlreadyExistsException e) {
-            // another process linked it meanwhile: same content by construction
-        } catch (UnsupportedOperationException | IOException e) {
-            Path tmp = Files.createTempFile(pointer.getParent(), ".copy", ".tmp");
-            Files.copy(blob, tmp, StandardCopyOption.REPLACE_EXISTING);
-            moveAtomically(tmp, pointer);
+        if (symlinks) {
+            try {
+                Files.createSymbolicLink(pointer, pointer.getParent().relativize(blob));
+                return;
+            } catch (FileAlreadyExistsException e) {
+                return; // another process linked it meanwhile: same content by construction
+            } catch (UnsupportedOperationException | IOException e) {
+                symlinks = false;
+            }
         }
+        Path tmp = Files.createTempFile(pointer.getParent(), ".copy", ".tmp");
+        Files.copy(blob, tmp, StandardCopyOption.REPLACE_EXISTING);
+        moveAtomically(tmp, pointer);
     }
 
     /** Whether the snapshot holds the file (a symlink must lead to an existing blob). */

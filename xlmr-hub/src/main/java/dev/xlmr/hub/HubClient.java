@@ -558,21 +558,23 @@ public final class HubClient {
     private HubException httpError(int status, HttpHeaders h, String repo, String rev, String file) {
         String code = h.firstValue("X-Error-Code").orElse("");
         String what = repo + "@" + rev;
+        String hubSays = h.firstValue("X-Error-Message").map(m -> " (hub: " + m.strip() + ")").orElse("");
+        if (code.equals("RepoNotFound") || (status == 404 && file == null && !code.equals("RevisionNotFound"))) {
+            // the hub answers 401 rather than 404 for unknown repos when no token is sent
+            return new HubException("repository or revision not found: " + what + " at " + endpoint
+                    + (status == 401 && token == null ? "; if it is private or gated, set HF_TOKEN to an access token" : ""),
+                    status, null);
+        }
         return switch (status) {
             case 401, 403 -> new HubException("access to " + what + " was refused (HTTP " + status + "): the model may be gated "
-                    + "or private (or not exist); accept its terms on the hub page and "
-                    + (token == null ? "set HF_TOKEN to an access token" : "check that HF_TOKEN has access to it"),
+                    + "or private; accept its terms on the hub page and "
+                    + (token == null ? "set HF_TOKEN to an access token" : "check that HF_TOKEN has access to it") + hubSays,
                     status, null);
-            case 404 -> new HubException(switch (code) {
-                case "EntryNotFound" -> "file not found: " + file + " in " + what;
-                case "RevisionNotFound" -> "revision not found: " + rev + " in " + repo + " at " + endpoint;
-                case "RepoNotFound" -> "repository or revision not found: " + what + " at " + endpoint;
-                default -> file != null
-                        ? "file not found: " + file + " in " + what
-                        : "repository or revision not found: " + what + " at " + endpoint;
-            }, status, null);
+            case 404 -> new HubException(code.equals("RevisionNotFound")
+                    ? "revision not found: " + rev + " in " + repo + " at " + endpoint
+                    : "file not found: " + file + " in " + what, status, null);
             default -> new HubException("hub request failed with HTTP " + status + " for " + what
-                    + (file != null ? " (" + file + ")" : ""), status, null);
+                    + (file != null ? " (" + file + ")" : "") + hubSays, status, null);
         };
     }
 
@@ -768,6 +770,7 @@ public final class HubClient {
             return this;
         }
 
+        /** A client with these options; unset ones from the environment. */
         public HubClient build() {
             return new HubClient(this, env != null ? env : System.getenv());
         }

@@ -194,7 +194,10 @@ final class FakeHub implements AutoCloseable {
 
     private Commit lookup(HttpExchange ex, String repo, String rev) throws IOException {
         if (!refs.containsKey(repo)) {
-            send(ex, 404, "RepoNotFound", new byte[0]);
+            // like huggingface.co: 401 without a token, so as not to tell private repos from missing ones
+            boolean anonymous = ex.getRequestHeaders().getFirst("Authorization") == null;
+            ex.getResponseHeaders().set("X-Error-Message", "Repository not found");
+            send(ex, anonymous ? 401 : 404, "RepoNotFound", new byte[0]);
             return null;
         }
         String sha = commitOf(repo, rev);

@@ -149,7 +149,9 @@ class HubClientTest {
         List<String> ranges = hub.cdnRequests().stream().map(FakeHub.Request::range).toList();
         assertEquals(2, ranges.size(), ranges.toString());
         assertNull(ranges.get(0));
-        assertEquals("bytes=300000-", ranges.get(1));
+        // what arrived before the cut (the socket may lose a little of what the server wrote)
+        long resumedAt = Long.parseLong(ranges.get(1).replaceAll("bytes=(\\d+)-", "$1"));
+        assertTrue(resumedAt > 0 && resumedAt <= 300_000, ranges.get(1));
     }
 
     @Test
@@ -161,7 +163,9 @@ class HubClientTest {
         Path dir = c.snapshot(REPO, "main", List.of("model.safetensors"));
         assertTrue(System.nanoTime() - t0 < 5_000_000_000L, "took too long");
         assertArrayEquals(Files.readAllBytes(BASE.resolve("model.safetensors")), Files.readAllBytes(dir.resolve("model.safetensors")));
-        assertEquals("bytes=200000-", hub.cdnRequests().getLast().range());
+        String range = hub.cdnRequests().getLast().range();
+        long resumedAt = Long.parseLong(range.replaceAll("bytes=(\\d+)-", "$1"));
+        assertTrue(resumedAt > 0 && resumedAt <= 200_000, range);
     }
 
     @Test
@@ -237,10 +241,14 @@ class HubClientTest {
 
     @Test
     void notFoundErrorsAreClear() {
-        HubClient c = client();
+        HubClient c = client("HF_TOKEN", "hf_any");
         HubException e = assertThrows(HubException.class, () -> ModelLocator.resolve(c, "nobody/nothing", null));
         assertEquals(404, e.status());
         assertTrue(e.getMessage().contains("repository or revision not found: nobody/nothing@main"), e.getMessage());
+        e = assertThrows(HubException.class, () -> ModelLocator.resolve(client(), "nobody/nothing", null));
+        assertEquals(401, e.status());
+        assertTrue(e.getMessage().startsWith("repository or revision not found: nobody/nothing@main")
+                && e.getMessage().contains("set HF_TOKEN"), e.getMessage());
 
         e = assertThrows(HubException.class, () -> c.snapshot(REPO, "no-such-branch", List.of("config.json")));
         assertTrue(e.getMessage().contains("revision not found: no-such-branch"), e.getMessage());

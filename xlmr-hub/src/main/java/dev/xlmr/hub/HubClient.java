@@ -230,6 +230,7 @@ public final class HubClient {
 
     /** Downloads what is missing of the files at the commit of {@code info}, then points refs/&lt;revision&gt; at it. */
     Path snapshot(RepoInfo info, String revision, List<String> files) {
+        files.forEach(f -> CacheLayout.checkRelative("file name", f)); // some come from the server's listing
         List<String> absent = files.stream().filter(f -> !info.has(f)).toList();
         if (!absent.isEmpty()) {
             throw new HubException(info.repoId() + "@" + revision + " has no file " + String.join(", ", absent));

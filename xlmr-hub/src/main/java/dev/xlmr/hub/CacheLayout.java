@@ -66,6 +66,22 @@ final class CacheLayout {
         return etag;
     }
 
+    /** Marks the cache for backup tools (the Cache Directory Tagging Standard), as huggingface_hub does. */
+    void tag() {
+        Path tag = root.resolve("CACHEDIR.TAG");
+        if (!Files.exists(tag)) {
+            try {
+                Files.createDirectories(root);
+                Files.writeString(tag, "Signature: 8a477f597d28d172789f06886806bc55\n"
+                        + "# This file is a cache directory tag created by huggingface_hub.\n"
+                        + "# For information about cache directory tags, see:\n"
+                        + "#\thttps://bford.info/cachedir/\n", StandardCharsets.UTF_8);
+            } catch (IOException e) {
+                // only a courtesy to backup tools
+            }
+        }
+    }
+
     Path repoDir(String repoId) {
         return root.resolve("models--" + repoId.replace("/", "--"));
     }

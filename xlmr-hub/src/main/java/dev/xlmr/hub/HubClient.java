@@ -66,6 +66,7 @@ public final class HubClient {
     /** Files from this size on get a progress bar. */
     static final long PROGRESS_MIN_BYTES = 1L << 20;
     private static final Pattern SHA256 = Pattern.compile("[0-9a-f]{64}");
+    private static final java.util.Set<String> HUB_HOSTS = java.util.Set.of("huggingface.co", "hf.co");
     private static final ObjectMapper JSON = new ObjectMapper();
     private static final ConcurrentHashMap<Path, ReentrantLock> BLOB_LOCKS = new ConcurrentHashMap<>();
     private static final ScheduledExecutorService WATCHDOG = Executors.newSingleThreadScheduledExecutor(r -> {
@@ -236,6 +237,7 @@ public final class HubClient {
             throw new HubException(info.repoId() + "@" + revision + " has no file " + String.join(", ", absent));
         }
         try {
+            cache.tag();
             for (String f : files) {
                 ensureFile(info.repoId(), info.commit(), f);
             }
@@ -496,14 +498,18 @@ public final class HubClient {
         return b;
     }
 
+    /**
+     * Whether a URL is on the hub, so that it may get the token: the endpoint's host (no https-to-http
+     * downgrade) or huggingface.co / hf.co over https, as in huggingface_hub. CDN URLs are signed and
+     * must not see the token.
+     */
     private boolean sameOrigin(URI uri) {
-        return endpointUri.getScheme().equalsIgnoreCase(uri.getScheme())
-                && endpointUri.getHost().equalsIgnoreCase(Objects.requireNonNullElse(uri.getHost(), ""))
-                && port(endpointUri) == port(uri);
-    }
-
-    private static int port(URI u) {
-        return u.getPort() != -1 ? u.getPort() : "https".equalsIgnoreCase(u.getScheme()) ? 443 : 80;
+        String host = Objects.requireNonNullElse(uri.getHost(), "").toLowerCase(Locale.ROOT);
+        boolean https = "https".equalsIgnoreCase(uri.getScheme());
+        if (host.equalsIgnoreCase(endpointUri.getHost())) {
+            return https || !"https".equalsIgnoreCase(endpointUri.getScheme());
+        }
+        return https && HUB_HOSTS.contains(host);
     }
 
     private <T> HttpResponse<T> sendOnce(HttpRequest req, HttpResponse.BodyHandler<T> handler) throws Transient {

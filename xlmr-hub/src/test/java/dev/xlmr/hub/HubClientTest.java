@@ -96,6 +96,7 @@ class HubClientTest {
         }
         assertEquals(blobs, filesUnder(repoDir().resolve("blobs")));
         assertEquals(Set.of("main"), filesUnder(repoDir().resolve("refs")));
+        assertTrue(Files.readString(tmp.resolve("cache/CACHEDIR.TAG")).startsWith("Signature: 8a477f597d28d172789f06886806bc55\n"));
         // one listing, one HEAD per file, one GET per file (LFS ones via the CDN)
         assertEquals(1, hub.hubRequests().stream().filter(r -> r.path().startsWith("/api/")).count());
         assertEquals(BASE_FILES.size(), hub.hubRequests().stream().filter(r -> r.method().equals("HEAD")).count());

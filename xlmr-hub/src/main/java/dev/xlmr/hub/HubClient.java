@@ -6,7 +6,6 @@ import java.io.IOException;
 import java.io.InputStream;
 import java.io.OutputStream;
 import java.io.PrintStream;
-import java.io.UncheckedIOException;
 import java.net.ConnectException;
 import java.net.URI;
 import java.net.URLEncoder;
@@ -90,7 +89,7 @@ public final class HubClient {
 
     private HubClient(Builder b, Map<String, String> env) {
         Path hfHome = hfHome(env);
-        this.endpoint = stripSlashes(b.endpoint != null ? b.endpoint : env.getOrDefault("HF_ENDPOINT", DEFAULT_ENDPOINT));
+        this.endpoint = stripSlashes(b.endpoint != null ? b.endpoint : nonBlank(env.get("HF_ENDPOINT"), DEFAULT_ENDPOINT));
         this.endpointUri = URI.create(endpoint);
         if (endpointUri.getScheme() == null || endpointUri.getHost() == null) {
             throw new HubException("invalid hub endpoint '" + endpoint + "' (HF_ENDPOINT): expected e.g. https://huggingface.co");
@@ -113,7 +112,10 @@ public final class HubClient {
             try {
                 t = s == null || s.isBlank() ? Duration.ofSeconds(30) : Duration.ofMillis((long) (Double.parseDouble(s) * 1000));
             } catch (NumberFormatException e) {
-                throw new HubException("HF_HUB_DOWNLOAD_TIMEOUT must be a number of seconds, got '" + s + "'");
+                t = Duration.ZERO;
+            }
+            if (!t.isPositive()) {
+                throw new HubException("HF_HUB_DOWNLOAD_TIMEOUT must be a positive number of seconds, got '" + s + "'");
             }
         }
         this.timeout = t;
@@ -455,9 +457,10 @@ public final class HubClient {
         lock.lock();
         try {
             Files.createDirectories(lockPath.getParent());
-            try (FileChannel ch = FileChannel.open(lockPath, StandardOpenOption.CREATE, StandardOpenOption.WRITE);
-                 FileLock ignored = ch.lock()) {
+            try (FileChannel ch = FileChannel.open(lockPath, StandardOpenOption.CREATE, StandardOpenOption.WRITE)) {
+                FileLock fileLock = ch.lock(); // released when the channel closes
                 action.run();
+                fileLock.release();
             }
         } finally {
             lock.unlock();
@@ -680,7 +683,7 @@ public final class HubClient {
         try {
             return Files.isRegularFile(file) ? nonBlank(Files.readString(file, StandardCharsets.UTF_8)) : null;
         } catch (IOException e) {
-            throw new UncheckedIOException("cannot read the hub token file " + file, e);
+            throw new HubException("cannot read the hub token file " + file + ": " + e, e);
         }
     }
 
@@ -754,7 +757,10 @@ public final class HubClient {
 
         /** Connect timeout, and how long a response or a stalled download may wait (default 30 s). */
         public Builder timeout(Duration timeout) {
-            this.timeout = Objects.requireNonNull(timeout);
+            if (!timeout.isPositive()) {
+                throw new IllegalArgumentException("timeout must be positive");
+            }
+            this.timeout = timeout;
             return this;
         }
 

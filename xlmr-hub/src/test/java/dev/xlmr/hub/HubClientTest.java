@@ -377,6 +377,28 @@ class HubClientTest {
     }
 
     @Test
+    void onlyTheModuleFoldersListedInModulesJsonAreFetched() throws IOException {
+        Path st = tmp.resolve("st");
+        try (Stream<Path> files = Files.walk(BASE)) {
+            for (Path p : files.filter(Files::isRegularFile).toList()) {
+                Path to = st.resolve(BASE.relativize(p).toString());
+                Files.createDirectories(to.getParent());
+                Files.copy(p, to);
+            }
+        }
+        Files.createDirectories(st.resolve("2_Normalize"));
+        Files.writeString(st.resolve("2_Normalize/notes.json"), "{}");
+        Files.createDirectories(st.resolve("3_Dense"));
+        Files.writeString(st.resolve("3_Dense/config.json"), "{}");
+        Files.writeString(st.resolve("README.md"), "# a model card");
+        hub.addCommit("xlmr/st", st, "main");
+        Path dir = ModelLocator.resolve(client(), "xlmr/st", null);
+        Set<String> expected = new TreeSet<>(BASE_FILES);
+        expected.add("2_Normalize/notes.json"); // listed in modules.json; 3_Dense and the card are not needed
+        assertEquals(expected, filesUnder(dir));
+    }
+
+    @Test
     void aLocalFolderIsUsedAsIs() {
         assertEquals(BASE, ModelLocator.resolve(client(), BASE.toString(), null));
         HubException e = assertThrows(HubException.class, () -> ModelLocator.resolve(client(), "./no/such/folder", null));

@@ -1,0 +1,356 @@
+package dev.xlmr.pipelines;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import dev.xlmr.hub.ModelLocator;
+import dev.xlmr.model.Batch;
+import dev.xlmr.model.Encoder;
+import dev.xlmr.model.Head;
+import dev.xlmr.model.ModelConfig;
+import dev.xlmr.model.ModelOutput;
+import dev.xlmr.model.NdArray;
+import dev.xlmr.model.XlmRobertaModel;
+import dev.xlmr.tokenizer.EncodeOptions;
+import dev.xlmr.tokenizer.Encoding;
+import dev.xlmr.tokenizer.XlmRobertaTokenizer;
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.Comparator;
+import java.util.List;
+import java.util.Objects;
+import java.util.function.Consumer;
+
+/**
+ * What every pipeline shares: an {@link Encoder} and its tokenizer, the longest input the model
+ * takes, and batched execution (inputs sorted by length, run in batches, results in the caller's
+ * order).
+ *
+ * <p>Pipelines are thread-safe once configured: {@link #batchSize(int)}, {@link #maxLength(int)} and
+ * {@link #warnings(Consumer)} are meant for set-up, before the pipeline is shared. A pipeline made
+ * with {@code load(...)} owns its model and closes it in {@link #close()}; one made from an
+ * {@link Encoder} leaves it open.
+ */
+public abstract class Pipeline implements AutoCloseable {
+    static final ObjectMapper JSON = new ObjectMapper();
+
+    /** Where a pipeline's model comes from. */
+    record Source(Path dir, Encoder encoder, XlmRobertaTokenizer tokenizer, int maxLength, boolean owns) {}
+
+    final Encoder encoder;
+    final XlmRobertaTokenizer tokenizer;
+    final Path dir;
+    private final boolean owns;
+    private volatile int maxLength;
+    private volatile int batchSize = 32;
+    private volatile Consumer<String> warnings = System.err::println;
+
+    Pipeline(Source s) {
+        this.encoder = Objects.requireNonNull(s.encoder(), "encoder");
+        this.tokenizer = Objects.requireNonNull(s.tokenizer(), "tokenizer");
+        this.dir = s.dir();
+        this.owns = s.owns();
+        this.maxLength = s.maxLength();
+    }
+
+    /** A source for an encoder and tokenizer given by the caller (left open by {@link #close()}). */
+    static Source source(Encoder encoder, XlmRobertaTokenizer tokenizer) {
+        Objects.requireNonNull(encoder, "encoder");
+        return new Source(null, encoder, tokenizer, encoder.config().maxSequenceLength(), false);
+    }
+
+    /**
+     * Resolves a folder or hub id with {@link ModelLocator}, loads the tokenizer and the reference
+     * model. The longest input is the smaller of the tokenizer's {@code model_max_length} and what the
+     * position embeddings allow.
+     */
+    static Source loadSource(String modelOrPath, String revision) {
+        Path dir = ModelLocator.resolve(modelOrPath, revision);
+        XlmRobertaTokenizer tok = XlmRobertaTokenizer.load(dir);
+        XlmRobertaModel model = XlmRobertaModel.load(dir);
+        int max = model.config().maxSequenceLength();
+        int tokMax = tokenizerMaxLength(dir);
+        if (tokMax > 0) {
+            max = Math.min(max, tokMax);
+        }
+        return new Source(dir, model, tok, max, true);
+    }
+
+    /** Loads a source and makes the pipeline, closing the model when the pipeline refuses it. */
+    static <P extends Pipeline> P build(String modelOrPath, String revision, java.util.function.Function<Source, P> make) {
+        Source s = loadSource(modelOrPath, revision);
+        try {
+            return make.apply(s);
+        } catch (RuntimeException e) {
+            s.encoder().close();
+            throw e;
+        }
+    }
+
+    /** {@code model_max_length} of tokenizer_config.json, or 0 when absent or "unlimited". */
+    static int tokenizerMaxLength(Path dir) {
+        JsonNode c = readJson(dir.resolve("tokenizer_config.json"));
+        if (c == null) {
+            return 0;
+        }
+        JsonNode v = c.get("model_max_length");
+        if (v == null || !v.isNumber() || v.asDouble() <= 0 || v.asDouble() >= 1e9) {
+            return 0;
+        }
+        return v.asInt();
+    }
+
+    /** A JSON file, or null when it does not exist. */
+    static JsonNode readJson(Path file) {
+        if (!Files.isRegularFile(file)) {
+            return null;
+        }
+        try {
+            return JSON.readTree(file.toFile());
+        } catch (IOException e) {
+            throw new IllegalStateException(file + ": not valid JSON: " + e.getMessage(), e);
+        }
+    }
+
+    void requireHead(Head... heads) {
+        Head h = encoder.config().head();
+        for (Head ok : heads) {
+            if (ok == h) {
+                return;
+            }
+        }
+        throw new IllegalArgumentException("this task needs a model with a " + Arrays.toString(heads).toLowerCase()
+                + " head, but " + encoder.config().architecture() + " has " + h.name().toLowerCase());
+    }
+
+    /** The model's configuration. */
+    public ModelConfig config() {
+        return encoder.config();
+    }
+
+    /** The tokenizer in use. */
+    public XlmRobertaTokenizer tokenizer() {
+        return tokenizer;
+    }
+
+    /** The model folder, or null when made from an encoder. */
+    public Path modelDir() {
+        return dir;
+    }
+
+    /** The longest input in tokens (special tokens included). */
+    public int maxLength() {
+        return maxLength;
+    }
+
+    /** Sets the longest input in tokens; at most what the model's position embeddings allow. */
+    public Pipeline maxLength(int tokens) {
+        int limit = encoder.config().maxSequenceLength();
+        if (tokens < 2 || tokens > limit) {
+            throw new IllegalArgumentException("max length must be between 2 and " + limit + ", got " + tokens);
+        }
+        this.maxLength = tokens;
+        return this;
+    }
+
+    /** Sequences per forward pass (default 32). */
+    public int batchSize() {
+        return batchSize;
+    }
+
+    /** Sets the sequences per forward pass. */
+    public Pipeline batchSize(int n) {
+        if (n < 1) {
+            throw new IllegalArgumentException("batch size must be at least 1, got " + n);
+        }
+        this.batchSize = n;
+        return this;
+    }
+
+    /** Where one-line warnings go (default: standard error); e.g. {@code s -> {}} to drop them. */
+    public Pipeline warnings(Consumer<String> sink) {
+        this.warnings = Objects.requireNonNull(sink);
+        return this;
+    }
+
+    void warn(String message) {
+        warnings.accept("xlmr: warning: " + message);
+    }
+
+    @Override
+    public void close() {
+        if (owns) {
+            encoder.close();
+        }
+    }
+
+    // ---- encoding -------------------------------------------------------------------------------
+
+    /**
+     * Encodes texts (and pairs, or null) truncated to {@code max} tokens with the given strategy, with
+     * one warning line when any input was longer.
+     */
+    List<Encoding> encodeTruncating(List<String> texts, List<String> pairs, EncodeOptions.Truncation strategy, int max) {
+        EncodeOptions plain = EncodeOptions.defaults();
+        EncodeOptions cut = plain.maxLength(max).truncation(strategy);
+        List<Encoding> out = new ArrayList<>(texts.size());
+        int truncated = 0;
+        for (int i = 0; i < texts.size(); i++) {
+            String t = requireText(texts.get(i), "text");
+            String p = pairs == null ? null : requireText(pairs.get(i), "text pair");
+            Encoding e = tokenizer.encode(t, p, plain);
+            if (e.length() > max) {
+                truncated++;
+                e = tokenizer.encode(t, p, cut);
+            }
+            out.add(e);
+        }
+        if (truncated > 0) {
+            warn(truncated + (truncated == 1 ? " input was" : " inputs were") + " longer than " + max
+                    + " tokens and truncated");
+        }
+        return out;
+    }
+
+    static String requireText(String s, String what) {
+        if (s == null) {
+            throw new IllegalArgumentException(what + " must not be null");
+        }
+        return s;
+    }
+
+    // ---- batched forward passes -----------------------------------------------------------------
+
+    /** One sequence's view of a batch output. */
+    static class Row {
+        final ModelOutput out;
+        final int index;
+        final int length;
+
+        Row(ModelOutput out, int index, int length) {
+            this.out = out;
+            this.index = index;
+            this.length = length;
+        }
+
+        /** This row of an output of shape {@code [batch, ...]}, flattened. */
+        float[] get(String name) {
+            NdArray a = out.get(name);
+            int per = a.data().length / a.dim(0);
+            return Arrays.copyOfRange(a.data(), index * per, (index + 1) * per);
+        }
+
+        /** {@code [length][dim]} of an output {@code [batch][seq][dim]}, without the padding. */
+        float[][] tokens(String name) {
+            NdArray a = out.get(name);
+            int seq = a.dim(1);
+            int d = a.dim(2);
+            float[][] r = new float[length][];
+            for (int t = 0; t < length; t++) {
+                int off = (index * seq + t) * d;
+                r[t] = Arrays.copyOfRange(a.data(), off, off + d);
+            }
+            return r;
+        }
+
+        /** {@code [length]} of an output {@code [batch][seq]}, without the padding. */
+        float[] positions(String name) {
+            NdArray a = out.get(name);
+            int seq = a.dim(1);
+            return Arrays.copyOfRange(a.data(), index * seq, index * seq + length);
+        }
+    }
+
+    interface RowHandler {
+        void accept(int input, Row row);
+    }
+
+    /** Batch rows for a padded length (e.g. smaller for vocabulary-sized outputs). */
+    int rowsPerBatch(int paddedLength) {
+        return batchSize;
+    }
+
+    /**
+     * Runs encodings through the encoder, longest first in batches, and hands each row to the
+     * handler with its index in {@code encodings}.
+     */
+    void forEachRow(List<Encoding> encodings, RowHandler handler) {
+        int n = encodings.size();
+        Integer[] order = new Integer[n];
+        for (int i = 0; i < n; i++) {
+            order[i] = i;
+            int len = encodings.get(i).length();
+            if (len > maxLength()) {
+                throw new IllegalArgumentException("input " + (n == 1 ? "" : i + " ") + "has " + len
+                        + " tokens; the model takes at most " + maxLength());
+            }
+        }
+        Arrays.sort(order, Comparator.comparingInt((Integer i) -> encodings.get(i).length()).reversed());
+        int pad = tokenizer.padId();
+        for (int from = 0; from < n; ) {
+            int longest = encodings.get(order[from]).length();
+            int rows = Math.max(1, Math.min(rowsPerBatch(longest), n - from));
+            int[][] ids = new int[rows][longest];
+            int[][] mask = new int[rows][longest];
+            for (int r = 0; r < rows; r++) {
+                Encoding e = encodings.get(order[from + r]);
+                Arrays.fill(ids[r], pad);
+                System.arraycopy(e.ids(), 0, ids[r], 0, e.length());
+                Arrays.fill(mask[r], 0, e.length(), 1);
+            }
+            ModelOutput out = encoder.forward(Batch.of(ids, mask, null));
+            for (int r = 0; r < rows; r++) {
+                int input = order[from + r];
+                handler.accept(input, new Row(out, r, encodings.get(input).length()));
+            }
+            from += rows;
+        }
+    }
+
+    // ---- math -----------------------------------------------------------------------------------
+
+    static double[] softmax(float[] logits) {
+        double max = Double.NEGATIVE_INFINITY;
+        for (float v : logits) {
+            max = Math.max(max, v);
+        }
+        double[] p = new double[logits.length];
+        double sum = 0;
+        for (int i = 0; i < p.length; i++) {
+            p[i] = Math.exp(logits[i] - max);
+            sum += p[i];
+        }
+        for (int i = 0; i < p.length; i++) {
+            p[i] /= sum;
+        }
+        return p;
+    }
+
+    static double sigmoid(double x) {
+        return 1.0 / (1.0 + Math.exp(-x));
+    }
+
+    static int argmax(double[] v) {
+        int best = 0;
+        for (int i = 1; i < v.length; i++) {
+            if (v[i] > v[best]) {
+                best = i;
+            }
+        }
+        return best;
+    }
+
+    /** A label name as transformers gives it: id2label, else LABEL_i. */
+    String label(int i) {
+        String l = encoder.config().id2label().get(i);
+        return l != null ? l : "LABEL_" + i;
+    }
+
+    static void checkTopK(int topK) {
+        if (topK < 1) {
+            throw new IllegalArgumentException("top_k must be at least 1, got " + topK);
+        }
+    }
+}

@@ -18,7 +18,9 @@ import picocli.CommandLine.Command;
  */
 @Command(name = "xlmr", mixinStandardHelpOptions = true, version = "xlmr 0.1.0",
         description = "XLM-RoBERTa for the JVM: tokenizer, model, tasks.",
-        subcommands = {TokenizeCommand.class, ForwardCommand.class, DownloadCommand.class})
+        subcommands = {TokenizeCommand.class, ForwardCommand.class, DownloadCommand.class, FillMaskCommand.class,
+                EmbedCommand.class, ClassifyCommand.class, ZeroShotCommand.class, NerCommand.class, QaCommand.class,
+                ChoiceCommand.class, RerankCommand.class, SimilarityCommand.class})
 public final class Main {
     /** Standard input of the running command (replaceable by tests). */
     static InputStream stdin = System.in;

@@ -132,10 +132,8 @@ public final class FillMaskPipeline extends Pipeline {
         for (int i = 0; i < texts.size(); i++) {
             results.add(null);
         }
-        int vocab = encoder.config().vocabSize();
         forEachRow(encs, (input, row) -> {
             int[] ids = encs.get(input).ids();
-            float[] logits = row.get("logits");
             List<Integer> masks = new ArrayList<>();
             for (int t = 0; t < ids.length; t++) {
                 if (ids[t] == maskId) {
@@ -145,7 +143,7 @@ public final class FillMaskPipeline extends Pipeline {
             boolean single = masks.size() == 1;
             List<List<Prediction>> perMask = new ArrayList<>();
             for (int pos : masks) {
-                double[] probs = softmax(Arrays.copyOfRange(logits, pos * vocab, pos * vocab + vocab));
+                double[] probs = softmax(row.at("logits", pos));
                 int[] cands = targetIds;
                 int[] top = topK(probs, cands, topK);
                 List<Prediction> preds = new ArrayList<>(top.length);

@@ -255,6 +255,14 @@ public abstract class Pipeline implements AutoCloseable {
             return r;
         }
 
+        /** The vector at one token position of an output {@code [batch][seq][dim]}. */
+        float[] at(String name, int position) {
+            NdArray a = out.get(name);
+            int d = a.dim(2);
+            int off = (index * a.dim(1) + position) * d;
+            return Arrays.copyOfRange(a.data(), off, off + d);
+        }
+
         /** {@code [length]} of an output {@code [batch][seq]}, without the padding. */
         float[] positions(String name) {
             NdArray a = out.get(name);

@@ -53,8 +53,13 @@ public final class KernelProvider {
 
     /** Whether {@code name} can be created here, without fallback. */
     public static boolean isAvailable(String name) {
-        try (Kernels k = make(name, 1)) {
-            return k != null;
+        try {
+            switch (name.trim().toLowerCase(java.util.Locale.ROOT)) {
+                case "scalar" -> { return true; }
+                case "native" -> { OpenBlas.get(); return true; }
+                case "vector" -> { vector(1).close(); return true; }
+                default -> { return false; }
+            }
         } catch (Throwable t) {
             return false;
         }

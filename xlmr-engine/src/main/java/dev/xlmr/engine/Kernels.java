@@ -23,6 +23,9 @@ public interface Kernels extends AutoCloseable {
     /** Provider name: {@code scalar}, {@code vector} or {@code native}. */
     String name();
 
+    /** One line for logs: name, and what backs it (vector width, BLAS library and core), threads. */
+    default String description() { return name() + ", " + threads() + " threads"; }
+
     /** Threads a single large call may use. */
     int threads();
 

@@ -16,15 +16,13 @@ final class NativeBlasKernels implements Kernels {
         this.blas = OpenBlas.get();
         this.delegate = delegate;
         this.threads = Math.max(1, threads);
-        try {
-            blas.setThreads.invokeExact(this.threads); // process-wide in OpenBLAS: the last provider made wins
-        } catch (Throwable t) {
-            throw new IllegalStateException(t);
-        }
     }
 
-    /** Where the library came from and its build configuration, for logs. */
-    String library() { return blas.source + " [" + blas.config + "]"; }
+    @Override
+    public String description() {
+        return "native: " + blas.config + " (core " + blas.core + ") from " + blas.source + ", " + threads
+                + " threads; element-wise and bf16/int8 by " + delegate.name();
+    }
 
     @Override public String name() { return "native"; }
 
@@ -87,6 +85,7 @@ final class NativeBlasKernels implements Kernels {
 
     private void sgemm(int ta, int tb, int m, int n, int k, float alpha, MemorySegment a, int lda,
                        MemorySegment b, int ldb, float beta, MemorySegment c, int ldc) {
+        blas.threads(threads); // a process-wide setting in OpenBLAS: re-applied when another provider changed it
         try {
             blas.sgemm.invokeExact(OpenBlas.ROW_MAJOR, ta, tb, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc);
         } catch (RuntimeException | Error e) {

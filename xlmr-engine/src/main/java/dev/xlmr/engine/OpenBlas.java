@@ -38,6 +38,8 @@ final class OpenBlas {
     final MethodHandle sgemm;
     final MethodHandle setThreads;
     final String config;
+    final String core;
+    private int threads = -1; // last value given to openblas_set_num_threads (a process-wide setting)
 
     private OpenBlas(SymbolLookup lib, String source) throws Throwable {
         this.source = source;
@@ -51,7 +53,21 @@ final class OpenBlas {
         Optional<MemorySegment> cfg = lib.find("openblas_get_config");
         config = cfg.isEmpty() ? "?" : ((MemorySegment) linker.downcallHandle(cfg.get(), FunctionDescriptor.of(ADDRESS))
                 .invokeExact()).reinterpret(256).getString(0);
+        Optional<MemorySegment> cn = lib.find("openblas_get_corename");
+        core = cn.isEmpty() ? "?" : ((MemorySegment) linker.downcallHandle(cn.get(), FunctionDescriptor.of(ADDRESS))
+                .invokeExact()).reinterpret(64).getString(0);
         if (config.contains("USE64BITINT")) throw new UnsupportedOperationException("64-bit-int OpenBLAS: " + source);
+    }
+
+    /** Sets OpenBLAS's (global) thread count when it differs from the last call's. */
+    synchronized void threads(int n) {
+        if (n == threads) return;
+        try {
+            setThreads.invokeExact(n);
+        } catch (Throwable t) {
+            throw new IllegalStateException(t);
+        }
+        threads = n;
     }
 
     private static MemorySegment find(SymbolLookup lib, String name) {
@@ -80,6 +96,7 @@ final class OpenBlas {
     }
 
     private static OpenBlas load() throws Throwable {
+        preferAvx512();
         List<String> tried = new ArrayList<>();
         String forced = System.getProperty("xlmr.openblas", System.getenv("XLMR_OPENBLAS"));
         if (forced != null && !forced.isBlank()) return open(Path.of(forced), forced);
@@ -106,6 +123,44 @@ final class OpenBlas {
             tried.add("libopenblas.so.0: " + t.getMessage());
         }
         throw new UnsupportedOperationException(String.join("; ", tried));
+    }
+
+    /**
+     * OpenBLAS 0.3.30's run-time detection maps AMD family 1Ah (Zen 5) to its Haswell (AVX2) kernels, about half
+     * the AVX-512 ones' speed there. Where the CPU has AVX-512 and the user has not chosen, select the SkylakeX
+     * kernels through OPENBLAS_CORETYPE, which DYNAMIC_ARCH builds read (with getenv) when they are loaded.
+     * An OPENBLAS_CORETYPE already in the environment is respected; {@code -Dxlmr.openblas.core=NAME} overrides
+     * both.
+     */
+    private static void preferAvx512() {
+        String forced = System.getProperty("xlmr.openblas.core");
+        if (forced != null && !forced.isBlank()) {
+            setenv("OPENBLAS_CORETYPE", forced.trim());
+            return;
+        }
+        if (System.getenv("OPENBLAS_CORETYPE") != null) return;
+        try {
+            String flags = Files.readAllLines(Path.of("/proc/cpuinfo")).stream()
+                    .filter(l -> l.startsWith("flags")).findFirst().orElse("") + " ";
+            for (String f : new String[] {"avx512f", "avx512bw", "avx512vl", "avx512dq"})
+                if (!flags.contains(" " + f + " ")) return;
+            setenv("OPENBLAS_CORETYPE", "SkylakeX");
+        } catch (Throwable t) {
+            // no /proc: keep OpenBLAS's own choice
+        }
+    }
+
+    /** C-level setenv (System.getenv is a copy; the library reads the process environment). */
+    private static void setenv(String name, String value) {
+        try (Arena a = Arena.ofConfined()) {
+            Linker linker = Linker.nativeLinker();
+            MethodHandle setenv = linker.downcallHandle(linker.defaultLookup().find("setenv").orElseThrow(),
+                    FunctionDescriptor.of(JAVA_INT, ADDRESS, ADDRESS, JAVA_INT));
+            int rc = (int) setenv.invokeExact(a.allocateFrom(name), a.allocateFrom(value), 1);
+            if (rc != 0) KernelProvider.warn("setenv " + name + " failed");
+        } catch (Throwable t) {
+            KernelProvider.warn("cannot set " + name + ": " + t);
+        }
     }
 
     private static OpenBlas open(Path p, String source) throws Throwable {

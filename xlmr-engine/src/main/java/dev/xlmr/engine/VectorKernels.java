@@ -55,6 +55,11 @@ final class VectorKernels implements Kernels {
     @Override public int threads() { return threads; }
 
     @Override
+    public String description() {
+        return "vector: Java Vector API, " + S.vectorBitSize() + "-bit, " + MR + "x" + NR + " micro-kernel, " + threads + " threads";
+    }
+
+    @Override
     public void close() {
         if (pool != null) {
             pool.shutdown();

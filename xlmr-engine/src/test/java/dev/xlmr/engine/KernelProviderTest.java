@@ -42,11 +42,22 @@ class KernelProviderTest {
     }
 
     @Test
-    void vectorFallsBackToScalarWithoutTheIncubatorModule() throws Exception {
-        Result r = run(List.of(), "vector");
+    void vectorFallsBackWithoutTheIncubatorModule() throws Exception {
+        // no --add-modules, no OpenBLAS: vector and native both fall back, one warning line each, no stack trace
+        Result r = run(List.of("-Dxlmr.openblas=/nonexistent/libopenblas.so"), "vector");
         assertEquals("scalar", r.stdout.strip(), r.toString());
         assertTrue(r.stderr.contains("xlmr: warning: vector kernels unavailable"), r.stderr);
-        assertEquals(1, r.stderr.lines().filter(l -> l.contains("xlmr:")).count(), "one line: " + r.stderr);
+        assertTrue(r.stderr.contains("falling back to native"), r.stderr);
+        assertTrue(r.stderr.contains("xlmr: warning: native kernels unavailable"), r.stderr);
+        assertTrue(r.stderr.lines().noneMatch(l -> l.startsWith("\tat ")), r.stderr);
+        assertEquals(2, r.stderr.lines().filter(l -> l.startsWith("xlmr: warning:")).count(), r.stderr);
+    }
+
+    @Test
+    void nativeWorksWithoutTheIncubatorModule() throws Exception {
+        org.junit.jupiter.api.Assumptions.assumeTrue(KernelProvider.isAvailable("native"));
+        Result r = run(List.of("-Dxlmr.kernels=native"), "best"); // element-wise work then goes to scalar
+        assertEquals("native", r.stdout.strip(), r.toString());
     }
 
     @Test

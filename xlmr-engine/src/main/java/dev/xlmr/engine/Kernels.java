@@ -1,0 +1,81 @@
+package dev.xlmr.engine;
+
+import java.lang.foreign.MemorySegment;
+
+/**
+ * The compute kernels behind the encoder: dense layers, general matrix products for attention and the fused
+ * element-wise steps. All matrices are row-major fp32 {@code float[]}s; implementations reuse their scratch
+ * buffers, so the hot path does not allocate large arrays. Get one from {@link KernelProvider}.
+ *
+ * <pre>{@code
+ * try (Kernels k = KernelProvider.create("vector", 2)) {
+ *     Weights w = k.pack(weight, 768, 768, Precision.FP32);     // once, at load
+ *     k.linear(x, tokens, 768, w, bias, y, 768);                 // y = x W^T + b
+ *     k.gemm(false, true, len, len, 64, 0.125f, q, 0, 768, kk, 0, 768, 0f, scores, 0, len); // Q K^T / 8
+ *     k.softmax(scores, 0, len, len, len, 1f, null, 0);
+ * }
+ * }</pre>
+ *
+ * <p>Instances are safe for use by one thread at a time per call site; calls may run on an internal pool.
+ */
+public interface Kernels extends AutoCloseable {
+
+    /** Provider name: {@code scalar}, {@code vector} or {@code native}. */
+    String name();
+
+    /** One line for logs: name, and what backs it (vector width, BLAS library and core), threads. */
+    default String description() { return name() + ", " + threads() + " threads"; }
+
+    /** Threads a single large call may use. */
+    int threads();
+
+    /**
+     * Packs a weight matrix {@code w[out][in]} (row-major, as {@code nn.Linear.weight}) for {@link #linear}.
+     * The array is copied (or, for the scalar FP32 case, kept by reference: do not modify it afterwards).
+     */
+    Weights pack(float[] w, int out, int in, Precision precision);
+
+    /**
+     * Like {@link #pack(float[], int, int, Precision)} for little-endian fp32 in a segment, e.g. a read-only
+     * memory-mapped checkpoint. Providers that can read the segment directly keep a reference to it.
+     */
+    Weights pack(MemorySegment w, int out, int in, Precision precision);
+
+    /**
+     * {@code y[rows][out] = x[rows][in] W^T + bias}, with {@code w} packed by this provider.
+     *
+     * @param bias {@code [out]}, or null for none
+     */
+    void linear(float[] x, int rows, int in, Weights w, float[] bias, float[] y, int out);
+
+    /**
+     * {@code C = alpha op(A) op(B) + beta C} (BLAS sgemm, row-major). {@code op(A)} is {@code m x k}, {@code op(B)}
+     * is {@code k x n}; {@code transA} means A is stored {@code k x m}, {@code transB} means B is stored
+     * {@code n x k}. {@code lda/ldb/ldc} are row strides, so heads can be read straight out of a wider buffer.
+     * With {@code beta == 0} C is not read.
+     */
+    void gemm(boolean transA, boolean transB, int m, int n, int k, float alpha,
+              float[] a, int aOff, int lda, float[] b, int bOff, int ldb,
+              float beta, float[] c, int cOff, int ldc);
+
+    /** In place: {@code x[r][j] = gelu(x[r][j] + bias[j])}, exact (erf) GELU; bias may be null. */
+    void biasGelu(float[] x, int rows, int cols, float[] bias);
+
+    /**
+     * {@code out[r] = LayerNorm(x[r] + residual[r]) * gamma + beta} over {@code cols}; residual may be null and
+     * {@code out} may be {@code x} or {@code residual}.
+     */
+    void residualLayerNorm(float[] x, float[] residual, int rows, int cols,
+                           float[] gamma, float[] beta, float eps, float[] out);
+
+    /**
+     * In place, per row {@code r}: {@code x[r][j] = softmax_j(scale * x[r][j] + mask[maskOff + j])}, rows
+     * {@code ld} apart starting at {@code off}. The mask is additive ({@code 0} keeps, {@code -Infinity} or a
+     * large negative drops a column) and may be null. A row whose columns are all dropped becomes zeros.
+     */
+    void softmax(float[] x, int off, int rows, int cols, int ld, float scale, float[] mask, int maskOff);
+
+    /** Releases threads and native resources; the default does nothing. */
+    @Override
+    default void close() {}
+}

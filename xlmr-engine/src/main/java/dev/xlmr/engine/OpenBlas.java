@@ -1,0 +1,190 @@
+package dev.xlmr.engine;
+
+import java.io.IOException;
+import java.io.InputStream;
+import java.lang.foreign.Arena;
+import java.lang.foreign.FunctionDescriptor;
+import java.lang.foreign.Linker;
+import java.lang.foreign.MemorySegment;
+import java.lang.foreign.SymbolLookup;
+import java.lang.invoke.MethodHandle;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.StandardCopyOption;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Optional;
+
+import static java.lang.foreign.ValueLayout.ADDRESS;
+import static java.lang.foreign.ValueLayout.JAVA_FLOAT;
+import static java.lang.foreign.ValueLayout.JAVA_INT;
+
+/**
+ * Finds and binds OpenBLAS. Search order: {@code -Dxlmr.openblas=/path/libopenblas.so} (or {@code XLMR_OPENBLAS});
+ * the library inside the {@code org.bytedeco:openblas:linux-x86_64} jar on the class path (extracted once to a
+ * per-version directory under {@code java.io.tmpdir}, its RUNPATH {@code $ORIGIN} finds the bundled libgfortran);
+ * Debian's {@code libopenblas0-pthread}/{@code -openmp}; finally {@code libopenblas.so.0} on the loader path.
+ */
+final class OpenBlas {
+    static final int ROW_MAJOR = 101, NO_TRANS = 111, TRANS = 112;
+    private static final String JAR_DIR = "org/bytedeco/openblas/linux-x86_64/";
+    private static final String[] JAR_LIBS = {"libgcc_s.so.1", "libquadmath.so.0", "libgfortran.so.5", "libopenblas.so.0"};
+    private static final String[] SYSTEM_LIBS = {
+            "/usr/lib/x86_64-linux-gnu/openblas-pthread/libopenblas.so.0",
+            "/usr/lib/x86_64-linux-gnu/openblas-openmp/libopenblas.so.0",
+            "/usr/lib/x86_64-linux-gnu/libopenblas.so.0"};
+
+    final String source;
+    final MethodHandle sgemm;
+    final MethodHandle setThreads;
+    final String config;
+    final String core;
+    private int threads = -1; // last value given to openblas_set_num_threads (a process-wide setting)
+
+    private OpenBlas(SymbolLookup lib, String source) throws Throwable {
+        this.source = source;
+        Linker linker = Linker.nativeLinker();
+        // critical + heap access: Java float[]s go to sgemm without copies (the GC pins them for the call)
+        sgemm = linker.downcallHandle(find(lib, "cblas_sgemm"), FunctionDescriptor.ofVoid(
+                        JAVA_INT, JAVA_INT, JAVA_INT, JAVA_INT, JAVA_INT, JAVA_INT, JAVA_FLOAT,
+                        ADDRESS, JAVA_INT, ADDRESS, JAVA_INT, JAVA_FLOAT, ADDRESS, JAVA_INT),
+                Linker.Option.critical(true));
+        setThreads = linker.downcallHandle(find(lib, "openblas_set_num_threads"), FunctionDescriptor.ofVoid(JAVA_INT));
+        Optional<MemorySegment> cfg = lib.find("openblas_get_config");
+        config = cfg.isEmpty() ? "?" : ((MemorySegment) linker.downcallHandle(cfg.get(), FunctionDescriptor.of(ADDRESS))
+                .invokeExact()).reinterpret(256).getString(0);
+        Optional<MemorySegment> cn = lib.find("openblas_get_corename");
+        core = cn.isEmpty() ? "?" : ((MemorySegment) linker.downcallHandle(cn.get(), FunctionDescriptor.of(ADDRESS))
+                .invokeExact()).reinterpret(64).getString(0);
+        if (config.contains("USE64BITINT")) throw new UnsupportedOperationException("64-bit-int OpenBLAS: " + source);
+    }
+
+    /** Sets OpenBLAS's (global) thread count when it differs from the last call's. */
+    synchronized void threads(int n) {
+        if (n == threads) return;
+        try {
+            setThreads.invokeExact(n);
+        } catch (Throwable t) {
+            throw new IllegalStateException(t);
+        }
+        threads = n;
+    }
+
+    private static MemorySegment find(SymbolLookup lib, String name) {
+        return lib.find(name).orElseThrow(() -> new UnsupportedOperationException("no symbol " + name));
+    }
+
+    private static volatile Object instance; // OpenBlas, or the Throwable explaining its absence
+
+    /** The bound library, or an exception saying why there is none (tried once per JVM). */
+    static OpenBlas get() {
+        Object o = instance;
+        if (o == null) {
+            synchronized (OpenBlas.class) {
+                if ((o = instance) == null) {
+                    try {
+                        o = load();
+                    } catch (Throwable t) {
+                        o = t;
+                    }
+                    instance = o;
+                }
+            }
+        }
+        if (o instanceof OpenBlas b) return b;
+        throw new UnsupportedOperationException("OpenBLAS unavailable: " + ((Throwable) o).getMessage(), (Throwable) o);
+    }
+
+    private static OpenBlas load() throws Throwable {
+        preferAvx512();
+        List<String> tried = new ArrayList<>();
+        String forced = System.getProperty("xlmr.openblas", System.getenv("XLMR_OPENBLAS"));
+        if (forced != null && !forced.isBlank()) return open(Path.of(forced), forced);
+        try {
+            Path p = extractFromJar();
+            if (p != null) return open(p, "org.bytedeco:openblas jar (" + p + ")");
+            tried.add("no " + JAR_DIR + " on the class path");
+        } catch (Throwable t) {
+            tried.add("jar: " + t);
+        }
+        for (String s : SYSTEM_LIBS) {
+            Path p = Path.of(s);
+            if (Files.exists(p)) {
+                try {
+                    return open(p, s);
+                } catch (Throwable t) {
+                    tried.add(s + ": " + t);
+                }
+            }
+        }
+        try {
+            return new OpenBlas(SymbolLookup.libraryLookup("libopenblas.so.0", Arena.global()), "libopenblas.so.0");
+        } catch (Throwable t) {
+            tried.add("libopenblas.so.0: " + t.getMessage());
+        }
+        throw new UnsupportedOperationException(String.join("; ", tried));
+    }
+
+    /**
+     * OpenBLAS 0.3.30's run-time detection maps AMD family 1Ah (Zen 5) to its Haswell (AVX2) kernels, about half
+     * the AVX-512 ones' speed there. Where the CPU has AVX-512 and the user has not chosen, select the SkylakeX
+     * kernels through OPENBLAS_CORETYPE, which DYNAMIC_ARCH builds read (with getenv) when they are loaded.
+     * An OPENBLAS_CORETYPE already in the environment is respected; {@code -Dxlmr.openblas.core=NAME} overrides
+     * both.
+     */
+    private static void preferAvx512() {
+        String forced = System.getProperty("xlmr.openblas.core");
+        if (forced != null && !forced.isBlank()) {
+            setenv("OPENBLAS_CORETYPE", forced.trim());
+            return;
+        }
+        if (System.getenv("OPENBLAS_CORETYPE") != null) return;
+        try {
+            String flags = Files.readAllLines(Path.of("/proc/cpuinfo")).stream()
+                    .filter(l -> l.startsWith("flags")).findFirst().orElse("") + " ";
+            for (String f : new String[] {"avx512f", "avx512bw", "avx512vl", "avx512dq"})
+                if (!flags.contains(" " + f + " ")) return;
+            setenv("OPENBLAS_CORETYPE", "SkylakeX");
+        } catch (Throwable t) {
+            // no /proc: keep OpenBLAS's own choice
+        }
+    }
+
+    /** C-level setenv (System.getenv is a copy; the library reads the process environment). */
+    private static void setenv(String name, String value) {
+        try (Arena a = Arena.ofConfined()) {
+            Linker linker = Linker.nativeLinker();
+            MethodHandle setenv = linker.downcallHandle(linker.defaultLookup().find("setenv").orElseThrow(),
+                    FunctionDescriptor.of(JAVA_INT, ADDRESS, ADDRESS, JAVA_INT));
+            int rc = (int) setenv.invokeExact(a.allocateFrom(name), a.allocateFrom(value), 1);
+            if (rc != 0) KernelProvider.warn("setenv " + name + " failed");
+        } catch (Throwable t) {
+            KernelProvider.warn("cannot set " + name + ": " + t);
+        }
+    }
+
+    private static OpenBlas open(Path p, String source) throws Throwable {
+        return new OpenBlas(SymbolLookup.libraryLookup(p, Arena.global()), source);
+    }
+
+    /** Copies the jar's libraries into a stable per-version directory (atomically, so parallel JVMs agree). */
+    private static Path extractFromJar() throws IOException {
+        ClassLoader cl = OpenBlas.class.getClassLoader();
+        var url = cl.getResource(JAR_DIR + "libopenblas.so.0");
+        if (url == null) return null;
+        String tag = Integer.toHexString(url.toString().hashCode());
+        Path dir = Path.of(System.getProperty("java.io.tmpdir"), "xlmr-openblas-" + System.getProperty("user.name") + "-" + tag);
+        Files.createDirectories(dir);
+        for (String lib : JAR_LIBS) {
+            Path target = dir.resolve(lib);
+            try (InputStream in = cl.getResourceAsStream(JAR_DIR + lib)) {
+                if (in == null) continue; // older jars lack some of the runtime libs
+                if (Files.exists(target)) continue;
+                Path tmp = Files.createTempFile(dir, lib, ".part");
+                Files.copy(in, tmp, StandardCopyOption.REPLACE_EXISTING);
+                Files.move(tmp, target, StandardCopyOption.ATOMIC_MOVE, StandardCopyOption.REPLACE_EXISTING);
+            }
+        }
+        return dir.resolve("libopenblas.so.0");
+    }
+}

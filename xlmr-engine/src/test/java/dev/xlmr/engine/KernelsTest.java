@@ -1,0 +1,296 @@
+package dev.xlmr.engine;
+
+import static dev.xlmr.engine.TestData.abs;
+import static dev.xlmr.engine.TestData.assertClose;
+import static dev.xlmr.engine.TestData.cosine;
+import static dev.xlmr.engine.TestData.gaussian;
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+import static org.junit.jupiter.api.Assumptions.assumeTrue;
+
+import java.io.IOException;
+import java.lang.foreign.Arena;
+import java.lang.foreign.MemorySegment;
+import java.nio.channels.FileChannel;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.StandardOpenOption;
+import java.util.Arrays;
+import java.util.Random;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.ValueSource;
+
+/** Every fast provider against {@link ScalarKernels}. Native tests skip when no OpenBLAS can be loaded. */
+class KernelsTest {
+    static final ScalarKernels REF = new ScalarKernels();
+    static final int[] ROWS = {1, 3, 17, 127};
+    static final int[][] IN_OUT = {{1, 1}, {7, 33}, {33, 7}, {65, 65}, {769, 31}, {767, 97}, {257, 1}, {96, 768}};
+
+    static Kernels open(String name, int threads) {
+        assumeTrue(KernelProvider.isAvailable(name), name + " kernels not available here");
+        Kernels k = KernelProvider.create(name, threads);
+        assertEquals(name, k.name());
+        return k;
+    }
+
+    private static final java.util.List<Kernels> opened = new java.util.ArrayList<>();
+
+    static Kernels kernels(String name, int threads) {
+        Kernels k = open(name, threads);
+        opened.add(k);
+        return k;
+    }
+
+    @AfterAll
+    static void closeAll() {
+        opened.forEach(Kernels::close);
+    }
+
+    /** y and |x| |W|^T, the scale of rounding error, by the reference. */
+    static float[][] reference(float[] x, int rows, int in, float[] w, float[] bias, int out, Precision p) {
+        float[] y = new float[rows * out], s = new float[rows * out];
+        REF.linear(x, rows, in, REF.pack(w, out, in, p), bias, y, out);
+        REF.linear(abs(x), rows, in, REF.pack(abs(w), out, in, p), bias == null ? null : abs(bias), s, out);
+        return new float[][] {y, s};
+    }
+
+    @ParameterizedTest
+    @ValueSource(strings = {"vector", "native"})
+    void linearMatchesScalar(String name) {
+        Kernels k1 = kernels(name, 1), k2 = kernels(name, 2);
+        Random r = new Random(42);
+        for (int[] io : IN_OUT) {
+            int in = io[0], out = io[1];
+            float[] w = gaussian(r, out * in, 0.05), bias = gaussian(r, out, 0.1);
+            for (Precision p : Precision.values()) {
+                Weights w1 = k1.pack(w, out, in, p), w2 = k2.pack(w, out, in, p);
+                for (int rows : ROWS) {
+                    float[] x = gaussian(r, rows * in, 1);
+                    for (float[] b : new float[][] {bias, null}) {
+                        float[][] ref = reference(x, rows, in, w, b, out, p);
+                        float[] y1 = new float[rows * out], y2 = new float[rows * out];
+                        Arrays.fill(y1, Float.NaN); // must be overwritten, not accumulated into
+                        k1.linear(x, rows, in, w1, b, y1, out);
+                        k2.linear(x, rows, in, w2, b, y2, out);
+                        String what = name + " " + p + " rows=" + rows + " in=" + in + " out=" + out;
+                        assertClose(ref[0], y1, ref[1], 1e-5, 1e-6, rows * out, what);
+                        assertClose(ref[0], y2, ref[1], 1e-5, 1e-6, rows * out, what + " 2 threads");
+                    }
+                }
+            }
+        }
+    }
+
+    @Test
+    void vectorThreadsGiveIdenticalResults() {
+        Kernels k1 = kernels("vector", 1), k2 = kernels("vector", 2);
+        Random r = new Random(7);
+        for (int[] s : new int[][] {{127, 769, 97}, {1024, 768, 96}, {5, 768, 3072}}) {
+            int rows = s[0], in = s[1], out = s[2];
+            float[] w = gaussian(r, out * in, 0.05), x = gaussian(r, rows * in, 1), b = gaussian(r, out, 1);
+            float[] y1 = new float[rows * out], y2 = new float[rows * out];
+            k1.linear(x, rows, in, k1.pack(w, out, in, Precision.FP32), b, y1, out);
+            k2.linear(x, rows, in, k2.pack(w, out, in, Precision.FP32), b, y2, out);
+            assertArrayEquals(y1, y2); // each element is computed the same way whichever thread owns it
+        }
+    }
+
+    @ParameterizedTest
+    @ValueSource(strings = {"vector", "native"})
+    void gemmAllTranspositionsMatchScalar(String name) {
+        Kernels k = kernels(name, 2);
+        Random r = new Random(3);
+        int[][] shapes = {{1, 1, 1}, {3, 7, 65}, {17, 33, 64}, {127, 127, 64}, {128, 64, 128}, {5, 300, 513}, {3, 2, 0}};
+        for (int[] s : shapes) {
+            int m = s[0], n = s[1], kk = s[2];
+            for (int t = 0; t < 4; t++) {
+                boolean ta = (t & 1) != 0, tb = (t & 2) != 0;
+                int aRows = ta ? kk : m, aCols = ta ? m : kk, bRows = tb ? n : kk, bCols = tb ? kk : n;
+                int lda = aCols + 3, ldb = bCols + 5, ldc = n + 2, aOff = 4, bOff = 1, cOff = 6;
+                float[] a = gaussian(r, aOff + aRows * lda, 1), b = gaussian(r, bOff + bRows * ldb, 1);
+                float[] c0 = gaussian(r, cOff + m * ldc, 1);
+                for (float[] ab : new float[][] {{1f, 0f}, {0.125f, 0.5f}}) {
+                    float alpha = ab[0], beta = ab[1];
+                    float[] want = c0.clone(), got = c0.clone(), scale = c0.clone();
+                    if (beta == 0) Arrays.fill(got, cOff, got.length, Float.NaN); // beta == 0: C must not be read
+                    REF.gemm(ta, tb, m, n, kk, alpha, a, aOff, lda, b, bOff, ldb, beta, want, cOff, ldc);
+                    REF.gemm(ta, tb, m, n, kk, Math.abs(alpha), abs(a), aOff, lda, abs(b), bOff, ldb, beta, scale, cOff, ldc);
+                    k.gemm(ta, tb, m, n, kk, alpha, a, aOff, lda, b, bOff, ldb, beta, got, cOff, ldc);
+                    for (int i = 0; i < m; i++)
+                        for (int j = 0; j < n; j++) {
+                            int ci = cOff + i * ldc + j;
+                            double tol = 1e-5 * Math.abs(scale[ci]) + 1e-5;
+                            assertTrue(Math.abs(want[ci] - got[ci]) <= tol, name + " gemm " + Arrays.toString(s)
+                                    + " ta=" + ta + " tb=" + tb + " alpha=" + alpha + " at " + i + "," + j
+                                    + ": " + want[ci] + " vs " + got[ci]);
+                        }
+                    // padding between rows (j >= n) and before cOff is untouched
+                    for (int i = 0; i < m; i++)
+                        for (int j = n; j < ldc && cOff + i * ldc + j < got.length; j++)
+                            if (beta != 0) assertEquals(c0[cOff + i * ldc + j], got[cOff + i * ldc + j]);
+                    for (int i = 0; i < cOff; i++) assertEquals(c0[i], got[i]);
+                }
+            }
+        }
+    }
+
+    @ParameterizedTest
+    @ValueSource(strings = {"vector", "native"})
+    void reducedPrecisionIsCloseToFp32(String name) {
+        Kernels k = kernels(name, 2);
+        Random r = new Random(11);
+        int rows = 64, in = 768;
+        for (int out : new int[] {768, 3072}) {
+            // realistic scales: LayerNorm-ed activations, BERT-like weights (sd 0.02 .. 0.05) with a few outliers
+            float[] w = gaussian(r, out * in, 0.03);
+            for (int i = 0; i < w.length; i += 997) w[i] *= 8;
+            float[] x = gaussian(r, rows * in, 1), b = gaussian(r, out, 0.02);
+            float[] ref = new float[rows * out];
+            k.linear(x, rows, in, k.pack(w, out, in, Precision.FP32), b, ref, out);
+            for (Precision p : new Precision[] {Precision.BF16, Precision.INT8}) {
+                float[] y = new float[rows * out];
+                k.linear(x, rows, in, k.pack(w, out, in, p), b, y, out);
+                double cos = cosine(ref, y, y.length);
+                assertTrue(cos >= 0.999, name + " " + p + " cosine " + cos);
+                for (int row = 0; row < rows; row++) {
+                    double c = cosine(Arrays.copyOfRange(ref, row * out, row * out + out),
+                            Arrays.copyOfRange(y, row * out, row * out + out), out);
+                    assertTrue(c >= 0.999, name + " " + p + " row " + row + " cosine " + c);
+                }
+            }
+        }
+    }
+
+    @ParameterizedTest
+    @ValueSource(strings = {"scalar", "vector", "native"})
+    void weightsFromSegmentsEqualWeightsFromArrays(String name, @TempDir Path dir) throws IOException {
+        Kernels k = name.equals("scalar") ? REF : kernels(name, 2);
+        Random r = new Random(5);
+        int rows = 17, in = 65, out = 97;
+        float[] w = gaussian(r, out * in, 0.05), x = gaussian(r, rows * in, 1), b = gaussian(r, out, 0.1);
+        Path file = dir.resolve("w.bin");
+        try (Arena arena = Arena.ofShared()) {
+            MemorySegment seg = arena.allocate(4L * out * in + 4, 8).asSlice(4); // unaligned for floats' sake
+            MemorySegment.copy(w, 0, seg, Weights.F32, 0, w.length);
+            Files.write(file, seg.toArray(java.lang.foreign.ValueLayout.JAVA_BYTE));
+            MemorySegment mapped;
+            try (FileChannel ch = FileChannel.open(file, StandardOpenOption.READ)) {
+                mapped = ch.map(FileChannel.MapMode.READ_ONLY, 0, ch.size(), arena);
+            }
+            assertTrue(mapped.isReadOnly());
+            for (Precision p : Precision.values()) {
+                float[] want = new float[rows * out];
+                k.linear(x, rows, in, k.pack(w, out, in, p), b, want, out);
+                for (MemorySegment s : new MemorySegment[] {seg, mapped, MemorySegment.ofArray(w)}) {
+                    float[] got = new float[rows * out];
+                    Weights ws = k.pack(s, out, in, p);
+                    k.linear(x, rows, in, ws, b, got, out);
+                    assertArrayEquals(want, got, name + " " + p + " " + s);
+                    assertEquals(p == Precision.FP32 ? w[3 * in + 5] : ws.get(3, 5), ws.get(3, 5));
+                }
+            }
+        }
+    }
+
+    @ParameterizedTest
+    @ValueSource(strings = {"vector", "native"})
+    void biasGeluMatchesScalar(String name) {
+        Kernels k = kernels(name, 2);
+        Random r = new Random(9);
+        for (int[] s : new int[][] {{1, 1}, {3, 17}, {17, 33}, {127, 3072}}) {
+            int rows = s[0], cols = s[1];
+            float[] x = gaussian(r, rows * cols, 3), b = gaussian(r, cols, 0.5);
+            float[] want = x.clone(), got = x.clone();
+            REF.biasGelu(want, rows, cols, b);
+            k.biasGelu(got, rows, cols, b);
+            for (int i = 0; i < x.length; i++) assertGelu(x[i] + b[i % cols], want[i], got[i], name);
+        }
+        // a dense sweep through both approximation ranges and the tails
+        int n = 40001;
+        float[] x = new float[n];
+        for (int i = 0; i < n; i++) x[i] = -20f + 40f * i / (n - 1);
+        float[] want = x.clone(), got = x.clone();
+        REF.biasGelu(want, 1, n, null);
+        k.biasGelu(got, 1, n, null);
+        for (int i = 0; i < n; i++) assertGelu(x[i], want[i], got[i], name);
+    }
+
+    /**
+     * fp32 GELU error: a few ulp of the result, plus the absolute error of evaluating 1 + erf(x / sqrt 2) in
+     * float (about 3e-7 of |x| where the two terms nearly cancel, x in [-3, -1]).
+     */
+    static void assertGelu(double x, float want, float got, String name) {
+        double err = Math.abs(want - got);
+        assertTrue(err <= 2e-6 * Math.abs(want) + 3e-7 * Math.abs(x), name + " gelu(" + x + ") want " + want + " got " + got);
+    }
+
+    @ParameterizedTest
+    @ValueSource(strings = {"vector", "native"})
+    void residualLayerNormMatchesScalar(String name) {
+        Kernels k = kernels(name, 2);
+        Random r = new Random(13);
+        for (int[] s : new int[][] {{1, 1}, {3, 7}, {17, 33}, {127, 768}, {128, 1024}}) {
+            int rows = s[0], cols = s[1];
+            float[] x = gaussian(r, rows * cols, 2), res = gaussian(r, rows * cols, 1);
+            for (int i = 0; i < x.length; i++) x[i] += 3; // an offset mean, as in real hidden states
+            float[] g = gaussian(r, cols, 1), b = gaussian(r, cols, 1);
+            float[] want = new float[x.length], got = new float[x.length];
+            REF.residualLayerNorm(x, res, rows, cols, g, b, 1e-5f, want);
+            k.residualLayerNorm(x, res, rows, cols, g, b, 1e-5f, got);
+            assertClose(want, got, null, 1e-5, 1e-5, x.length, name + " layernorm " + rows + "x" + cols);
+            float[] inPlace = x.clone();
+            k.residualLayerNorm(inPlace, res, rows, cols, g, b, 1e-5f, inPlace);
+            assertArrayEquals(got, inPlace, "out aliasing x");
+            REF.residualLayerNorm(x, null, rows, cols, g, b, 1e-12f, want);
+            k.residualLayerNorm(x, null, rows, cols, g, b, 1e-12f, got);
+            assertClose(want, got, null, 1e-5, 1e-5, x.length, name + " layernorm no residual");
+        }
+    }
+
+    @ParameterizedTest
+    @ValueSource(strings = {"vector", "native"})
+    void maskedSoftmaxMatchesScalar(String name) {
+        Kernels k = kernels(name, 1);
+        Random r = new Random(17);
+        for (int cols : new int[] {1, 7, 16, 17, 33, 127, 512}) {
+            int rows = 5, ld = cols + 3, off = 2;
+            float[] x = gaussian(r, off + rows * ld, 4);
+            float[] mask = new float[cols + 1];
+            for (int j = 0; j < cols; j++) mask[j + 1] = j % 3 == 2 ? Float.NEGATIVE_INFINITY : (j % 5 == 4 ? -10000f : 0f);
+            for (float[] m : new float[][] {null, mask}) {
+                float[] want = x.clone(), got = x.clone();
+                REF.softmax(want, off, rows, cols, ld, 0.125f, m, 1);
+                k.softmax(got, off, rows, cols, ld, 0.125f, m, 1);
+                assertClose(want, got, null, 1e-5, 1e-7, want.length, name + " softmax cols=" + cols);
+                for (int row = 0; row < rows; row++) {
+                    double sum = 0;
+                    for (int j = 0; j < cols; j++) sum += got[off + row * ld + j];
+                    assertEquals(1.0, sum, 1e-5);
+                    if (m != null) for (int j = 2; j < cols; j += 3) assertEquals(0f, got[off + row * ld + j]);
+                }
+                // the gaps between rows are untouched
+                for (int row = 0; row < rows; row++)
+                    for (int j = cols; j < ld && off + row * ld + j < x.length; j++)
+                        assertEquals(x[off + row * ld + j], got[off + row * ld + j]);
+            }
+        }
+        float[] allMasked = {1, 2, 3};
+        k.softmax(allMasked, 0, 1, 3, 3, 1f, new float[] {Float.NEGATIVE_INFINITY, Float.NEGATIVE_INFINITY,
+                Float.NEGATIVE_INFINITY}, 0);
+        assertArrayEquals(new float[3], allMasked);
+    }
+
+    @Test
+    void weightsAreCheckedAgainstTheirProviderAndShape() {
+        Kernels v = kernels("vector", 1);
+        Weights w = REF.pack(new float[6], 2, 3, Precision.FP32);
+        assertThrows(IllegalArgumentException.class, () -> v.linear(new float[3], 1, 3, w, null, new float[2], 2));
+        assertThrows(IllegalArgumentException.class, () -> REF.linear(new float[2], 1, 2, w, null, new float[3], 3));
+        assertThrows(IllegalArgumentException.class, () -> REF.pack(new float[5], 2, 3, Precision.FP32));
+    }
+}

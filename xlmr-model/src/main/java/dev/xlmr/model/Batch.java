@@ -128,4 +128,56 @@ public record Batch(int[][] inputIds, int[][] attentionMask, int[][] tokenTypeId
     public boolean isMultipleChoice() {
         return choices > 0;
     }
+
+    /**
+     * Checks this batch against a model: the input shape suits its head, the length fits its position
+     * embeddings, ids and token types are in range, the outputs fit in memory.
+     *
+     * @throws IllegalArgumentException naming the first problem
+     */
+    public void checkFor(ModelConfig config) {
+        Batch batch = this;
+        boolean mc = config.head() == Head.MULTIPLE_CHOICE;
+        if (mc && !batch.isMultipleChoice()) {
+            throw new IllegalArgumentException(config.architecture() + " needs inputs shaped [batch][choices][seq]");
+        }
+        if (!mc && batch.isMultipleChoice()) {
+            throw new IllegalArgumentException(config.architecture() + " takes inputs shaped [batch][seq], not choices");
+        }
+        int seq = batch.sequenceLength();
+        if (seq > config.maxSequenceLength()) {
+            throw new IllegalArgumentException("sequence of " + seq + " tokens is longer than the model allows ("
+                    + config.maxSequenceLength() + " = max_position_embeddings " + config.maxPositionEmbeddings()
+                    + " - pad_token_id " + config.padTokenId() + " - 1)");
+        }
+        long biggest = (long) batch.rows() * seq * Math.max(config.hiddenSize(),
+                config.head() == Head.MASKED_LM || config.head() == Head.CAUSAL_LM ? config.vocabSize() : 0);
+        if (biggest > Integer.MAX_VALUE - 8) {
+            throw new IllegalArgumentException("batch of " + batch.rows() + " x " + seq
+                    + " tokens is too large for one forward pass; split it");
+        }
+        for (int r = 0; r < batch.rows(); r++) {
+            for (int t = 0; t < seq; t++) {
+                int id = batch.inputIds()[r][t];
+                if (id < 0 || id >= config.vocabSize()) {
+                    throw new IllegalArgumentException("input_ids" + at(batch, r, t) + " = " + id
+                            + " is outside the vocabulary (0.." + (config.vocabSize() - 1) + ")");
+                }
+                if (batch.tokenTypeIds() != null) {
+                    int type = batch.tokenTypeIds()[r][t];
+                    if (type < 0 || type >= config.typeVocabSize()) {
+                        throw new IllegalArgumentException("token_type_ids" + at(batch, r, t) + " = " + type
+                                + " is outside 0.." + (config.typeVocabSize() - 1));
+                    }
+                }
+            }
+        }
+    }
+
+    private static String at(Batch b, int row, int t) {
+        return b.isMultipleChoice()
+                ? "[" + row / b.choices() + "][" + row % b.choices() + "][" + t + "]"
+                : "[" + row + "][" + t + "]";
+    }
+
 }

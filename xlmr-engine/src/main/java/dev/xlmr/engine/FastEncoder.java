@@ -1,0 +1,531 @@
+package dev.xlmr.engine;
+
+import dev.xlmr.model.Activation;
+import dev.xlmr.model.Batch;
+import dev.xlmr.model.Encoder;
+import dev.xlmr.model.Head;
+import dev.xlmr.model.ModelConfig;
+import dev.xlmr.model.ModelOutput;
+import dev.xlmr.model.NdArray;
+import dev.xlmr.model.Ops;
+import dev.xlmr.model.Tensor;
+import dev.xlmr.model.XlmRobertaModel;
+import java.lang.foreign.MemorySegment;
+import java.lang.foreign.ValueLayout;
+import java.nio.ByteOrder;
+import java.nio.file.Path;
+import java.util.Arrays;
+import java.util.Comparator;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+
+/**
+ * The fast XLM-R encoder: the same model as the reference {@link XlmRobertaModel}, run with packed
+ * variable-length execution on a {@link Kernels} provider. The linear layers run on the concatenated
+ * real tokens of a batch (padding rows are never computed); attention runs per sequence and head.
+ * Outputs at padded positions are zeros (the reference computes values there that nothing should use).
+ *
+ * <pre>{@code
+ * try (FastEncoder enc = FastEncoder.load(Path.of("xlm-roberta-base"), FastEncoder.Options.defaults())) {
+ *     ModelOutput out = enc.forward(Batch.of(ids, mask, null));          // drop-in for the reference
+ *     float[][] hidden = enc.encodeAll(List.of(ids1, ids2, ids3), 32);   // length-aware batching
+ * }
+ * }</pre>
+ */
+public final class FastEncoder implements Encoder {
+
+    /**
+     * @param kernels   provider name ({@code auto}, {@code vector}, {@code native}, {@code scalar})
+     * @param threads   threads of the kernels
+     * @param precision storage precision of the encoder's linear weights (activations are fp32)
+     */
+    public record Options(String kernels, int threads, Precision precision) {
+        public static Options defaults() {
+            return new Options("auto", KernelProvider.defaultThreads(), Precision.FP32);
+        }
+
+        public Options kernels(String k) {
+            return new Options(k, threads, precision);
+        }
+
+        public Options threads(int t) {
+            return new Options(kernels, t, precision);
+        }
+
+        public Options precision(Precision p) {
+            return new Options(kernels, threads, p);
+        }
+    }
+
+    private static final ValueLayout.OfFloat F32 = ValueLayout.JAVA_FLOAT_UNALIGNED.withOrder(ByteOrder.LITTLE_ENDIAN);
+
+    private final XlmRobertaModel reference; // owns the mapped weights
+    private final ModelConfig config;
+    private final Kernels k;
+    private final boolean ownsKernels;
+    private final int h;
+    private final int heads;
+    private final int headSize;
+    private final int inter;
+    private final float eps;
+    private final MemorySegment wordEmb;
+    private final MemorySegment posEmb;
+    private final MemorySegment typeEmb;
+    private final float[] embLnW;
+    private final float[] embLnB;
+    private final LayerWeights[] layers;
+    private final float[] finalLnW;
+    private final float[] finalLnB;
+    private final Weights poolerW;
+    private final float[] poolerB;
+    private final HeadWeights head;
+    private final Scratch scratch = new Scratch();
+
+    private record LayerWeights(Weights qkv, float[] qkvB, Weights o, float[] oB, float[] ln1W, float[] ln1B,
+                                Weights up, float[] upB, Weights down, float[] downB, float[] ln2W, float[] ln2B) {}
+
+    /** Head weights: dense (+ optional LayerNorm) then the output projection. */
+    private record HeadWeights(Weights dense, float[] denseB, float[] normW, float[] normB, Weights out, float[] outB,
+                               int outSize) {}
+
+    /** Reused buffers, grown to the largest batch seen. */
+    private static final class Scratch {
+        float[] x = new float[0];
+        float[] qkv = new float[0];
+        float[] ctx = new float[0];
+        float[] tmp = new float[0];
+        float[] up = new float[0];
+        float[] scores = new float[0];
+
+        static float[] grow(float[] a, long n) {
+            if (n > Integer.MAX_VALUE - 8) {
+                throw new IllegalArgumentException("batch too large for one forward pass (" + n + " floats); split it");
+            }
+            return a.length >= n ? a : new float[(int) Math.max(n, Math.min(Integer.MAX_VALUE - 8, a.length * 3L / 2))];
+        }
+    }
+
+    /** Loads a model folder (memory-mapped) and packs its weights for the chosen kernels. */
+    public static FastEncoder load(Path dir, Options options) {
+        XlmRobertaModel ref = XlmRobertaModel.load(dir);
+        try {
+            Kernels kernels = KernelProvider.create(options.kernels(), options.threads());
+            return new FastEncoder(ref, kernels, true, options.precision());
+        } catch (RuntimeException e) {
+            ref.close();
+            throw e;
+        }
+    }
+
+    /**
+     * Runs an already loaded reference model fast. The encoder takes ownership of {@code reference}
+     * (closes it); {@code kernels} stay the caller's.
+     */
+    public FastEncoder(XlmRobertaModel reference, Kernels kernels, Precision precision) {
+        this(reference, kernels, false, precision);
+    }
+
+    private FastEncoder(XlmRobertaModel reference, Kernels kernels, boolean ownsKernels, Precision precision) {
+        this.reference = reference;
+        this.config = reference.config();
+        this.k = kernels;
+        this.ownsKernels = ownsKernels;
+        this.h = config.hiddenSize();
+        this.heads = config.numAttentionHeads();
+        this.headSize = config.headSize();
+        this.inter = config.intermediateSize();
+        this.eps = (float) config.layerNormEps();
+        Map<String, Tensor> t = reference.tensors();
+        wordEmb = t.get("embeddings.word_embeddings.weight").segment();
+        posEmb = t.get("embeddings.position_embeddings.weight").segment();
+        typeEmb = t.get("embeddings.token_type_embeddings.weight").segment();
+        boolean xl = config.preLayerNorm();
+        embLnW = xl ? null : vec(t, "embeddings.LayerNorm.weight");
+        embLnB = xl ? null : vec(t, "embeddings.LayerNorm.bias");
+        layers = new LayerWeights[config.numHiddenLayers()];
+        for (int i = 0; i < layers.length; i++) {
+            String p = "encoder.layer." + i + ".";
+            String ln1 = xl ? p + "attention.self_attn_layer_norm." : p + "attention.output.LayerNorm.";
+            String ln2 = xl ? p + "LayerNorm." : p + "output.LayerNorm.";
+            float[] qkv = new float[3 * h * h];
+            float[] qkvB = new float[3 * h];
+            String[] parts = {"query", "key", "value"};
+            for (int j = 0; j < 3; j++) {
+                MemorySegment.copy(t.get(p + "attention.self." + parts[j] + ".weight").segment(), F32, 0, qkv, j * h * h, h * h);
+                System.arraycopy(vec(t, p + "attention.self." + parts[j] + ".bias"), 0, qkvB, j * h, h);
+            }
+            layers[i] = new LayerWeights(
+                    k.pack(qkv, 3 * h, h, precision), qkvB,
+                    mat(t, p + "attention.output.dense.weight", h, h, precision), vec(t, p + "attention.output.dense.bias"),
+                    vec(t, ln1 + "weight"), vec(t, ln1 + "bias"),
+                    mat(t, p + "intermediate.dense.weight", inter, h, precision), vec(t, p + "intermediate.dense.bias"),
+                    mat(t, p + "output.dense.weight", h, inter, precision), vec(t, p + "output.dense.bias"),
+                    vec(t, ln2 + "weight"), vec(t, ln2 + "bias"));
+        }
+        finalLnW = xl ? vec(t, "encoder.LayerNorm.weight") : null;
+        finalLnB = xl ? vec(t, "encoder.LayerNorm.bias") : null;
+        boolean pooler = t.containsKey("pooler.dense.weight");
+        poolerW = pooler ? mat(t, "pooler.dense.weight", h, h, Precision.FP32) : null;
+        poolerB = pooler ? vec(t, "pooler.dense.bias") : null;
+        int labels = config.numLabels();
+        head = switch (config.head()) {
+            case BASE -> null;
+            case MASKED_LM, CAUSAL_LM -> new HeadWeights(mat(t, "lm_head.dense.weight", h, h, Precision.FP32),
+                    vec(t, "lm_head.dense.bias"), vec(t, "lm_head.layer_norm.weight"), vec(t, "lm_head.layer_norm.bias"),
+                    mat(t, "lm_head.decoder.weight", config.vocabSize(), h, Precision.FP32), vec(t, "lm_head.bias"),
+                    config.vocabSize());
+            case SEQUENCE_CLASSIFICATION -> new HeadWeights(mat(t, "classifier.dense.weight", h, h, Precision.FP32),
+                    vec(t, "classifier.dense.bias"), null, null, mat(t, "classifier.out_proj.weight", labels, h, Precision.FP32),
+                    vec(t, "classifier.out_proj.bias"), labels);
+            case TOKEN_CLASSIFICATION, MULTIPLE_CHOICE -> new HeadWeights(null, null, null, null,
+                    mat(t, "classifier.weight", config.head() == Head.MULTIPLE_CHOICE ? 1 : labels, h, Precision.FP32),
+                    vec(t, "classifier.bias"), config.head() == Head.MULTIPLE_CHOICE ? 1 : labels);
+            case QUESTION_ANSWERING -> new HeadWeights(null, null, null, null,
+                    mat(t, "qa_outputs.weight", 2, h, Precision.FP32), vec(t, "qa_outputs.bias"), 2);
+        };
+    }
+
+    private static float[] vec(Map<String, Tensor> t, String name) {
+        Tensor x = t.get(name);
+        if (x == null) {
+            throw new IllegalStateException("the reference model has no tensor " + name);
+        }
+        return x.toFloatArray();
+    }
+
+    private Weights mat(Map<String, Tensor> t, String name, int out, int in, Precision precision) {
+        Tensor x = t.get(name);
+        if (x == null) {
+            throw new IllegalStateException("the reference model has no tensor " + name);
+        }
+        return k.pack(x.segment(), out, in, precision);
+    }
+
+    @Override
+    public ModelConfig config() {
+        return config;
+    }
+
+    /** The kernels in use, e.g. for {@code description()} in logs. */
+    public Kernels kernels() {
+        return k;
+    }
+
+    /**
+     * Runs sequences of real token ids (no padding) and returns each one's last hidden state
+     * ({@code [len * hidden]}) in input order. Sequences are grouped by length into batches of at most
+     * {@code batchSize} sequences, so similar lengths share a batch.
+     */
+    public float[][] encodeAll(List<int[]> sequences, int batchSize) {
+        if (batchSize < 1) {
+            throw new IllegalArgumentException("batchSize must be >= 1");
+        }
+        Integer[] order = new Integer[sequences.size()];
+        for (int i = 0; i < order.length; i++) {
+            order[i] = i;
+        }
+        Arrays.sort(order, Comparator.comparingInt(i -> sequences.get(i).length));
+        float[][] out = new float[sequences.size()][];
+        for (int b = 0; b < order.length; b += batchSize) {
+            int n = Math.min(batchSize, order.length - b);
+            int[][] seqs = new int[n][];
+            for (int i = 0; i < n; i++) {
+                seqs[i] = sequences.get(order[b + i]);
+            }
+            float[][] hidden = encodePacked(seqs);
+            for (int i = 0; i < n; i++) {
+                out[order[b + i]] = hidden[i];
+            }
+        }
+        return out;
+    }
+
+    /** Last hidden states of already unpadded sequences, each {@code [len * hidden]}. */
+    public synchronized float[][] encodePacked(int[][] seqs) {
+        int[][] masks = new int[seqs.length][];
+        int maxLen = 0;
+        for (int i = 0; i < seqs.length; i++) {
+            masks[i] = new int[seqs[i].length];
+            Arrays.fill(masks[i], 1);
+            maxLen = Math.max(maxLen, seqs[i].length);
+        }
+        Packed p = pack(seqs, masks, null);
+        new Batch(padded(seqs, maxLen), padded(masks, maxLen), null, 0).checkFor(config);
+        float[] x = run(p);
+        float[][] out = new float[seqs.length][];
+        for (int s = 0; s < seqs.length; s++) {
+            out[s] = Arrays.copyOfRange(x, p.start[s] * h, p.start[s + 1] * h);
+        }
+        return out;
+    }
+
+    private static int[][] padded(int[][] a, int len) {
+        int[][] r = new int[a.length][];
+        for (int i = 0; i < a.length; i++) {
+            r[i] = Arrays.copyOf(a[i], len);
+        }
+        return r;
+    }
+
+    /** The real tokens of a batch, concatenated. */
+    private record Packed(int[] ids, int[] positions, int[] types, int[] start, int[][] index) {
+        int tokens() {
+            return ids.length;
+        }
+    }
+
+    private Packed pack(int[][] ids, int[][] mask, int[][] types) {
+        int rows = ids.length;
+        int[] start = new int[rows + 1];
+        int[][] index = new int[rows][];
+        for (int r = 0; r < rows; r++) {
+            int n = 0;
+            for (int tkn = 0; tkn < ids[r].length; tkn++) {
+                if (mask == null || mask[r][tkn] != 0) {
+                    n++;
+                }
+            }
+            start[r + 1] = start[r] + n;
+        }
+        int total = start[rows];
+        int[] pid = new int[total];
+        int[] pos = new int[total];
+        int[] typ = new int[total];
+        int pad = config.padTokenId();
+        for (int r = 0; r < rows; r++) {
+            index[r] = new int[start[r + 1] - start[r]];
+            int w = start[r];
+            int count = 0;
+            for (int tkn = 0; tkn < ids[r].length; tkn++) {
+                // positions as transformers' create_position_ids_from_input_ids: non-pad ids count from pad + 1
+                boolean nonPad = ids[r][tkn] != pad;
+                if (nonPad) {
+                    count++;
+                }
+                if (mask == null || mask[r][tkn] != 0) {
+                    index[r][w - start[r]] = tkn;
+                    pid[w] = ids[r][tkn];
+                    pos[w] = nonPad ? count + pad : pad;
+                    typ[w] = types == null ? 0 : types[r][tkn];
+                    w++;
+                }
+            }
+        }
+        return new Packed(pid, pos, typ, start, index);
+    }
+
+    /** Embeddings and the encoder stack over packed tokens; returns the scratch buffer with [tokens][h]. */
+    private float[] run(Packed p) {
+        int n = p.tokens();
+        Scratch s = scratch;
+        s.x = Scratch.grow(s.x, (long) n * h);
+        s.qkv = Scratch.grow(s.qkv, (long) n * 3 * h);
+        s.ctx = Scratch.grow(s.ctx, (long) n * h);
+        s.tmp = Scratch.grow(s.tmp, (long) n * h);
+        s.up = Scratch.grow(s.up, (long) n * inter);
+        float[] x = s.x;
+        long rowBytes = (long) h * Float.BYTES;
+        for (int i = 0; i < n; i++) {
+            int off = i * h;
+            MemorySegment.copy(wordEmb, F32, p.ids[i] * rowBytes, x, off, h);
+            for (int j = 0; j < h; j++) {
+                x[off + j] += posEmb.get(F32, p.positions[i] * rowBytes + j * 4L)
+                        + typeEmb.get(F32, p.types[i] * rowBytes + j * 4L);
+            }
+        }
+        if (!config.preLayerNorm()) {
+            k.residualLayerNorm(x, null, n, h, embLnW, embLnB, eps, x);
+        }
+        for (LayerWeights l : layers) {
+            if (config.preLayerNorm()) {
+                preNormLayer(l, p, n);
+            } else {
+                postNormLayer(l, p, n);
+            }
+        }
+        if (config.preLayerNorm()) {
+            k.residualLayerNorm(x, null, n, h, finalLnW, finalLnB, eps, x);
+        }
+        return x;
+    }
+
+    private void postNormLayer(LayerWeights l, Packed p, int n) {
+        Scratch s = scratch;
+        attention(l, p, n, s.x);
+        k.linear(s.ctx, n, h, l.o(), l.oB(), s.tmp, h);
+        k.residualLayerNorm(s.tmp, s.x, n, h, l.ln1W(), l.ln1B(), eps, s.x);
+        feedForward(l, n, s.x);
+        k.residualLayerNorm(s.tmp, s.x, n, h, l.ln2W(), l.ln2B(), eps, s.x);
+    }
+
+    private void preNormLayer(LayerWeights l, Packed p, int n) {
+        Scratch s = scratch;
+        k.residualLayerNorm(s.x, null, n, h, l.ln1W(), l.ln1B(), eps, s.tmp);
+        attention(l, p, n, s.tmp);
+        k.linear(s.ctx, n, h, l.o(), l.oB(), s.tmp, h);
+        add(s.x, s.tmp, n * h);
+        float[] normed = s.ctx;
+        k.residualLayerNorm(s.x, null, n, h, l.ln2W(), l.ln2B(), eps, normed);
+        feedForward(l, n, normed);
+        add(s.x, s.tmp, n * h);
+    }
+
+    private static void add(float[] acc, float[] v, int n) {
+        for (int i = 0; i < n; i++) {
+            acc[i] += v[i];
+        }
+    }
+
+    /** {@code tmp = down(act(up(in)))}. */
+    private void feedForward(LayerWeights l, int n, float[] in) {
+        Scratch s = scratch;
+        if (config.hiddenAct() == Activation.GELU) {
+            k.linear(in, n, h, l.up(), null, s.up, inter);
+            k.biasGelu(s.up, n, inter, l.upB());
+        } else {
+            k.linear(in, n, h, l.up(), l.upB(), s.up, inter);
+            float[] part = s.up.length == n * inter ? s.up : Arrays.copyOf(s.up, n * inter);
+            Ops.activate(part, config.hiddenAct());
+            if (part != s.up) {
+                System.arraycopy(part, 0, s.up, 0, n * inter);
+            }
+        }
+        k.linear(s.up, n, inter, l.down(), l.downB(), s.tmp, h);
+    }
+
+    /** Self-attention per sequence and head into {@code scratch.ctx}. */
+    private void attention(LayerWeights l, Packed p, int n, float[] in) {
+        Scratch s = scratch;
+        int h3 = 3 * h;
+        k.linear(in, n, h, l.qkv(), l.qkvB(), s.qkv, h3);
+        float scale = (float) (1.0 / Math.sqrt(headSize));
+        boolean causal = config.isDecoder();
+        for (int q = 0; q + 1 < p.start.length; q++) {
+            int off = p.start[q];
+            int len = p.start[q + 1] - off;
+            if (len == 0) {
+                continue;
+            }
+            s.scores = Scratch.grow(s.scores, (long) len * len);
+            for (int hd = 0; hd < heads; hd++) {
+                int col = hd * headSize;
+                k.gemm(false, true, len, len, headSize, 1f, s.qkv, off * h3 + col, h3,
+                        s.qkv, off * h3 + h + col, h3, 0f, s.scores, 0, len);
+                if (causal) {
+                    for (int i = 0; i < len; i++) {
+                        k.softmax(s.scores, i * len, 1, i + 1, len, scale, null, 0);
+                        Arrays.fill(s.scores, i * len + i + 1, (i + 1) * len, 0f);
+                    }
+                } else {
+                    k.softmax(s.scores, 0, len, len, len, scale, null, 0);
+                }
+                k.gemm(false, false, len, headSize, len, 1f, s.scores, 0, len,
+                        s.qkv, off * h3 + 2 * h + col, h3, 0f, s.ctx, off * h + col, h);
+            }
+        }
+    }
+
+    @Override
+    public synchronized ModelOutput forward(Batch batch) {
+        batch.checkFor(config);
+        int rows = batch.rows();
+        int seq = batch.sequenceLength();
+        int[][] mask = batch.attentionMask();
+        Packed p = pack(batch.inputIds(), mask, batch.tokenTypeIds());
+        float[] x = run(p);
+        int n = p.tokens();
+        int choices = batch.choices();
+        int[] lead = choices > 0 ? new int[] {rows / choices, choices} : new int[] {rows};
+        Map<String, NdArray> out = new LinkedHashMap<>();
+        out.put("last_hidden_state", new NdArray(shape(lead, seq, h), unpack(x, h, p, rows, seq)));
+        // The first token's hidden state per row (zeros when position 0 is padding).
+        float[] first = new float[rows * h];
+        for (int r = 0; r < rows; r++) {
+            if (p.index[r].length > 0 && p.index[r][0] == 0) {
+                System.arraycopy(x, p.start[r] * h, first, r * h, h);
+            }
+        }
+        Head kind = config.head();
+        float[] pooled = null;
+        if (poolerW != null) {
+            pooled = new float[rows * h];
+            k.linear(first, rows, h, poolerW, poolerB, pooled, h);
+            for (int i = 0; i < pooled.length; i++) {
+                pooled[i] = (float) Math.tanh(pooled[i]);
+            }
+            out.put("pooler_output", new NdArray(shape(lead, h), pooled));
+        }
+        switch (kind) {
+            case BASE -> { }
+            case MASKED_LM, CAUSAL_LM -> {
+                float[] d = new float[n * h];
+                k.linear(x, n, h, head.dense(), null, d, h);
+                k.biasGelu(d, n, h, head.denseB());
+                k.residualLayerNorm(d, null, n, h, head.normW(), head.normB(), eps, d);
+                float[] logits = new float[Math.multiplyExact(n, head.outSize())];
+                k.linear(d, n, h, head.out(), head.outB(), logits, head.outSize());
+                out.put("logits", new NdArray(shape(lead, seq, head.outSize()), unpack(logits, head.outSize(), p, rows, seq)));
+            }
+            case SEQUENCE_CLASSIFICATION -> {
+                float[] d = new float[rows * h];
+                k.linear(first, rows, h, head.dense(), head.denseB(), d, h);
+                for (int i = 0; i < d.length; i++) {
+                    d[i] = (float) Math.tanh(d[i]);
+                }
+                float[] logits = new float[rows * head.outSize()];
+                k.linear(d, rows, h, head.out(), head.outB(), logits, head.outSize());
+                out.put("logits", new NdArray(new int[] {rows, head.outSize()}, logits));
+            }
+            case TOKEN_CLASSIFICATION -> {
+                float[] logits = new float[n * head.outSize()];
+                k.linear(x, n, h, head.out(), head.outB(), logits, head.outSize());
+                out.put("logits", new NdArray(shape(lead, seq, head.outSize()), unpack(logits, head.outSize(), p, rows, seq)));
+            }
+            case QUESTION_ANSWERING -> {
+                float[] logits = new float[n * 2];
+                k.linear(x, n, h, head.out(), head.outB(), logits, 2);
+                float[] both = unpack(logits, 2, p, rows, seq);
+                float[] start = new float[rows * seq];
+                float[] end = new float[rows * seq];
+                for (int i = 0; i < rows * seq; i++) {
+                    start[i] = both[2 * i];
+                    end[i] = both[2 * i + 1];
+                }
+                out.put("start_logits", new NdArray(new int[] {rows, seq}, start));
+                out.put("end_logits", new NdArray(new int[] {rows, seq}, end));
+            }
+            case MULTIPLE_CHOICE -> {
+                float[] scores = new float[rows];
+                k.linear(pooled, rows, h, head.out(), head.outB(), scores, 1);
+                out.put("logits", new NdArray(lead, scores));
+            }
+        }
+        return new ModelOutput(out);
+    }
+
+    /** Scatters packed rows of width {@code w} back to {@code [rows][seq][w]} (zeros at padding). */
+    private static float[] unpack(float[] packed, int w, Packed p, int rows, int seq) {
+        float[] out = new float[Math.multiplyExact(Math.multiplyExact(rows, seq), w)];
+        for (int r = 0; r < rows; r++) {
+            for (int i = 0; i < p.index[r].length; i++) {
+                System.arraycopy(packed, (p.start[r] + i) * w, out, (r * seq + p.index[r][i]) * w, w);
+            }
+        }
+        return out;
+    }
+
+    private static int[] shape(int[] lead, int... rest) {
+        int[] s = Arrays.copyOf(lead, lead.length + rest.length);
+        System.arraycopy(rest, 0, s, lead.length, rest.length);
+        return s;
+    }
+
+    @Override
+    public void close() {
+        if (ownsKernels) {
+            k.close();
+        }
+        reference.close();
+    }
+}

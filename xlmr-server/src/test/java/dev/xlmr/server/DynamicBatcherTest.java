@@ -43,7 +43,7 @@ class DynamicBatcherTest {
     void mergesWaitingRequestsOfOneKindWithinTheTokenBudget() throws Exception {
         CountDownLatch release = new CountDownLatch(1);
         Doubler d = new Doubler(release);
-        try (DynamicBatcher b = new DynamicBatcher(10, 1000, 100, DynamicBatcher.Listener.NONE)) {
+        try (DynamicBatcher b = new DynamicBatcher(10, 200, 100, DynamicBatcher.Listener.NONE)) {
             CompletableFuture<List<Integer>> first = b.submit("k", List.of(1), 1, d);
             d.started.await(); // the worker is busy with the first: the next ones queue up
             CompletableFuture<List<Integer>> a = b.submit("k", List.of(2, 3), 4, d);
@@ -65,7 +65,7 @@ class DynamicBatcherTest {
     void aFullQueueRejectsAndAFailingInputFailsOnlyItsCaller() throws Exception {
         CountDownLatch release = new CountDownLatch(1);
         Doubler d = new Doubler(release);
-        try (DynamicBatcher b = new DynamicBatcher(100, 1000, 2, DynamicBatcher.Listener.NONE)) {
+        try (DynamicBatcher b = new DynamicBatcher(100, 200, 2, DynamicBatcher.Listener.NONE)) {
             CompletableFuture<List<Integer>> running = b.submit("k", List.of(1), 1, d);
             d.started.await();
             CompletableFuture<List<Integer>> bad = b.submit("k", List.of(-1), 1, d);

@@ -18,7 +18,8 @@ import picocli.CommandLine.Command;
  */
 @Command(name = "xlmr", mixinStandardHelpOptions = true, version = "xlmr 0.1.0",
         description = "XLM-RoBERTa for the JVM: tokenizer, model, tasks.",
-        subcommands = {TokenizeCommand.class, ForwardCommand.class, DownloadCommand.class})
+        subcommands = {TokenizeCommand.class, ForwardCommand.class, DownloadCommand.class, ServeCommand.class,
+                NovaCommand.class})
 public final class Main {
     /** Standard input of the running command (replaceable by tests). */
     static InputStream stdin = System.in;

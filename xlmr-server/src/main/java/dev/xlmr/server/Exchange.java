@@ -83,8 +83,7 @@ final class Exchange {
 
     /** The body, at most {@code limit} bytes (413 beyond). */
     byte[] body(long limit) {
-        long declared = request.getLength();
-        if (declared > limit) throw tooLarge(limit);
+        if (request.getLength() > limit) throw tooLarge(limit);
         try (InputStream in = Content.Source.asInputStream(request)) {
             byte[] b = in.readNBytes((int) Math.min(Integer.MAX_VALUE - 8, limit + 1));
             if (b.length > limit) throw tooLarge(limit);
@@ -94,7 +93,24 @@ final class Exchange {
         }
     }
 
-    private static ApiException tooLarge(long limit) {
+    /**
+     * The 413 answer; a moderately larger body is read to its end first, so that the client, still
+     * sending, gets the answer instead of a reset connection.
+     */
+    private ApiException tooLarge(long limit) {
+        long cap = Math.max(16L << 20, 4 * limit);
+        if (request.getLength() <= cap) {
+            try (InputStream in = Content.Source.asInputStream(request)) {
+                byte[] buf = new byte[1 << 16];
+                for (long read = 0; read < cap; ) {
+                    int n = in.read(buf);
+                    if (n < 0) break;
+                    read += n;
+                }
+            } catch (IOException e) {
+                // the client went away: nothing to answer
+            }
+        }
         return new ApiException(413, "validation", "the request body is larger than " + limit + " bytes");
     }
 

@@ -21,7 +21,8 @@ import java.util.function.Function;
  * (same operation and options) are concatenated, in arrival order, up to {@code maxBatchTokens}, and run
  * with one call of the first submission's function, whose results are split back to each caller's future.
  * The worker takes the oldest submission and waits at most {@code maxWaitMs} for more of its kind while
- * the batch has room and nothing of another kind is waiting. The queue holds at most {@code maxQueue}
+ * the batch has room, nothing of another kind is waiting, and fewer submissions have come than the last
+ * batch had (so a lone client is served at once, and a crowd is gathered again). The queue holds at most {@code maxQueue}
  * submissions: beyond that {@link #submit} rejects at once (the server answers 429) and
  * {@link #call} waits for room. If a merged batch fails, its submissions are retried one by one so that
  * one bad input fails only its own caller.
@@ -70,6 +71,8 @@ public final class DynamicBatcher implements AutoCloseable {
     private final Condition room = lock.newCondition();
     private final Thread worker;
     private boolean closing;
+    /** Submissions in the last batch: how much company the next one can expect. */
+    private int lastSubmissions = 1;
 
     /**
      * Starts the worker thread.
@@ -231,7 +234,13 @@ public final class DynamicBatcher implements AutoCloseable {
                 }
             }
             long left = deadline - System.nanoTime();
-            if (full || othersWaiting || closing || tokens >= maxBatchTokens || left <= 0) return batch;
+            // As many callers as last time are here (all of them, for clients that wait for their answer
+            // before asking again): waiting longer would only idle the model.
+            boolean expected = batch.size() >= lastSubmissions;
+            if (full || othersWaiting || closing || expected || tokens >= maxBatchTokens || left <= 0) {
+                lastSubmissions = batch.size();
+                return batch;
+            }
             try {
                 arrived.awaitNanos(left);
             } catch (InterruptedException e) {

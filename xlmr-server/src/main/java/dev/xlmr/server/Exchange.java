@@ -93,25 +93,28 @@ final class Exchange {
         }
     }
 
-    /**
-     * The 413 answer; a moderately larger body is read to its end first, so that the client, still
-     * sending, gets the answer instead of a reset connection.
-     */
-    private ApiException tooLarge(long limit) {
-        long cap = Math.max(16L << 20, 4 * limit);
-        if (request.getLength() <= cap) {
-            try (InputStream in = Content.Source.asInputStream(request)) {
-                byte[] buf = new byte[1 << 16];
-                for (long read = 0; read < cap; ) {
-                    int n = in.read(buf);
-                    if (n < 0) break;
-                    read += n;
-                }
-            } catch (IOException e) {
-                // the client went away: nothing to answer
-            }
-        }
+    private static ApiException tooLarge(long limit) {
         return new ApiException(413, "validation", "the request body is larger than " + limit + " bytes");
+    }
+
+    /**
+     * Reads what is left of the request body, at most {@code cap} bytes, so that a client still sending
+     * gets the answer on a connection it can reuse; returns false when more was left (the connection is
+     * then closed after the answer).
+     */
+    boolean drain(long cap) {
+        if (request.getLength() > cap) return false;
+        try (InputStream in = Content.Source.asInputStream(request)) {
+            byte[] buf = new byte[1 << 16];
+            for (long read = 0; read <= cap; ) {
+                int n = in.read(buf);
+                if (n < 0) return true;
+                read += n;
+            }
+            return false;
+        } catch (IOException | RuntimeException e) {
+            return false;
+        }
     }
 
     /** Form fields of a url-encoded or multipart (non-file parts) body, or of the query string. */
@@ -201,8 +204,8 @@ final class Exchange {
         response.write(true, ByteBuffer.wrap(bytes), callback);
     }
 
-    /** Streams a file as the answer (Content-Disposition: attachment). */
-    void sendFile(Path file, String contentType, String fileName) throws IOException {
+    /** Streams a file as the answer (Content-Disposition: attachment), then runs {@code afterwards} (may be null). */
+    void sendFile(Path file, String contentType, String fileName, Runnable afterwards) throws IOException {
         if (status != 0) throw new IllegalStateException("answered twice");
         status = 200;
         response.setStatus(200);
@@ -210,7 +213,7 @@ final class Exchange {
         response.getHeaders().put(HttpHeader.CONTENT_LENGTH, Long.toString(java.nio.file.Files.size(file)));
         response.getHeaders().put(HttpHeader.CONTENT_DISPOSITION,
                 "attachment; filename=\"" + fileName.replaceAll("[\"\\\\\\r\\n]", "_") + "\"");
-        Content.copy(Content.Source.from(file), response, callback);
+        Content.copy(Content.Source.from(file), response, afterwards == null ? callback : Callback.from(callback, afterwards));
     }
 
     /** Answers with TEI's error body {@code {"error", "error_type"}}. */

@@ -14,7 +14,7 @@ import java.util.Map;
  * Invalid input is an {@link IllegalArgumentException} with a message for the client.
  *
  * <pre>{@code
- * try (InferenceService s = LocalInferenceService.load(Path.of("testdata/xlmr-base"))) {
+ * try (InferenceService s = LocalInferenceService.load(Path.of("testdata/xlmr-base"), "xlmr-base", 0)) {
  *     float[][] v = s.embed(List.of("Hello world"), Pooling.DEFAULT, true, false);
  *     List<List<Token>> tokens = s.tokenize(List.of("Hello world"), true);
  * }

@@ -76,8 +76,13 @@ public final class LoadBenchmark {
                 System.out.printf(Locale.ROOT, "server: %s, %d clients x %d input(s) per request, %d s warm-up, %d s measured%n",
                         base, clients, perRequest, warmup, seconds);
                 run(base, texts, clients, perRequest, warmup, Long.MAX_VALUE, false);
+                double[] m0 = modelTime(base);
                 Result r = run(base, texts, clients, perRequest, seconds, maxRequests, true);
+                double[] m1 = modelTime(base);
                 r.print(perRequest);
+                System.out.printf(Locale.ROOT, "model worker: busy %.0f%% of the time, %.0f us per input in batches of %.1f inputs "
+                                + "on average%n", 100 * (m1[0] - m0[0]) / r.seconds(), 1e6 * (m1[0] - m0[0]) / (m1[1] - m0[1]),
+                        (m1[1] - m0[1]) / (m1[2] - m0[2]));
                 System.out.println("load average after: " + loadAverage());
                 double after = offline(service, texts, 0, Math.max(5, seconds / 6));
                 double offline = (before + after) / 2; // the machine may be shared: the mean of both sides
@@ -105,6 +110,24 @@ public final class LoadBenchmark {
         } catch (IOException | RuntimeException e) {
             return "unknown";
         }
+    }
+
+    /** Seconds the model ran, inputs it embedded, and batches, from /metrics. */
+    private static double[] modelTime(URI base) throws Exception {
+        String m = HttpClient.newHttpClient().send(HttpRequest.newBuilder(base.resolve("/metrics")).build(),
+                HttpResponse.BodyHandlers.ofString()).body();
+        double[] out = new double[3];
+        for (String line : m.lines().toList()) {
+            String[] f = line.split(" ");
+            if (f.length != 2) continue;
+            switch (f[0]) {
+                case "xlmr_batch_duration_seconds_sum" -> out[0] = Double.parseDouble(f[1]);
+                case "xlmr_batch_inputs_sum" -> out[1] = Double.parseDouble(f[1]);
+                case "xlmr_batch_inputs_count" -> out[2] = Double.parseDouble(f[1]);
+                default -> { }
+            }
+        }
+        return out;
     }
 
     private static List<String> texts(String file) throws IOException {
@@ -147,7 +170,8 @@ public final class LoadBenchmark {
             done += batch.size();
         }
         double perSecond = done / ((System.nanoTime() - t0) / 1e9);
-        System.out.printf(Locale.ROOT, "offline: %.0f inputs/s (service.embed, batches of 64, one thread, %d s)%n", perSecond, seconds);
+        System.out.printf(Locale.ROOT, "offline: %.0f inputs/s = %.0f us per input (service.embed, batches of 64, one thread, %d s)%n",
+                perSecond, 1e6 / perSecond, seconds);
         return perSecond;
     }
 

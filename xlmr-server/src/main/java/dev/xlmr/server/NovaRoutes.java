@@ -498,19 +498,15 @@ final class NovaRoutes implements AutoCloseable {
         if (files.isEmpty()) throw new ApiException(404, "not_found", "No data for job id " + key + " found on server.");
         boolean delete = Boolean.parseBoolean(form.getOrDefault("delete_after_download", "false").strip().toLowerCase(Locale.ROOT))
                 || form.getOrDefault("delete_after_download", "").strip().equals("1");
+        Job job = j;
+        Runnable cleanup = delete ? () -> deleteQuietly(job.resultDir) : null;
         if (files.size() == 1) {
             Path f = files.getFirst();
-            if (delete) {
-                Path moved = work.resolve("results").resolve("." + key + "-" + f.getFileName());
-                Files.move(f, moved, StandardCopyOption.REPLACE_EXISTING);
-                deleteTree(j.resultDir);
-                f = moved;
-            }
-            ex.sendFile(f, "application/octet-stream", files.getFirst().getFileName().toString());
+            ex.sendFile(f, "application/octet-stream", f.getFileName().toString(), cleanup);
             return;
         }
         // several files (a stream is X.stream and X.stream~): a zip with the job's folder name inside
-        Path zip = work.resolve("results").resolve("." + key + ".zip");
+        Path zip = Files.createTempFile(work.resolve("results"), ".fetch-", ".zip");
         try (ZipOutputStream z = new ZipOutputStream(Files.newOutputStream(zip))) {
             for (Path f : files) {
                 z.putNextEntry(new ZipEntry(key + "/" + j.resultDir.relativize(f).toString().replace('\\', '/')));
@@ -518,8 +514,18 @@ final class NovaRoutes implements AutoCloseable {
                 z.closeEntry();
             }
         }
-        if (delete) deleteTree(j.resultDir);
-        ex.sendFile(zip, "application/zip", key + ".zip");
+        ex.sendFile(zip, "application/zip", key + ".zip", () -> {
+            deleteQuietly(zip);
+            if (cleanup != null) cleanup.run();
+        });
+    }
+
+    private static void deleteQuietly(Path p) {
+        try {
+            deleteTree(p);
+        } catch (UncheckedIOException e) {
+            System.err.println("xlmr: cannot delete " + p + ": " + e.getCause().getMessage());
+        }
     }
 
     // ---- upload, cml_info ----

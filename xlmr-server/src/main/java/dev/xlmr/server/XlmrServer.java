@@ -151,6 +151,7 @@ public final class XlmrServer implements AutoCloseable {
 
         private void answer(Exchange ex, ApiException e) {
             if (ex.status() == 0) {
+                if (!ex.drain(Math.max(16L << 20, 4 * payloadLimit))) ex.header("Connection", "close");
                 ex.sendError(e);
             } else {
                 System.err.println("xlmr: error after the answer was sent: " + e.getMessage());

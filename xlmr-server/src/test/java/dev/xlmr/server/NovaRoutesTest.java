@@ -193,6 +193,17 @@ class NovaRoutesTest {
         }
         assertEquals(List.of("fetch/embeddings.stream", "fetch/embeddings.stream~"), new ArrayList<>(entries.keySet()));
         assertEquals(87 * 32 * 4, entries.get("fetch/embeddings.stream~").length);
+        // delete_after_download: the folder goes once the answer is sent
+        HttpRequest once = HttpRequest.newBuilder(base.resolve("/fetch_result"))
+                .header("Content-Type", "application/x-www-form-urlencoded")
+                .POST(HttpRequest.BodyPublishers.ofString("jobID=fetch&delete_after_download=true")).build();
+        assertEquals(zip.length, TestSupport.HTTP.send(once, java.net.http.HttpResponse.BodyHandlers.ofByteArray()).body().length);
+        int status = 200;
+        for (int i = 0; i < 100 && status == 200; i++) {
+            status = postForm(base, "/fetch_result", Map.of("jobID", "fetch")).status();
+            Thread.sleep(10);
+        }
+        assertEquals(404, status);
         expectError(postForm(base, "/fetch_result", Map.of("jobID", "seed")), 404, "not_found");
         expectError(postForm(base, "/fetch_result", Map.of("jobID", "nobody")), 404, "not_found");
     }

@@ -30,7 +30,7 @@ import java.util.function.Function;
  * <pre>{@code
  * try (DynamicBatcher b = new DynamicBatcher(2048, 5, 256, DynamicBatcher.Listener.NONE)) {
  *     CompletableFuture<List<float[]>> f = b.submit(key, texts, tokens, batch -> embed(batch));
- *     List<float[]> vectors = DynamicBatcher.await(f, 30_000);
+ *     List<float[]> vectors = b.await(f, 30_000);
  * }
  * }</pre>
  */

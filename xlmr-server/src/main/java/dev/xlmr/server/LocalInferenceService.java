@@ -179,7 +179,7 @@ public final class LocalInferenceService implements InferenceService {
         requireKind(ModelKind.EMBEDDING, "embeddings");
         Pooling p = pooling == Pooling.DEFAULT ? defaultPooling : pooling;
         if (p == Pooling.POOLER && !hasPooler) {
-            throw new IllegalArgumentException("this model has no pooler; use another pooling");
+            throw new IllegalArgumentException("this model has no pooler; use mean (or another) pooling");
         }
         int h = info.hiddenSize();
         float[][] out = new float[texts.size()][];

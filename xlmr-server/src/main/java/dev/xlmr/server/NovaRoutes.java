@@ -179,12 +179,12 @@ final class NovaRoutes implements AutoCloseable {
         ex.sendJson(200, Map.of("success", "True"));
     }
 
-    /** Job ids name folders and log files: no separators, control characters or dot names. */
+    /** Job ids name folders and log files: no separators, control characters or leading dot. */
     private static void checkJobId(String key) {
-        if (key.length() > 200 || key.equals(".") || key.equals("..") || key.chars().anyMatch(c -> c < 32 || c == 127
+        if (key.length() > 200 || key.startsWith(".") || key.chars().anyMatch(c -> c < 32 || c == 127
                 || c == '/' || c == '\\' || c == ':' || c == '*' || c == '?' || c == '"' || c == '<' || c == '>' || c == '|')) {
-            throw new ApiException(400, "validation", "jobID must be at most 200 characters without / \\ : * ? \" < > | "
-                    + "or control characters");
+            throw new ApiException(400, "validation", "jobID must be at most 200 characters without / \\ : * ? \" < > |, "
+                    + "control characters or a leading dot");
         }
     }
 

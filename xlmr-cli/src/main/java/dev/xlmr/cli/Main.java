@@ -20,7 +20,8 @@ import picocli.CommandLine.Command;
         description = "XLM-RoBERTa for the JVM: tokenizer, model, tasks.",
         subcommands = {TokenizeCommand.class, ForwardCommand.class, DownloadCommand.class, FillMaskCommand.class,
                 EmbedCommand.class, ClassifyCommand.class, ZeroShotCommand.class, NerCommand.class, QaCommand.class,
-                ChoiceCommand.class, RerankCommand.class, SimilarityCommand.class})
+                ChoiceCommand.class, RerankCommand.class, SimilarityCommand.class, ServeCommand.class,
+                NovaCommand.class})
 public final class Main {
     /** Standard input of the running command (replaceable by tests). */
     static InputStream stdin = System.in;

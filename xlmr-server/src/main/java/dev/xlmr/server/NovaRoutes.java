@@ -1,0 +1,718 @@
+package dev.xlmr.server;
+
+import com.fasterxml.jackson.core.JsonProcessingException;
+import com.fasterxml.jackson.databind.JsonNode;
+import dev.xlmr.nova.Annotations;
+import dev.xlmr.nova.DataRoot;
+import dev.xlmr.nova.FileType;
+import dev.xlmr.nova.FramingOptions;
+import dev.xlmr.nova.FreeAnnotation;
+import dev.xlmr.nova.NovaFormatException;
+import dev.xlmr.nova.PathEscapeException;
+import dev.xlmr.nova.SsiStream;
+import dev.xlmr.nova.Trainer;
+import dev.xlmr.server.InferenceService.Pooling;
+import java.io.IOException;
+import java.io.InputStream;
+import java.io.UncheckedIOException;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.StandardCopyOption;
+import java.nio.file.StandardOpenOption;
+import java.security.SecureRandom;
+import java.time.LocalDateTime;
+import java.time.format.DateTimeFormatter;
+import java.util.ArrayList;
+import java.util.Comparator;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Locale;
+import java.util.Map;
+import java.util.concurrent.CancellationException;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.concurrent.TimeUnit;
+import java.util.stream.Stream;
+import java.util.zip.ZipEntry;
+import java.util.zip.ZipOutputStream;
+import org.eclipse.jetty.http.MultiPart;
+import org.eclipse.jetty.http.MultiPartFormData;
+
+/**
+ * The NOVA/DISCOVER processing API over a data folder ({@code --nova-root}): {@code /process},
+ * {@code /job_status}, {@code /job_status_all}, {@code /log}, {@code /log/<jobID>}, {@code /cancel},
+ * {@code /fetch_result}, {@code /upload}, {@code /cml_info}, with the original server's form fields and
+ * answers. Jobs run one at a time, in order, on their own thread; their model work shares the server's
+ * batcher. Status codes: 0 WAITING, 1 RUNNING, 2 FINISHED, 3 ERROR, 4 CANCELED.
+ *
+ * <p>Every uri, trainer path and upload is confined to the data folder ({@link DataRoot}): an escape is
+ * answered 400 before a job starts. {@code /process} also checks the request (trainer, data entries,
+ * framing, options) at once and answers 400 with the reason, where the original would start a job that
+ * fails; a job fails (status 3, reason in its log) only for what shows while it runs, such as a missing or
+ * malformed annotation. Outputs of origin {@code file} are written in the data folder (to a temporary
+ * file renamed into place); outputs of origin {@code request} go to the job's result folder, which
+ * {@code /fetch_result} returns.
+ *
+ * <p>The {@code xlm_roberta} module is built in: {@code modules/xlm_roberta/xlm_roberta.trainer} (either
+ * separator) works without a file; trainer files under the data folder are used when present, and must
+ * name the XLMRoBERTa module.
+ */
+final class NovaRoutes implements AutoCloseable {
+    static final String BUILTIN_TRAINER = "modules/xlm_roberta/xlm_roberta.trainer";
+    private static final DateTimeFormatter TIME = DateTimeFormatter.ofPattern("MM/dd/yyyy, HH:mm:ss");
+    private static final SecureRandom RANDOM = new SecureRandom();
+
+    enum Status { WAITING, RUNNING, FINISHED, ERROR, CANCELED }
+
+    /** One job, as {@code /job_status_all} lists it. */
+    static final class Job {
+        final String key;
+        final String trainerPath;
+        final Map<String, String> details;
+        final Path logPath;
+        final Path resultDir;
+        volatile Status status = Status.WAITING;
+        volatile String progress;
+        volatile String startTime;
+        volatile String endTime;
+        volatile boolean cancelled;
+
+        Job(String key, String trainerPath, Map<String, String> details, Path logPath, Path resultDir) {
+            this.key = key;
+            this.trainerPath = trainerPath;
+            this.details = details;
+            this.logPath = logPath;
+            this.resultDir = resultDir;
+        }
+
+        synchronized void log(String message) {
+            String line = LocalDateTime.now().format(DateTimeFormatter.ofPattern("yyyy-MM-dd HH:mm:ss,SSS"))
+                    + " - " + message + "\n";
+            try {
+                Files.writeString(logPath, line, StandardCharsets.UTF_8, StandardOpenOption.CREATE, StandardOpenOption.APPEND);
+            } catch (IOException e) {
+                System.err.println("xlmr: cannot write the log of job " + key + ": " + e.getMessage());
+            }
+        }
+
+        boolean active() {
+            return status == Status.WAITING || status == Status.RUNNING;
+        }
+    }
+
+    /** A checked /process request. */
+    private record Plan(FramingOptions framing, NovaEmbedding.Mode mode, int batchSize, Path input, Path output,
+                        String outputName) {}
+
+    private final InferenceService service;
+    private final DynamicBatcher batcher;
+    private final ServerOptions options;
+    private final DataRoot root;
+    private final Path work;
+    private final Trainer builtin;
+    private final Map<String, Job> jobs = new LinkedHashMap<>();
+    private final ExecutorService runner = Executors.newSingleThreadExecutor(
+            r -> Thread.ofPlatform().name("xlmr-nova-jobs").daemon().unstarted(r));
+
+    NovaRoutes(InferenceService service, DynamicBatcher batcher, ServerOptions options) throws IOException {
+        this.service = service;
+        this.batcher = batcher;
+        this.options = options;
+        this.root = new DataRoot(options.novaRoot());
+        this.work = Files.createTempDirectory("xlmr-nova-");
+        Files.createDirectories(work.resolve("logs"));
+        Files.createDirectories(work.resolve("results"));
+        Path trainer = work.resolve("xlm_roberta.trainer");
+        try (InputStream in = NovaRoutes.class.getResourceAsStream("xlm_roberta.trainer")) {
+            if (in == null) throw new IOException("the built-in xlm_roberta.trainer is missing from the jar");
+            Files.copy(in, trainer, StandardCopyOption.REPLACE_EXISTING);
+        }
+        this.builtin = Trainer.read(trainer);
+    }
+
+    void register(Map<String, XlmrServer.Route> routes) {
+        routes.put("POST /process", this::process);
+        routes.put("POST /job_status", this::jobStatus);
+        routes.put("GET /job_status_all", this::jobStatusAll);
+        routes.put("POST /log", this::log);
+        routes.put("POST /cancel", this::cancel);
+        routes.put("POST /fetch_result", this::fetchResult);
+        routes.put("POST /upload", this::upload);
+        routes.put("POST /cml_info", this::cmlInfo);
+    }
+
+    // ---- /process ----
+
+    private void process(Exchange ex) {
+        Map<String, String> form = ex.form();
+        String key = form.get("jobID");
+        if (key == null || key.isBlank()) key = "job-" + Long.toHexString(RANDOM.nextLong() >>> 16);
+        checkJobId(key);
+        String trainerPath = form.get("trainerFilePath");
+        Plan plan = plan(form, trainerPath);
+        Job job;
+        synchronized (jobs) {
+            Job old = jobs.get(key);
+            if (old != null && old.active()) {
+                throw new ApiException(409, "validation", "job " + key + " is still " + old.status.name().toLowerCase(Locale.ROOT));
+            }
+            Path results = work.resolve("results").resolve(key);
+            deleteTree(results);
+            job = new Job(key, trainerPath, sanitize(form), work.resolve("logs").resolve(key + ".log"), results);
+            try {
+                Files.deleteIfExists(job.logPath);
+            } catch (IOException e) {
+                throw new UncheckedIOException(e);
+            }
+            jobs.remove(key); // re-inserted last, as a new job
+            jobs.put(key, job);
+        }
+        job.log("request " + python(job.details));
+        Job j = job;
+        try {
+            runner.execute(() -> run(j, plan));
+        } catch (java.util.concurrent.RejectedExecutionException e) {
+            j.status = Status.CANCELED;
+            throw new ApiException(503, "unhealthy", "the server is shutting down");
+        }
+        ex.sendJson(200, Map.of("success", "True"));
+    }
+
+    /** Job ids name folders and log files: no separators, control characters or leading dot. */
+    private static void checkJobId(String key) {
+        if (key.length() > 200 || key.startsWith(".") || key.chars().anyMatch(c -> c < 32 || c == 127
+                || c == '/' || c == '\\' || c == ':' || c == '*' || c == '?' || c == '"' || c == '<' || c == '>' || c == '|')) {
+            throw new ApiException(400, "validation", "jobID must be at most 200 characters without / \\ : * ? \" < > |, "
+                    + "control characters or a leading dot");
+        }
+    }
+
+    private Plan plan(Map<String, String> form, String trainerPath) {
+        Trainer trainer = trainer(trainerPath);
+        String create = trainer.model().getOrDefault("create", "");
+        String script = trainer.model().getOrDefault("script", "");
+        if (!create.equalsIgnoreCase("XLMRoBERTa") && !script.toLowerCase(Locale.ROOT).startsWith("xlm_roberta")) {
+            throw new ApiException(400, "validation", "module " + create + " (" + script
+                    + ") is not available on this server; it runs the xlm_roberta module (create=\"XLMRoBERTa\")");
+        }
+        FramingOptions framing;
+        try {
+            framing = FramingOptions.fromRequest(form);
+        } catch (IllegalArgumentException e) {
+            throw new ApiException(400, "validation", "framing: " + e.getMessage());
+        }
+        Map<String, String> opts = new LinkedHashMap<>(trainer.defaultOptions());
+        opts.putAll(requestOptions(form));
+        int batchSize;
+        try {
+            batchSize = Integer.parseInt(opts.getOrDefault("batch_size", "16").strip());
+            if (batchSize < 1 || batchSize > 4096) throw new NumberFormatException();
+        } catch (NumberFormatException e) {
+            throw new ApiException(400, "validation", "batch_size must be an integer 1..4096, got " + opts.get("batch_size"));
+        }
+        NovaEmbedding.Mode mode;
+        try {
+            mode = NovaEmbedding.Mode.parse(opts.get("pooling"));
+        } catch (IllegalArgumentException e) {
+            throw new ApiException(400, "validation", e.getMessage());
+        }
+        String inputId = trainer.io().stream().filter(Trainer.Io::isInput).map(Trainer.Io::id).findFirst().orElse("transcript");
+        String outputId = trainer.io().stream().filter(io -> !io.isInput()).map(Trainer.Io::id).findFirst().orElse("embeddings");
+        JsonNode data = dataEntries(form.get("data"));
+        JsonNode in = entry(data, "input", inputId, "annotation");
+        JsonNode out = entry(data, "output", outputId, "stream");
+        String[] inSrc = src(in);
+        if (!inSrc[0].equals("file")) {
+            throw new ApiException(400, "validation", "input origin " + inSrc[0] + " is not supported; use file:annotation:free");
+        }
+        if (!inSrc[1].equals("annotation") || !inSrc[2].equals("free")) {
+            throw new ApiException(400, "validation", "input " + in.path("id").asText() + " must be annotation:free, got "
+                    + in.path("src").asText());
+        }
+        String[] outSrc = src(out);
+        if (!outSrc[1].equals("stream")) {
+            throw new ApiException(400, "validation", "output " + out.path("id").asText() + " must be a stream, got "
+                    + out.path("src").asText());
+        }
+        Path input = confined(in.path("uri").asText(null), "input uri");
+        String outUri = out.path("uri").asText("");
+        switch (outSrc[0]) {
+            case "file" -> {
+                Path output = confined(withExtension(outUri, ".stream"), "output uri");
+                return new Plan(framing, mode, batchSize, input, output, null);
+            }
+            case "request" -> {
+                String name = outUri.isBlank() ? out.path("id").asText(outputId) : outUri;
+                name = name.replace('\\', '/');
+                name = name.substring(name.lastIndexOf('/') + 1);
+                if (name.isBlank() || name.equals(".") || name.equals("..")) name = outputId;
+                return new Plan(framing, mode, batchSize, input, null, withExtension(name, ".stream"));
+            }
+            default -> throw new ApiException(400, "validation", "output origin " + outSrc[0]
+                    + " is not supported; use file or request");
+        }
+    }
+
+    private Trainer trainer(String trainerPath) {
+        if (trainerPath == null || trainerPath.isBlank()) {
+            throw new ApiException(400, "validation", "trainerFilePath is missing");
+        }
+        Path p = confined(trainerPath, "trainerFilePath");
+        if (Files.isRegularFile(p)) {
+            try {
+                return Trainer.read(p);
+            } catch (IOException e) {
+                throw new ApiException(400, "validation", "trainer " + trainerPath + ": " + e.getMessage());
+            }
+        }
+        String norm = trainerPath.strip().replace('\\', '/');
+        while (norm.startsWith("./")) norm = norm.substring(2);
+        if (norm.equalsIgnoreCase(BUILTIN_TRAINER)) return builtin;
+        throw new ApiException(400, "validation", "no trainer " + trainerPath + " (the built-in one is "
+                + BUILTIN_TRAINER + ")");
+    }
+
+    private Path confined(String uri, String what) {
+        if (uri == null || uri.isBlank()) throw new ApiException(400, "validation", what + " is missing");
+        try {
+            return root.resolve(uri);
+        } catch (PathEscapeException e) {
+            throw new ApiException(400, "path_escape", what + ": " + e.getMessage());
+        } catch (IOException e) {
+            throw new ApiException(400, "validation", what + ": " + e.getMessage());
+        }
+    }
+
+    private static String withExtension(String uri, String ext) {
+        return uri.toLowerCase(Locale.ROOT).endsWith(ext) ? uri : uri + ext;
+    }
+
+    private static Map<String, String> requestOptions(Map<String, String> form) {
+        Map<String, String> out = new LinkedHashMap<>();
+        String optStr = form.get("optStr");
+        if (optStr != null && !optStr.isBlank()) {
+            try {
+                Trainer.parseOptStr(optStr).forEach(o -> out.put(o.name(), o.value()));
+            } catch (IllegalArgumentException e) {
+                throw new ApiException(400, "validation", "optStr: " + e.getMessage());
+            }
+        }
+        String options = form.get("options");
+        if (options != null && !options.isBlank()) {
+            try {
+                JsonNode n = Exchange.JSON.readTree(options);
+                if (!n.isObject()) throw new ApiException(400, "validation", "options must be a JSON object");
+                n.properties().forEach(e -> out.put(e.getKey(), e.getValue().isValueNode() ? e.getValue().asText()
+                        : e.getValue().toString()));
+            } catch (JsonProcessingException e) {
+                throw new ApiException(400, "validation", "options: malformed JSON: " + e.getOriginalMessage());
+            }
+        }
+        return out;
+    }
+
+    private static JsonNode dataEntries(String data) {
+        if (data == null || data.isBlank()) throw new ApiException(400, "validation", "data is missing");
+        try {
+            JsonNode n = Exchange.JSON.readTree(data);
+            if (!n.isArray()) throw new ApiException(400, "validation", "data must be a JSON list of {src, type, id, uri}");
+            return n;
+        } catch (JsonProcessingException e) {
+            throw new ApiException(400, "validation", "data: malformed JSON: " + e.getOriginalMessage());
+        }
+    }
+
+    /** The data entry of that type and id, else the only one of that type and kind. */
+    private static JsonNode entry(JsonNode data, String type, String id, String kind) {
+        List<JsonNode> ofKind = new ArrayList<>();
+        for (JsonNode e : data) {
+            if (!e.isObject() || !type.equalsIgnoreCase(e.path("type").asText())) continue;
+            if (id.equals(e.path("id").asText())) return e;
+            if (src(e)[1].equals(kind)) ofKind.add(e);
+        }
+        if (ofKind.size() == 1) return ofKind.getFirst();
+        throw new ApiException(400, "validation", "data has no " + type + " \"" + id + "\" (" + kind + ")");
+    }
+
+    /** {@code origin:kind:subtype}, lower case, missing parts empty. */
+    private static String[] src(JsonNode entry) {
+        String[] parts = entry.path("src").asText("").toLowerCase(Locale.ROOT).split(":", 3);
+        String[] out = {"", "", ""};
+        System.arraycopy(parts, 0, out, 0, Math.min(3, parts.length));
+        return out;
+    }
+
+    private void run(Job job, Plan plan) {
+        if (job.cancelled) return;
+        job.status = Status.RUNNING;
+        job.startTime = LocalDateTime.now().format(TIME);
+        job.progress = "0%";
+        try {
+            FreeAnnotation transcript = Annotations.readFree(plan.input());
+            job.log("read " + transcript.size() + " segments, " + transcript.durationMs() + " ms, from " + plan.input());
+            long t0 = System.nanoTime();
+            SsiStream stream = NovaEmbedding.process(transcript, plan.framing(), plan.mode(), plan.batchSize(),
+                    this::embedThroughBatcher, service.info().hiddenSize(), () -> job.cancelled,
+                    (done, total) -> job.progress = (total == 0 ? 100 : 100L * done / total) + "%");
+            if (job.cancelled) throw new CancellationException();
+            Path out = plan.output();
+            if (out == null) {
+                Files.createDirectories(job.resultDir);
+                out = job.resultDir.resolve(plan.outputName());
+            } else if (out.getParent() != null) {
+                Files.createDirectories(out.getParent());
+            }
+            stream.write(out, FileType.BINARY);
+            job.log(String.format(Locale.ROOT, "wrote %d frames x %d at %.3f Hz (pooling %s) to %s in %.1f s",
+                    stream.numSamples(), stream.dim(), stream.sampleRate(), plan.mode().name().toLowerCase(Locale.ROOT),
+                    out, (System.nanoTime() - t0) / 1e9));
+            job.progress = "100%";
+            finish(job, Status.FINISHED);
+        } catch (CancellationException e) {
+            job.log("cancelled");
+            finish(job, Status.CANCELED);
+        } catch (NovaFormatException | IllegalArgumentException | IllegalStateException | UnsupportedOperationException e) {
+            job.log("Job failed with exception " + e.getMessage());
+            finish(job, Status.ERROR);
+        } catch (IOException | UncheckedIOException e) {
+            job.log("Job failed with exception " + e);
+            finish(job, Status.ERROR);
+        } catch (RuntimeException e) {
+            job.log("Job failed with exception " + e);
+            finish(job, Status.ERROR);
+        }
+    }
+
+    private static void finish(Job job, Status status) {
+        job.endTime = LocalDateTime.now().format(TIME);
+        if (job.status != Status.CANCELED) job.status = job.cancelled ? Status.CANCELED : status;
+    }
+
+    private float[][] embedThroughBatcher(List<String> texts, Pooling pooling) {
+        int max = service.info().maxInputLength();
+        int tokens = 0;
+        for (String t : texts) tokens += Math.min(max, service.countTokens(t, null));
+        // the padded mean depends on the whole batch: never merged (null key)
+        Object key = pooling == Pooling.PADDED_BATCH_MEAN ? null : "nova-" + pooling;
+        try {
+            List<float[]> out = batcher.call(key, texts, tokens,
+                    batch -> java.util.Arrays.asList(service.embed(batch, pooling, false, true)));
+            return out.toArray(float[][]::new);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            throw new CancellationException("interrupted");
+        }
+    }
+
+    // ---- status, logs, cancel, results ----
+
+    private Job job(String key) {
+        synchronized (jobs) {
+            return key == null ? null : jobs.get(key);
+        }
+    }
+
+    private void jobStatus(Exchange ex) {
+        Job j = job(ex.form().get("jobID"));
+        ex.sendJson(200, Map.of("status", j == null ? Status.WAITING.ordinal() : j.status.ordinal()));
+    }
+
+    private void jobStatusAll(Exchange ex) {
+        List<Map<String, String>> out = new ArrayList<>();
+        List<Job> all;
+        synchronized (jobs) {
+            all = new ArrayList<>(jobs.values());
+        }
+        for (Job j : all) {
+            Map<String, String> m = new LinkedHashMap<>();
+            m.put("job_key", j.key);
+            m.put("job_type", "process");
+            m.put("module_name", moduleName(j.trainerPath));
+            m.put("status", j.status.name());
+            m.put("progress", j.progress == null ? "-" : j.progress);
+            m.put("start_time", j.startTime == null ? "" : j.startTime);
+            m.put("end_time", j.endTime == null ? "" : j.endTime);
+            m.put("log_path", j.logPath.toString());
+            m.put("details", python(j.details));
+            m.put("interactive_url", "");
+            out.add(m);
+        }
+        ex.sendJson(200, out);
+    }
+
+    /** The original reports the first segment of the trainer path. */
+    private static String moduleName(String trainerPath) {
+        if (trainerPath == null) return "";
+        String[] parts = trainerPath.replace('\\', '/').split("/");
+        for (String p : parts) if (!p.isEmpty()) return p;
+        return "";
+    }
+
+    private String logOf(Job j) {
+        try {
+            return Files.exists(j.logPath) ? Files.readString(j.logPath, StandardCharsets.UTF_8) : "";
+        } catch (IOException e) {
+            throw new UncheckedIOException(e);
+        }
+    }
+
+    private void log(Exchange ex) {
+        Job j = job(ex.form().get("jobID"));
+        ex.sendJson(200, Map.of("message", j == null ? "No log for the given parameters found." : logOf(j)));
+    }
+
+    /** {@code GET /log/<jobID>}: the log as text. */
+    void logText(Exchange ex) {
+        String key = java.net.URLDecoder.decode(ex.path().substring("/log/".length()), StandardCharsets.UTF_8);
+        Job j = job(key);
+        if (j == null) throw new ApiException(404, "not_found", "no job " + key);
+        ex.sendText(200, logOf(j), "text/plain; charset=utf-8");
+    }
+
+    private void cancel(Exchange ex) {
+        Job j = job(ex.form().get("jobID"));
+        boolean ok = j != null && j.active();
+        if (ok) {
+            j.cancelled = true;
+            j.status = Status.CANCELED;
+            j.endTime = LocalDateTime.now().format(TIME);
+            j.log("Action successfully canceled.");
+        } else if (j != null) {
+            j.log("Cancel was not successful.");
+        }
+        ex.sendJson(200, Map.of("success", ok ? "true" : "false"));
+    }
+
+    private void fetchResult(Exchange ex) throws IOException {
+        Map<String, String> form = ex.form();
+        String key = form.get("jobID");
+        Job j = job(key);
+        List<Path> files = new ArrayList<>();
+        if (j != null && Files.isDirectory(j.resultDir) && !j.active()) {
+            try (Stream<Path> s = Files.walk(j.resultDir)) {
+                s.filter(Files::isRegularFile).filter(p -> !p.getFileName().toString().startsWith("."))
+                        .sorted(Comparator.naturalOrder()).forEach(files::add);
+            }
+        }
+        if (files.isEmpty()) throw new ApiException(404, "not_found", "No data for job id " + key + " found on server.");
+        boolean delete = Boolean.parseBoolean(form.getOrDefault("delete_after_download", "false").strip().toLowerCase(Locale.ROOT))
+                || form.getOrDefault("delete_after_download", "").strip().equals("1");
+        Job job = j;
+        Runnable cleanup = delete ? () -> deleteQuietly(job.resultDir) : null;
+        if (files.size() == 1) {
+            Path f = files.getFirst();
+            ex.sendFile(f, "application/octet-stream", f.getFileName().toString(), cleanup);
+            return;
+        }
+        // several files (a stream is X.stream and X.stream~): a zip with the job's folder name inside
+        Path zip = Files.createTempFile(work.resolve("results"), ".fetch-", ".zip");
+        try (ZipOutputStream z = new ZipOutputStream(Files.newOutputStream(zip))) {
+            for (Path f : files) {
+                z.putNextEntry(new ZipEntry(key + "/" + j.resultDir.relativize(f).toString().replace('\\', '/')));
+                Files.copy(f, z);
+                z.closeEntry();
+            }
+        }
+        ex.sendFile(zip, "application/zip", key + ".zip", () -> {
+            deleteQuietly(zip);
+            if (cleanup != null) cleanup.run();
+        });
+    }
+
+    private static void deleteQuietly(Path p) {
+        try {
+            deleteTree(p);
+        } catch (UncheckedIOException e) {
+            System.err.println("xlmr: cannot delete " + p + ": " + e.getCause().getMessage());
+        }
+    }
+
+    // ---- upload, cml_info ----
+
+    private void upload(Exchange ex) throws IOException {
+        Path spool = work.resolve("spool");
+        Files.createDirectories(spool);
+        List<String> saved = new ArrayList<>();
+        try (MultiPartFormData.Parts parts = ex.multipart(options.maxUploadBytes(), spool)) {
+            List<MultiPart.Part> files = parts.getAll("file");
+            if (files.isEmpty()) throw new ApiException(400, "validation", "no multipart field \"file\"");
+            String folder = "upload/" + randomName();
+            for (MultiPart.Part p : files) {
+                String name = p.getFileName() == null ? "" : p.getFileName().replace('\\', '/');
+                name = name.substring(name.lastIndexOf('/') + 1);
+                if (name.isBlank() || name.equals(".") || name.equals("..") || name.chars().anyMatch(c -> c < 32)) {
+                    throw new ApiException(400, "validation", "upload needs a plain file name, got \"" + p.getFileName() + "\"");
+                }
+                Path target = confined(folder + "/" + name, "upload");
+                Files.createDirectories(target.getParent());
+                Path tmp = target.resolveSibling("." + name + ".part");
+                p.writeTo(tmp);
+                Files.move(tmp, target, StandardCopyOption.REPLACE_EXISTING, StandardCopyOption.ATOMIC_MOVE);
+                saved.add(folder + "/" + name);
+            }
+        }
+        ex.sendText(200, String.join("\n", saved), "text/plain; charset=utf-8");
+    }
+
+    private static String randomName() {
+        StringBuilder sb = new StringBuilder();
+        for (int i = 0; i < 8; i++) sb.append((char) ('a' + RANDOM.nextInt(26)));
+        return sb.toString();
+    }
+
+    private void cmlInfo(Exchange ex) throws IOException {
+        Map<String, String> form = ex.form();
+        List<String> inputFilter = filterList(form.get("input_filter"));
+        List<String> outputFilter = filterList(form.get("output_filter"));
+        Map<String, String> ok = new java.util.TreeMap<>(), faulty = new java.util.TreeMap<>();
+        try (Stream<Path> s = Files.walk(root.root(), 8)) {
+            for (Path p : s.filter(f -> f.toString().endsWith(".trainer") && Files.isRegularFile(f)).toList()) {
+                String rel = root.root().relativize(p).toString().replace('\\', '/');
+                try {
+                    addTrainer(ok, rel, Trainer.read(p), inputFilter, outputFilter);
+                } catch (IOException | RuntimeException e) {
+                    faulty.put(rel, e.getMessage() == null ? e.toString() : e.getMessage());
+                }
+            }
+        }
+        if (!ok.containsKey(BUILTIN_TRAINER) && !faulty.containsKey(BUILTIN_TRAINER)) {
+            addTrainer(ok, BUILTIN_TRAINER, builtin, inputFilter, outputFilter);
+        }
+        Map<String, Object> out = new LinkedHashMap<>();
+        out.put("chains_ok", Map.of());
+        out.put("chains_faulty", Map.of());
+        out.put("trainer_ok", ok);
+        out.put("trainer_faulty", faulty);
+        out.put("explainer_ok", Map.of());
+        ex.sendJson(200, out);
+    }
+
+    private static List<String> filterList(String json) {
+        if (json == null || json.isBlank()) return List.of();
+        try {
+            JsonNode n = Exchange.JSON.readTree(json);
+            List<String> out = new ArrayList<>();
+            if (n.isArray()) n.forEach(x -> out.add(x.asText()));
+            else throw new ApiException(400, "validation", "filters must be JSON lists of strings");
+            return out;
+        } catch (JsonProcessingException e) {
+            throw new ApiException(400, "validation", "filter: malformed JSON: " + e.getOriginalMessage());
+        }
+    }
+
+    /** The original's filter: as many ios as filters, and every filter matches every io of that direction. */
+    private static boolean matches(List<Trainer.Io> ios, List<String> filters) {
+        if (filters.isEmpty()) return true;
+        if (ios.size() != filters.size()) return false;
+        for (String f : filters) {
+            String[] fp = f.split(":", 3);
+            for (Trainer.Io io : ios) {
+                String[] tp = io.data().split(":", 3);
+                if (!fp[0].equals(tp[0])) return false;
+                if (fp.length > 1 && (tp.length < 2 || !fp[1].equals(tp[1]))) return false;
+                if (fp.length > 2 && (tp.length < 3 || !fp[2].equals(tp[2]))) return false;
+            }
+        }
+        return true;
+    }
+
+    private static void addTrainer(Map<String, String> ok, String rel, Trainer t, List<String> in, List<String> out)
+            throws JsonProcessingException {
+        if (!matches(t.io().stream().filter(Trainer.Io::isInput).toList(), in)
+                || !matches(t.io().stream().filter(io -> !io.isInput()).toList(), out)) {
+            return;
+        }
+        List<Map<String, Object>> io = new ArrayList<>();
+        for (Trainer.Io i : t.io()) {
+            Map<String, Object> m = new LinkedHashMap<>();
+            m.put("type", i.type());
+            m.put("id", i.id());
+            m.put("data", i.data());
+            m.put("default_value", i.defaultValue());
+            m.put("default_active", true);
+            io.add(m);
+        }
+        Map<String, Object> m = new LinkedHashMap<>();
+        m.put("model_script_path", t.model().getOrDefault("script", ""));
+        m.put("model_option_path", t.model().getOrDefault("option", ""));
+        m.put("model_option_string", t.model().getOrDefault("optstr", ""));
+        m.put("model_weights_path", t.model().getOrDefault("path", ""));
+        m.put("model_stream", 0);
+        m.put("model_create", t.model().getOrDefault("create", ""));
+        m.put("model_multirole_input", false);
+        m.put("users", List.of());
+        m.put("classes", List.of());
+        m.put("streams", List.of());
+        m.put("register", List.of());
+        m.put("info_trained", Boolean.parseBoolean(t.info().getOrDefault("trained", "false")));
+        m.put("meta_frame_step", t.meta().getOrDefault("frameStep", ""));
+        m.put("meta_right_ctx", t.meta().getOrDefault("rightContext", ""));
+        m.put("meta_left_ctx", t.meta().getOrDefault("leftContext", ""));
+        m.put("meta_balance", t.meta().getOrDefault("balance", "none"));
+        m.put("meta_backend", t.meta().getOrDefault("backend", ""));
+        m.put("meta_io", Exchange.JSON.writeValueAsString(io));
+        m.put("meta_uri", "[]");
+        m.put("meta_description", t.meta().getOrDefault("description", ""));
+        m.put("meta_is_iterable", Boolean.parseBoolean(t.meta().getOrDefault("is_iterable", "true").toLowerCase(Locale.ROOT)));
+        m.put("meta_enable_post_process", Boolean.parseBoolean(t.meta().getOrDefault("enable_post_process", "false")));
+        m.put("meta_category", t.meta().getOrDefault("category", ""));
+        m.put("ssi_v", Integer.toString(t.version()));
+        m.put("xml_version", "1.0");
+        // the original nests each trainer as a JSON string
+        ok.put(rel, Exchange.JSON.writeValueAsString(m));
+    }
+
+    // ---- helpers ----
+
+    /** Form fields for logs and /job_status_all, with credentials masked. */
+    private static Map<String, String> sanitize(Map<String, String> form) {
+        Map<String, String> out = new LinkedHashMap<>();
+        form.forEach((k, v) -> {
+            String lk = k.toLowerCase(Locale.ROOT);
+            out.put(k, lk.contains("password") || lk.contains("token") || lk.contains("secret") ? "*****" : v);
+        });
+        return out;
+    }
+
+    /** A Python dict repr, as the original prints job details. */
+    private static String python(Map<String, String> m) {
+        StringBuilder sb = new StringBuilder("{");
+        m.forEach((k, v) -> {
+            if (sb.length() > 1) sb.append(", ");
+            sb.append('\'').append(k.replace("\\", "\\\\").replace("'", "\\'")).append("': '")
+                    .append(v.replace("\\", "\\\\").replace("'", "\\'").replace("\n", "\\n")).append('\'');
+        });
+        return sb.append('}').toString();
+    }
+
+    private static void deleteTree(Path dir) {
+        if (!Files.exists(dir)) return;
+        try (Stream<Path> s = Files.walk(dir)) {
+            for (Path p : s.sorted(Comparator.reverseOrder()).toList()) Files.deleteIfExists(p);
+        } catch (IOException e) {
+            throw new UncheckedIOException(e);
+        }
+    }
+
+    /** Cancels waiting and running jobs and waits for the runner to stop. */
+    @Override
+    public void close() {
+        synchronized (jobs) {
+            for (Job j : jobs.values()) {
+                if (j.active()) {
+                    j.cancelled = true;
+                    j.log("cancelled: the server is shutting down");
+                }
+            }
+        }
+        runner.shutdown();
+        try {
+            if (!runner.awaitTermination(options.shutdownTimeoutMs() + 1000, TimeUnit.MILLISECONDS)) runner.shutdownNow();
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            runner.shutdownNow();
+        }
+        deleteTree(work);
+    }
+}

@@ -1,0 +1,161 @@
+package dev.xlmr.server;
+
+import java.io.IOException;
+import java.net.URI;
+import java.util.HashMap;
+import java.util.Map;
+import java.util.concurrent.Executors;
+import org.eclipse.jetty.server.Handler;
+import org.eclipse.jetty.server.Request;
+import org.eclipse.jetty.server.Response;
+import org.eclipse.jetty.server.Server;
+import org.eclipse.jetty.server.ServerConnector;
+import org.eclipse.jetty.server.handler.GracefulHandler;
+import org.eclipse.jetty.util.Callback;
+import org.eclipse.jetty.util.thread.QueuedThreadPool;
+
+/**
+ * The HTTP server: text-embeddings-inference's API and OpenAI's {@code /v1/embeddings} over an
+ * {@link InferenceService}, and with a NOVA data folder the NOVA/DISCOVER processing API, on Jetty 12 with
+ * request handlers on virtual threads. Model work from all requests goes through one
+ * {@link DynamicBatcher}.
+ *
+ * <p>{@link #close()} (also run on SIGTERM by {@code ./xlmr serve}) stops accepting connections, lets the
+ * requests in flight finish (up to {@link ServerOptions#shutdownTimeoutMs()}), cancels NOVA jobs, drains
+ * the batcher and returns. The service stays open: its owner closes it.
+ *
+ * <pre>{@code
+ * try (InferenceService model = LocalInferenceService.load(Path.of("testdata/xlmr-base"), "xlmr-base", 0);
+ *      XlmrServer server = XlmrServer.start(model, ServerOptions.defaults().port(0))) {
+ *     URI base = server.uri();   // http://127.0.0.1:PORT/
+ *     server.join();
+ * }
+ * }</pre>
+ */
+public final class XlmrServer implements AutoCloseable {
+
+    /** A route's handler; it answers through the exchange or throws {@link ApiException}. */
+    interface Route {
+        void handle(Exchange ex) throws Exception;
+    }
+
+    private final Server jetty;
+    private final ServerConnector connector;
+    private final DynamicBatcher batcher;
+    private final ServerMetrics metrics;
+    private final NovaRoutes nova;
+    private final Map<String, Route> routes = new HashMap<>();
+    private final long payloadLimit;
+    private volatile boolean closed;
+
+    private XlmrServer(InferenceService service, ServerOptions options) throws IOException {
+        DynamicBatcher[] holder = new DynamicBatcher[1];
+        this.metrics = new ServerMetrics(() -> holder[0] == null ? 0 : holder[0].queueDepth());
+        this.batcher = holder[0] = new DynamicBatcher(options.maxBatchTokens(), options.maxWaitMs(), options.maxQueue(), metrics);
+        this.payloadLimit = options.payloadLimit();
+        new TeiRoutes(service, batcher, metrics, options).register(routes);
+        this.nova = options.novaRoot() == null ? null : new NovaRoutes(service, batcher, options);
+        if (nova != null) nova.register(routes);
+
+        QueuedThreadPool threads = new QueuedThreadPool(64, 4);
+        threads.setName("xlmr-http");
+        threads.setVirtualThreadsExecutor(Executors.newVirtualThreadPerTaskExecutor());
+        jetty = new Server(threads);
+        connector = new ServerConnector(jetty);
+        connector.setHost(options.host());
+        connector.setPort(options.port());
+        jetty.addConnector(connector);
+        jetty.setHandler(new GracefulHandler(new Router()));
+        jetty.setStopTimeout(options.shutdownTimeoutMs());
+        jetty.setStopAtShutdown(false); // ./xlmr serve stops it in order on SIGTERM
+    }
+
+    /**
+     * Starts a server; returns once it listens.
+     *
+     * @throws IOException when the port cannot be bound or the NOVA folder is unusable
+     */
+    public static XlmrServer start(InferenceService service, ServerOptions options) throws IOException {
+        XlmrServer s = new XlmrServer(service, options);
+        try {
+            s.jetty.start();
+        } catch (Exception e) {
+            s.close();
+            throw e instanceof IOException io ? io : new IOException("cannot start the server: " + e.getMessage(), e);
+        }
+        return s;
+    }
+
+    /** The bound port (useful with port 0). */
+    public int port() {
+        return connector.getLocalPort();
+    }
+
+    /** {@code http://host:port/}. */
+    public URI uri() {
+        String host = connector.getHost() == null ? "127.0.0.1" : connector.getHost();
+        return URI.create("http://" + (host.contains(":") ? "[" + host + "]" : host) + ":" + port() + "/");
+    }
+
+    /** Waits until the server has stopped. */
+    public void join() throws InterruptedException {
+        jetty.join();
+    }
+
+    /** Stops gracefully: no new connections, requests in flight finish, jobs are cancelled, the batcher drains. */
+    @Override
+    public synchronized void close() {
+        if (closed) return;
+        closed = true;
+        try {
+            jetty.stop();
+        } catch (Exception e) {
+            System.err.println("xlmr: stopping the HTTP server: " + e.getMessage());
+        }
+        if (nova != null) nova.close();
+        batcher.close();
+    }
+
+    private final class Router extends Handler.Abstract {
+        @Override
+        public boolean handle(Request request, Response response, Callback callback) {
+            long start = System.nanoTime();
+            Exchange ex = new Exchange(request, response, callback, payloadLimit);
+            String path = ex.path();
+            String method = request.getMethod();
+            Route route = routes.get(method + " " + path);
+            String label = path;
+            if (route == null && nova != null && method.equals("GET") && path.startsWith("/log/")) {
+                route = nova::logText;
+                label = "/log/{jobID}";
+            }
+            try {
+                if (route == null) {
+                    label = "other";
+                    boolean otherMethod = routes.keySet().stream().anyMatch(k -> k.endsWith(" " + path));
+                    throw otherMethod ? new ApiException(405, "validation", method + " is not allowed on " + path)
+                            : new ApiException(404, "not_found", "no route " + path);
+                }
+                route.handle(ex);
+            } catch (ApiException e) {
+                answer(ex, e);
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+                answer(ex, new ApiException(503, "unhealthy", "interrupted"));
+            } catch (Exception | Error e) {
+                answer(ex, new ApiException(500, "backend", e.getMessage() == null ? e.toString() : e.getMessage()));
+            }
+            metrics.request(label, ex.status(), (System.nanoTime() - start) / 1e9);
+            return true;
+        }
+
+        private void answer(Exchange ex, ApiException e) {
+            if (ex.status() == 0) {
+                if (!ex.drain(Math.max(16L << 20, 4 * payloadLimit))) ex.header("Connection", "close");
+                ex.sendError(e);
+            } else {
+                System.err.println("xlmr: error after the answer was sent: " + e.getMessage());
+            }
+        }
+    }
+}

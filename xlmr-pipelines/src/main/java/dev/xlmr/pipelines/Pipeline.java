@@ -1,7 +1,9 @@
 package dev.xlmr.pipelines;
 
+import dev.xlmr.engine.Encoders;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
+import dev.xlmr.engine.Encoders;
 import dev.xlmr.hub.ModelLocator;
 import dev.xlmr.model.Batch;
 import dev.xlmr.model.Encoder;
@@ -62,14 +64,14 @@ public abstract class Pipeline implements AutoCloseable {
     }
 
     /**
-     * Resolves a folder or hub id with {@link ModelLocator}, loads the tokenizer and the reference
-     * model. The longest input is the smaller of the tokenizer's {@code model_max_length} and what the
+     * Resolves a folder or hub id with {@link ModelLocator}, loads the tokenizer and the model on the
+     * fast engine ({@link Encoders}: {@code -Dxlmr.encoder=reference} for the plain reference). The longest input is the smaller of the tokenizer's {@code model_max_length} and what the
      * position embeddings allow.
      */
     static Source loadSource(String modelOrPath, String revision) {
         Path dir = ModelLocator.resolve(modelOrPath, revision);
         XlmRobertaTokenizer tok = XlmRobertaTokenizer.load(dir);
-        XlmRobertaModel model = XlmRobertaModel.load(dir);
+        Encoder model = Encoders.open(dir);
         int max = model.config().maxSequenceLength();
         int tokMax = tokenizerMaxLength(dir);
         if (tokMax > 0) {

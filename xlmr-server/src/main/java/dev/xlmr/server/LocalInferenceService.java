@@ -2,7 +2,9 @@ package dev.xlmr.server;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
+import dev.xlmr.engine.Encoders;
 import dev.xlmr.model.Batch;
+import dev.xlmr.model.Encoder;
 import dev.xlmr.model.Head;
 import dev.xlmr.model.ModelConfig;
 import dev.xlmr.model.ModelOutput;
@@ -43,16 +45,19 @@ public final class LocalInferenceService implements InferenceService {
     private static final int MAX_FORWARD_TOKENS = 16_384;
 
     private final XlmRobertaTokenizer tokenizer;
-    private final XlmRobertaModel model;
+    private final Encoder model;
+    /** The plain reference, for the one path that needs hidden states at padded positions (NOVA compat). */
+    private final XlmRobertaModel reference;
     private final ModelInfo info;
     private final Pooling defaultPooling;
     private final boolean hasPooler;
     private final EncodeOptions truncating;
 
-    private LocalInferenceService(XlmRobertaTokenizer tokenizer, XlmRobertaModel model, ModelInfo info,
-                                  Pooling defaultPooling, boolean hasPooler) {
+    private LocalInferenceService(XlmRobertaTokenizer tokenizer, Encoder model, XlmRobertaModel reference,
+                                  ModelInfo info, Pooling defaultPooling, boolean hasPooler) {
         this.tokenizer = tokenizer;
         this.model = model;
+        this.reference = reference;
         this.info = info;
         this.defaultPooling = defaultPooling;
         this.hasPooler = hasPooler;
@@ -101,7 +106,10 @@ public final class LocalInferenceService implements InferenceService {
             Pooling pooling = st.pooling != null ? st.pooling : pooler ? Pooling.POOLER : Pooling.MEAN;
             ModelInfo info = new ModelInfo(modelId, kind, pooling.name().toLowerCase(Locale.ROOT), config.hiddenSize(),
                     maxInputLength, config.id2label());
-            return new LocalInferenceService(tokenizer, model, info, pooling, pooler);
+            // The fast engine runs it (Encoders: -Dxlmr.encoder=reference for the plain reference).
+            // The fast engine runs it (Encoders: -Dxlmr.encoder=reference for the plain reference); it owns
+            // the reference model, which stays open as long as the engine does.
+            return new LocalInferenceService(tokenizer, Encoders.wrap(model), model, info, pooling, pooler);
         } catch (RuntimeException e) {
             model.close();
             throw e;
@@ -213,7 +221,8 @@ public final class LocalInferenceService implements InferenceService {
             System.arraycopy(e, 0, ids[i], 0, e.length);
             Arrays.fill(mask[i], 0, e.length, 1);
         }
-        float[] hidden = model.forward(Batch.of(ids, mask, null)).get("last_hidden_state").data();
+        // The fast engine leaves padded positions at zero; the quirk averages what transformers computes there.
+        float[] hidden = reference.forward(Batch.of(ids, mask, null)).get("last_hidden_state").data();
         for (int i = 0; i < n; i++) {
             float[] v = new float[h];
             for (int t = 0; t < longest; t++) {

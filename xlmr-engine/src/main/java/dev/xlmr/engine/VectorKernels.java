@@ -4,6 +4,7 @@ import java.lang.foreign.MemorySegment;
 import java.util.concurrent.ForkJoinPool;
 import java.util.concurrent.ForkJoinTask;
 import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicInteger;
 import java.util.function.IntConsumer;
 import jdk.incubator.vector.ByteVector;
 import jdk.incubator.vector.FloatVector;
@@ -20,7 +21,7 @@ import jdk.incubator.vector.VectorSpecies;
  * <p>GEMM scheme (GotoBLAS-like): B (the weights) is packed once into panels of {@code NR = 2} vectors of
  * columns; the micro-kernel keeps a {@code 6 x NR} block of C in 12 vector registers and, per k, loads two B
  * vectors and broadcasts six A scalars (12 FMAs per 8 loads). Loops are blocked so that a {@code KC x NR} B
- * panel slice and an {@code MC x KC} A block stay in L2. Threads split the panels (or the rows when
+ * panel slice and an {@code MC x KC} A block stay in L2. Threads claim chunks of panels (or of rows when
  * there are too few panels).
  */
 final class VectorKernels implements Kernels {
@@ -136,23 +137,36 @@ final class VectorKernels implements Kernels {
         drive(F, a, aOff, lda, m, k, pb, null, null, panels, c, cOff, ldc, n, alpha, beta, null, null);
     }
 
-    /** Splits C into per-thread shares: whole panels when there are enough, else rows (in MR multiples). */
+    /**
+     * Splits C into chunks of whole panels (or of MR-row blocks when there are too few panels) that the threads
+     * claim from a shared counter: a thread the OS delays on a busy machine simply claims fewer chunks, instead
+     * of holding back a static half. Each element of C is still computed by one chunk in a fixed order, so the
+     * result does not depend on the thread count.
+     */
     private void drive(int kind, float[] a, int aOff, int lda, int m, int k,
                        float[] bf, int[] bh, byte[] bq, int panels,
                        float[] c, int cOff, int ldc, int n, float alpha, float beta, float[] bias, float[] scales) {
         int t = (long) m * n * k < PARALLEL_MIN_FMAS ? 1 : threads;
         if (t == 1) {
             block(kind, a, aOff, lda, 0, m, k, bf, bh, bq, 0, panels, c, cOff, ldc, n, alpha, beta, bias, scales);
-        } else if (panels >= 2 * t) {
-            int tt = t;
-            parallel(t, i -> block(kind, a, aOff, lda, 0, m, k, bf, bh, bq,
-                    panels * i / tt, panels * (i + 1) / tt, c, cOff, ldc, n, alpha, beta, bias, scales));
-        } else {
-            int blocks = (m + MR - 1) / MR, tt = Math.min(t, blocks);
-            parallel(tt, i -> block(kind, a, aOff, lda, Math.min(m, blocks * i / tt * MR),
-                    Math.min(m, blocks * (i + 1) / tt * MR), k, bf, bh, bq, 0, panels,
-                    c, cOff, ldc, n, alpha, beta, bias, scales));
+            return;
         }
+        boolean byPanels = panels >= 2 * t;
+        int units = byPanels ? panels : (m + MR - 1) / MR;
+        int per = Math.max(1, units / (4 * t)); // ~4 chunks per thread
+        int chunks = (units + per - 1) / per;
+        AtomicInteger next = new AtomicInteger();
+        parallel(Math.min(t, chunks), ignored -> {
+            for (int ch; (ch = next.getAndIncrement()) < chunks; ) {
+                int u0 = ch * per, u1 = Math.min(units, u0 + per);
+                if (byPanels) {
+                    block(kind, a, aOff, lda, 0, m, k, bf, bh, bq, u0, u1, c, cOff, ldc, n, alpha, beta, bias, scales);
+                } else {
+                    block(kind, a, aOff, lda, u0 * MR, Math.min(m, u1 * MR), k, bf, bh, bq, 0, panels,
+                            c, cOff, ldc, n, alpha, beta, bias, scales);
+                }
+            }
+        });
     }
 
     private void parallel(int tasks, IntConsumer body) {

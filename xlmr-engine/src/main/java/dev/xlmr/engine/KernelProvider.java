@@ -38,12 +38,15 @@ public final class KernelProvider {
 
     private KernelProvider() {}
 
-    /** The shared, process-wide kernels: forced or first available in {@link #NAMES}, {@link #defaultThreads()} threads. */
+    /**
+     * The shared, process-wide kernels: forced or first available in {@link #NAMES}, {@link #defaultThreads()}
+     * threads. Closing it does nothing.
+     */
     public static Kernels best() {
         Kernels k = best;
         if (k == null) {
             synchronized (KernelProvider.class) {
-                if ((k = best) == null) best = k = choose(setting(PROPERTY, null), defaultThreads());
+                if ((k = best) == null) best = k = new SharedKernels(choose(setting(PROPERTY, null), defaultThreads()));
             }
         }
         return k;

@@ -4,6 +4,7 @@
 #   xlmr-engine/bench.sh LinearBench -p provider=vector -p precision=BF16,INT8
 #   xlmr-engine/bench.sh LinearBench -p provider=scalar -p rows=32 -wi 1 -i 2
 #   xlmr-engine/bench.sh PeakBench -t 2                       # FMA peak, 2 threads
+#   xlmr-engine/bench.sh ElementwiseBench                     # GELU / LayerNorm / softmax, us per call
 # Extra arguments go to JMH (org.openjdk.jmh.Main -h lists them).
 set -eu
 root=$(cd "$(dirname "$0")/.." && pwd)

@@ -14,6 +14,8 @@ import java.util.List;
  * {@link #best()} tries them in that order unless {@code -Dxlmr.kernels=scalar|vector|native} (or the
  * {@code XLMR_KERNELS} environment variable) forces one; an unusable choice falls back to the next with a
  * one-line warning on stderr. Threads: {@code -Dxlmr.threads} / {@code XLMR_THREADS}, default all cores.
+ * OpenBLAS: {@code -Dxlmr.openblas=/path/libopenblas.so.0} (or {@code XLMR_OPENBLAS}) picks the library,
+ * {@code -Dxlmr.openblas.core=SkylakeX} its kernels (see the {@code OPENBLAS_CORETYPE} environment variable).
  *
  * <pre>{@code
  * Kernels k = KernelProvider.best();
@@ -36,12 +38,15 @@ public final class KernelProvider {
 
     private KernelProvider() {}
 
-    /** The shared, process-wide kernels: forced or first available in {@link #NAMES}, {@link #defaultThreads()} threads. */
+    /**
+     * The shared, process-wide kernels: forced or first available in {@link #NAMES}, {@link #defaultThreads()}
+     * threads. Closing it does nothing.
+     */
     public static Kernels best() {
         Kernels k = best;
         if (k == null) {
             synchronized (KernelProvider.class) {
-                if ((k = best) == null) best = k = choose(setting(PROPERTY, null), defaultThreads());
+                if ((k = best) == null) best = k = new SharedKernels(choose(setting(PROPERTY, null), defaultThreads()));
             }
         }
         return k;

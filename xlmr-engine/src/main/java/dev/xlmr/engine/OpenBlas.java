@@ -96,7 +96,7 @@ final class OpenBlas {
     }
 
     private static OpenBlas load() throws Throwable {
-        preferAvx512();
+        applyCoreProperty();
         List<String> tried = new ArrayList<>();
         String forced = System.getProperty("xlmr.openblas", System.getenv("XLMR_OPENBLAS"));
         if (forced != null && !forced.isBlank()) return open(Path.of(forced), forced);
@@ -126,28 +126,14 @@ final class OpenBlas {
     }
 
     /**
-     * OpenBLAS 0.3.30's run-time detection maps AMD family 1Ah (Zen 5) to its Haswell (AVX2) kernels, about half
-     * the AVX-512 ones' speed there. Where the CPU has AVX-512 and the user has not chosen, select the SkylakeX
-     * kernels through OPENBLAS_CORETYPE, which DYNAMIC_ARCH builds read (with getenv) when they are loaded.
-     * An OPENBLAS_CORETYPE already in the environment is respected; {@code -Dxlmr.openblas.core=NAME} overrides
-     * both.
+     * {@code -Dxlmr.openblas.core=NAME} sets OPENBLAS_CORETYPE, which DYNAMIC_ARCH builds read when loaded.
+     * OpenBLAS 0.3.30 detects Zen 5 as Cooperlake (AVX-512) by itself, but an OPENBLAS_CORETYPE inherited from
+     * the environment (this project's dev machines set {@code Haswell}: slower AVX2 kernels) takes precedence;
+     * the property overrides both.
      */
-    private static void preferAvx512() {
+    private static void applyCoreProperty() {
         String forced = System.getProperty("xlmr.openblas.core");
-        if (forced != null && !forced.isBlank()) {
-            setenv("OPENBLAS_CORETYPE", forced.trim());
-            return;
-        }
-        if (System.getenv("OPENBLAS_CORETYPE") != null) return;
-        try {
-            String flags = Files.readAllLines(Path.of("/proc/cpuinfo")).stream()
-                    .filter(l -> l.startsWith("flags")).findFirst().orElse("") + " ";
-            for (String f : new String[] {"avx512f", "avx512bw", "avx512vl", "avx512dq"})
-                if (!flags.contains(" " + f + " ")) return;
-            setenv("OPENBLAS_CORETYPE", "SkylakeX");
-        } catch (Throwable t) {
-            // no /proc: keep OpenBLAS's own choice
-        }
+        if (forced != null && !forced.isBlank()) setenv("OPENBLAS_CORETYPE", forced.trim());
     }
 
     /** C-level setenv (System.getenv is a copy; the library reads the process environment). */

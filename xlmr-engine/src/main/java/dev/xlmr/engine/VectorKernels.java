@@ -4,6 +4,7 @@ import java.lang.foreign.MemorySegment;
 import java.util.concurrent.ForkJoinPool;
 import java.util.concurrent.ForkJoinTask;
 import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicInteger;
 import java.util.function.IntConsumer;
 import jdk.incubator.vector.ByteVector;
 import jdk.incubator.vector.FloatVector;
@@ -20,7 +21,7 @@ import jdk.incubator.vector.VectorSpecies;
  * <p>GEMM scheme (GotoBLAS-like): B (the weights) is packed once into panels of {@code NR = 2} vectors of
  * columns; the micro-kernel keeps a {@code 6 x NR} block of C in 12 vector registers and, per k, loads two B
  * vectors and broadcasts six A scalars (12 FMAs per 8 loads). Loops are blocked so that a {@code KC x NR} B
- * panel slice and an {@code MC x KC} A block stay in L2. Threads split the panels (or the rows when
+ * panel slice and an {@code MC x KC} A block stay in L2. Threads claim chunks of panels (or of rows when
  * there are too few panels).
  */
 final class VectorKernels implements Kernels {
@@ -136,23 +137,36 @@ final class VectorKernels implements Kernels {
         drive(F, a, aOff, lda, m, k, pb, null, null, panels, c, cOff, ldc, n, alpha, beta, null, null);
     }
 
-    /** Splits C into per-thread shares: whole panels when there are enough, else rows (in MR multiples). */
+    /**
+     * Splits C into chunks of whole panels (or of MR-row blocks when there are too few panels) that the threads
+     * claim from a shared counter: a thread the OS delays on a busy machine simply claims fewer chunks, instead
+     * of holding back a static half. Each element of C is still computed by one chunk in a fixed order, so the
+     * result does not depend on the thread count.
+     */
     private void drive(int kind, float[] a, int aOff, int lda, int m, int k,
                        float[] bf, int[] bh, byte[] bq, int panels,
                        float[] c, int cOff, int ldc, int n, float alpha, float beta, float[] bias, float[] scales) {
         int t = (long) m * n * k < PARALLEL_MIN_FMAS ? 1 : threads;
         if (t == 1) {
             block(kind, a, aOff, lda, 0, m, k, bf, bh, bq, 0, panels, c, cOff, ldc, n, alpha, beta, bias, scales);
-        } else if (panels >= 2 * t) {
-            int tt = t;
-            parallel(t, i -> block(kind, a, aOff, lda, 0, m, k, bf, bh, bq,
-                    panels * i / tt, panels * (i + 1) / tt, c, cOff, ldc, n, alpha, beta, bias, scales));
-        } else {
-            int blocks = (m + MR - 1) / MR, tt = Math.min(t, blocks);
-            parallel(tt, i -> block(kind, a, aOff, lda, Math.min(m, blocks * i / tt * MR),
-                    Math.min(m, blocks * (i + 1) / tt * MR), k, bf, bh, bq, 0, panels,
-                    c, cOff, ldc, n, alpha, beta, bias, scales));
+            return;
         }
+        boolean byPanels = panels >= 2 * t;
+        int units = byPanels ? panels : (m + MR - 1) / MR;
+        int per = Math.max(1, units / (4 * t)); // ~4 chunks per thread
+        int chunks = (units + per - 1) / per;
+        AtomicInteger next = new AtomicInteger();
+        parallel(Math.min(t, chunks), ignored -> {
+            for (int ch; (ch = next.getAndIncrement()) < chunks; ) {
+                int u0 = ch * per, u1 = Math.min(units, u0 + per);
+                if (byPanels) {
+                    block(kind, a, aOff, lda, 0, m, k, bf, bh, bq, u0, u1, c, cOff, ldc, n, alpha, beta, bias, scales);
+                } else {
+                    block(kind, a, aOff, lda, u0 * MR, Math.min(m, u1 * MR), k, bf, bh, bq, 0, panels,
+                            c, cOff, ldc, n, alpha, beta, bias, scales);
+                }
+            }
+        });
     }
 
     private void parallel(int tasks, IntConsumer body) {
@@ -191,14 +205,21 @@ final class VectorKernels implements Kernels {
                 int iEnd = Math.min(ii + MC, r1);
                 for (int p = p0; p < p1; p++) {
                     int j0 = p * NR, cols = Math.min(NR, n - j0);
-                    for (int i = ii; i < iEnd; i += MR) {
-                        int rows = Math.min(MR, iEnd - i);
+                    for (int i = ii; i < iEnd; ) {
+                        // 6-row blocks; a tail of up to 4 rows goes through the 2-row kernel, which wastes at
+                        // most one row instead of up to five (rows = 1 is 3x cheaper this way)
+                        int left = iEnd - i, rows = left >= 5 ? Math.min(MR, left) : Math.min(2, left);
                         int ai = aOff + i * lda + kk, ci = cOff + i * ldc + j0;
-                        switch (kind) {
-                            case F -> kernelF(a, ai, lda, rows, bf, (p * k + kk) * NR, kc, tile);
-                            case H -> kernelH(a, ai, lda, rows, bh, (p * k + kk) * L, kc, tile);
-                            default -> kernelF8(a, ai, lda, rows, bq, (p * k + kk) * NR, kc, tile);
+                        if (left >= 5) {
+                            switch (kind) {
+                                case F -> kernelF(a, ai, lda, rows, bf, (p * k + kk) * NR, kc, tile);
+                                case H -> kernelH(a, ai, lda, rows, bh, (p * k + kk) * L, kc, tile);
+                                default -> kernelF8(a, ai, lda, rows, bq, (p * k + kk) * NR, kc, tile);
+                            }
+                        } else {
+                            kernel2(kind, a, ai, lda, rows, bf, bh, bq, (p * k + kk) * NR, kc, tile);
                         }
+                        i += rows;
                         epilogue(tile, rows, c, ci, ldc, cols, first, alpha, beta, bias, j0,
                                 kind == Q ? scales : null);
                     }
@@ -304,6 +325,37 @@ final class VectorKernels implements Kernels {
         c30.intoArray(tile, 3 * NR); c31.intoArray(tile, 3 * NR + L);
         c40.intoArray(tile, 4 * NR); c41.intoArray(tile, 4 * NR + L);
         c50.intoArray(tile, 5 * NR); c51.intoArray(tile, 5 * NR + L);
+    }
+
+    /** Two rows (the second a copy of the first when rows == 1), any panel kind: tails and tiny batches. */
+    private static void kernel2(int kind, float[] a, int a0, int lda, int rows, float[] bf, int[] bh, byte[] bq,
+                                int b0, int kc, float[] tile) {
+        int a1 = a0 + Math.min(1, rows - 1) * lda;
+        FloatVector c00 = FloatVector.zero(S), c01 = c00, c10 = c00, c11 = c00;
+        if (kind == F) {
+            for (int k = 0, bo = b0; k < kc; k++, bo += NR) {
+                FloatVector w0 = FloatVector.fromArray(S, bf, bo), w1 = FloatVector.fromArray(S, bf, bo + L);
+                FloatVector x = FloatVector.broadcast(S, a[a0 + k]), z = FloatVector.broadcast(S, a[a1 + k]);
+                c00 = x.fma(w0, c00); c01 = x.fma(w1, c01); c10 = z.fma(w0, c10); c11 = z.fma(w1, c11);
+            }
+        } else if (kind == H) {
+            for (int k = 0, bo = b0 / 2; k < kc; k++, bo += L) {
+                IntVector h = IntVector.fromArray(IS, bh, bo);
+                FloatVector w0 = h.lanewise(VectorOperators.LSHL, 16).reinterpretAsFloats();
+                FloatVector w1 = h.and(0xFFFF0000).reinterpretAsFloats();
+                FloatVector x = FloatVector.broadcast(S, a[a0 + k]), z = FloatVector.broadcast(S, a[a1 + k]);
+                c00 = x.fma(w0, c00); c01 = x.fma(w1, c01); c10 = z.fma(w0, c10); c11 = z.fma(w1, c11);
+            }
+        } else {
+            for (int k = 0, bo = b0; k < kc; k++, bo += NR) {
+                FloatVector w0 = (FloatVector) ByteVector.fromArray(BS, bq, bo).convertShape(VectorOperators.B2F, S, 0);
+                FloatVector w1 = (FloatVector) ByteVector.fromArray(BS, bq, bo + L).convertShape(VectorOperators.B2F, S, 0);
+                FloatVector x = FloatVector.broadcast(S, a[a0 + k]), z = FloatVector.broadcast(S, a[a1 + k]);
+                c00 = x.fma(w0, c00); c01 = x.fma(w1, c01); c10 = z.fma(w0, c10); c11 = z.fma(w1, c11);
+            }
+        }
+        c00.intoArray(tile, 0); c01.intoArray(tile, L);
+        c10.intoArray(tile, NR); c11.intoArray(tile, NR + L);
     }
 
     /**

@@ -18,6 +18,10 @@ class KernelProviderTest {
         Kernels k = KernelProvider.best();
         assertTrue(KernelProvider.NAMES.contains(k.name()), k.name());
         assertEquals(k, KernelProvider.best());
+        k.close(); // ignored for the shared instance
+        float[] y = new float[1];
+        k.linear(new float[] {1, 2}, 1, 2, k.pack(new float[] {3, 4}, 1, 2, Precision.FP32), null, y, 1);
+        assertEquals(11f, y[0]);
         // with --add-modules jdk.incubator.vector (surefire's setting) it is never the scalar fallback
         assertNotEquals("scalar", k.name());
     }

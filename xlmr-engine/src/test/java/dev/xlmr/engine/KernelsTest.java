@@ -28,7 +28,7 @@ import org.junit.jupiter.params.provider.ValueSource;
 /** Every fast provider against {@link ScalarKernels}. Native tests skip when no OpenBLAS can be loaded. */
 class KernelsTest {
     static final ScalarKernels REF = new ScalarKernels();
-    static final int[] ROWS = {1, 3, 17, 127};
+    static final int[] ROWS = {1, 3, 4, 17, 127};
     static final int[][] IN_OUT = {{1, 1}, {7, 33}, {33, 7}, {65, 65}, {769, 31}, {767, 97}, {257, 1}, {96, 768}};
 
     static Kernels open(String name, int threads) {

@@ -16,5 +16,5 @@ mkdir -p "$cache"
 "$JAVA_HOME/bin/java" -version 2>&1 | head -n 1
 exec "$JAVA_HOME/bin/java" --add-modules=jdk.incubator.vector --enable-native-access=ALL-UNNAMED \
   --sun-misc-unsafe-memory-access=allow -Xmx4g \
-  -DDJL_CACHE_DIR="$cache" -Dai.djl.offline=true -Dxlmr.testdata="$root/testdata" \
+  -DDJL_CACHE_DIR="$cache" -Dai.djl.offline=true -Djmh.ignoreLock=true -Dxlmr.testdata="$root/testdata" \
   -jar xlmr-bench/target/benchmarks.jar "$@"

@@ -12,7 +12,8 @@ import org.openjdk.jmh.runner.options.OptionsBuilder;
 /**
  * Runs {@link TokenizerBench} (JMH command-line options pass through, e.g. {@code -wi 1 -i 2} or a
  * benchmark regex), after checking in-process that DJL's ids equal ours on every line, then prints
- * lines/s, tokens/s and our/DJL ratios.
+ * lines/s, tokens/s and our/DJL ratios, and then the same ratios from alternating rounds in one JVM
+ * ({@link Interleaved}; {@code -Dbench.interleaved=N} rounds, 0 to skip).
  */
 public final class BenchMain {
     private BenchMain() {
@@ -37,7 +38,7 @@ public final class BenchMain {
                         + "OS threads of the process %d -> %d across DJL's first batchEncode; %d cores%n",
                 c.djl.getVersion(), c.djl.getTruncation(), c.djl.getPadding(), System.getenv("TOKENIZERS_PARALLELISM"),
                 System.getenv("RAYON_NUM_THREADS"), c.threadsBeforeBatch, c.threadsAfterBatch, c.threads);
-        System.out.printf("DJL batchEncode of the file uses %.2f cores by default, %.2f with TOKENIZERS_PARALLELISM=false%n",
+        System.out.printf("DJL batchEncode of the file: %s by default; %s with TOKENIZERS_PARALLELISM=false%n",
                 cores(c), sequential(c));
         c.tearDown();
 
@@ -71,9 +72,20 @@ public final class BenchMain {
         ratio(score, "batchOursJsonThreads", "batchDjlIdsOnly", jsonTokens, jsonTokens);
         ratio(score, "batchOursSpm", "batchDjl", spmTokens, jsonTokens);
         ratio(score, "batch32OursJson", "batch32Djl", jsonTokens, jsonTokens);
+
+        int rounds = Integer.getInteger("bench.interleaved", 15);
+        if (rounds > 0) {
+            Corpus again = new Corpus();
+            again.setup();
+            try {
+                Interleaved.run(again, rounds);
+            } finally {
+                again.tearDown();
+            }
+        }
     }
 
-    private static double sequential(Corpus c) {
+    private static String sequential(Corpus c) {
         NativeEnv.set("TOKENIZERS_PARALLELISM", "false");
         try {
             return cores(c);
@@ -82,17 +94,53 @@ public final class BenchMain {
         }
     }
 
-    /** Process CPU time over wall time while DJL encodes the file as one batch a few times. */
-    private static double cores(Corpus c) {
-        var os = (com.sun.management.OperatingSystemMXBean) java.lang.management.ManagementFactory
-                .getOperatingSystemMXBean();
+    /**
+     * Which OS threads of the process (Java and native) did the work while DJL encoded the file as
+     * one batch a few times: "N threads busy (cpu shares)", from /proc/self/task/N/stat. Unlike
+     * CPU time over wall time this holds on a machine busy with other work.
+     */
+    private static String cores(Corpus c) {
         c.djl.batchEncode(c.array);
-        long cpu0 = os.getProcessCpuTime();
-        long t0 = System.nanoTime();
+        Map<String, Long> before = taskTicks();
         for (int i = 0; i < 3; i++) {
             c.djl.batchEncode(c.array);
         }
-        return (double) (os.getProcessCpuTime() - cpu0) / (System.nanoTime() - t0);
+        Map<String, Long> after = taskTicks();
+        long total = 0;
+        java.util.List<Long> deltas = new java.util.ArrayList<>();
+        for (var e : after.entrySet()) {
+            long d = e.getValue() - before.getOrDefault(e.getKey(), 0L);
+            total += d;
+            deltas.add(d);
+        }
+        deltas.sort(java.util.Comparator.reverseOrder());
+        StringBuilder sb = new StringBuilder();
+        int busy = 0;
+        for (long d : deltas) {
+            if (total > 0 && d * 10 >= total) {
+                busy++;
+                sb.append(sb.isEmpty() ? "" : ", ").append(Math.round(100.0 * d / total)).append('%');
+            }
+        }
+        return busy + " threads busy (" + sb + " of its CPU time)";
+    }
+
+    private static Map<String, Long> taskTicks() {
+        Map<String, Long> out = new TreeMap<>();
+        java.io.File[] tasks = new java.io.File("/proc/self/task").listFiles();
+        if (tasks == null) {
+            return out;
+        }
+        for (java.io.File t : tasks) {
+            try {
+                String stat = java.nio.file.Files.readString(t.toPath().resolve("stat"));
+                String[] f = stat.substring(stat.lastIndexOf(')') + 2).split(" ");
+                out.put(t.getName(), Long.parseLong(f[11]) + Long.parseLong(f[12])); // utime + stime
+            } catch (java.io.IOException | RuntimeException e) {
+                // the thread ended
+            }
+        }
+        return out;
     }
 
     private static void ratio(Map<String, double[]> score, String ours, String theirs, long ourTokens,

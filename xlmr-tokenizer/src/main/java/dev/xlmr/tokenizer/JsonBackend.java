@@ -367,6 +367,16 @@ final class JsonBackend implements Backend {
         private static final int[] NONE = new int[0];
         private final CharsMap map;
         private final int[][] latin = new int[0x300][]; // cached per-char results, null = unchanged
+        /**
+         * The map's result for a BMP char alone, filled as chars are met (a benign race: a Mapped is
+         * immutable and safely published through its final field); null = not looked up yet.
+         */
+        private final Mapped[] bmp = new Mapped[0x10000];
+
+        /** A char's charsmap result: the replacement, or null for none (the char stays). */
+        private record Mapped(int[] cps) {}
+
+        private static final Mapped UNMAPPED = new Mapped(null);
 
         Precompiled(CharsMap map) {
             this.map = map;
@@ -441,6 +451,23 @@ final class JsonBackend implements Backend {
         }
 
         private boolean grapheme(NormalizedText t, int from, int to, NormalizedText.Changes ch, byte[] buf) {
+            if (to - from == 1 && t.cps[from] < bmp.length) {
+                // one char: the cluster lookup and the per-char fallback below are the same lookup
+                int cp = t.cps[from];
+                Mapped m = bmp[cp];
+                if (m == null) {
+                    int k = encode(cp, buf, 0);
+                    int[] r = lookup(buf, 0, k);
+                    m = r == null ? UNMAPPED : new Mapped(r);
+                    bmp[cp] = m;
+                }
+                if (m.cps() == null) {
+                    ch.add(cp, 0);
+                    return false;
+                }
+                ch.replace(1, m.cps(), m.cps().length);
+                return true;
+            }
             int n = 0;
             for (int i = from; i < to && n <= MAX_GRAPHEME_BYTES; i++) {
                 if (n + 4 > buf.length) {

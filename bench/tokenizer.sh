@@ -1,7 +1,7 @@
 #!/bin/sh
 # Tokenizer encode throughput: ours (tokenizer.json and sentencepiece forms) vs Hugging Face
 # tokenizers (Rust) through DJL, with JMH, on testdata/tokenizer/tok_public.txt. Builds the shaded
-# benchmarks jar, then runs it (about 4-5 minutes on 2 cores). Extra arguments go to JMH, e.g.
+# benchmarks jar, then runs it (about 5 minutes on 2 cores). Extra arguments go to JMH, e.g.
 #   bench/tokenizer.sh -wi 1 -i 2              # quicker, rougher
 #   bench/tokenizer.sh 'single.*'              # only the one-line-at-a-time benchmarks
 #   bench/tokenizer.sh -prof gc                # with allocation figures

@@ -73,7 +73,7 @@ public final class BenchMain {
         ratio(score, "batchOursSpm", "batchDjl", spmTokens, jsonTokens);
         ratio(score, "batch32OursJson", "batch32Djl", jsonTokens, jsonTokens);
 
-        int rounds = Integer.getInteger("bench.interleaved", 15);
+        int rounds = Integer.getInteger("bench.interleaved", 11);
         if (rounds > 0) {
             Corpus again = new Corpus();
             again.setup();

@@ -56,7 +56,37 @@ final class JsonBackend implements Backend {
     private final boolean decoderStripsFirst;
     private final int padId;
     private final String padToken;
-    private final ThreadLocal<Unigram.Scratch> scratch = ThreadLocal.withInitial(Unigram.Scratch::new);
+    /** Added tokens matched on the raw text (normalized: false), in file order. */
+    private final Added[] rawAdded;
+    /** The distinct first chars of {@link #rawAdded}: no raw added token can start elsewhere. */
+    private final char[] rawAddedFirst;
+    /** Added tokens matched on the normalized text (normalized: true), in file order. */
+    private final Added[] normAdded;
+    /**
+     * Per trie id: the token string a match of that piece has (its UTF-8 decoded, which is the piece
+     * unless the piece has unpaired surrogates) and the id that string looks up in {@link #ids}, or
+     * -1 for none (then the unknown id), as HF looks the surface up in its vocabulary.
+     */
+    private final String[] matchSurface;
+    private final int[] matchId;
+    private final ThreadLocal<Work> work = ThreadLocal.withInitial(Work::new);
+
+    /** Per-thread buffers of one encode call. */
+    private static final class Work {
+        final Unigram.Scratch sc = new Unigram.Scratch();
+        byte[] bytes = new byte[256];
+        int[] cpAt = new int[257];
+        List<NormalizedText> parts = new ArrayList<>();
+        List<NormalizedText> next = new ArrayList<>();
+        final int[] word = new int[1];
+
+        void ensure(int cps) {
+            if (bytes.length < cps * 4) {
+                bytes = new byte[Math.max(cps * 4, bytes.length * 2)];
+                cpAt = new int[bytes.length + 1];
+            }
+        }
+    }
 
     private JsonBackend(String name, JsonNode root) {
         this.name = name;
@@ -107,6 +137,21 @@ final class JsonBackend implements Backend {
             vocab[a.id()] = a.content();
             ids.put(a.content(), a.id());
             addedById.put(a.id(), a);
+        }
+        rawAdded = added.stream().filter(a -> !a.normalized()).toArray(Added[]::new);
+        StringBuilder firsts = new StringBuilder();
+        for (Added a : rawAdded) {
+            if (firsts.indexOf(a.content().substring(0, 1)) < 0) {
+                firsts.append(a.content().charAt(0));
+            }
+        }
+        rawAddedFirst = firsts.toString().toCharArray();
+        normAdded = added.stream().filter(Added::normalized).toArray(Added[]::new);
+        matchSurface = new String[n];
+        matchId = new int[n];
+        for (int i = 0; i < n; i++) {
+            matchSurface[i] = new String(pieces[i].getBytes(StandardCharsets.UTF_8), StandardCharsets.UTF_8);
+            matchId[i] = ids.getOrDefault(matchSurface[i], -1);
         }
         JsonNode unk = model.path("unk_id");
         unkId = unk.isNumber() ? unk.asInt() : -1;
@@ -237,12 +282,16 @@ final class JsonBackend implements Backend {
             String s = t.toString();
             Matcher m = p.matcher(s);
             int shift = 0;
+            int lastIndex = 0; // UTF-16 index in s and its code point index, to count on from there
+            int lastCp = 0;
             while (m.find()) {
                 if (m.start() == m.end()) {
                     continue;
                 }
-                int cs = s.codePointCount(0, m.start());
+                int cs = lastCp + s.codePointCount(lastIndex, m.start());
                 int ce = cs + s.codePointCount(m.start(), m.end());
+                lastIndex = m.end();
+                lastCp = ce;
                 shift += t.replaceRange(cs + shift, ce + shift, content);
             }
         };
@@ -318,6 +367,16 @@ final class JsonBackend implements Backend {
         private static final int[] NONE = new int[0];
         private final CharsMap map;
         private final int[][] latin = new int[0x300][]; // cached per-char results, null = unchanged
+        /**
+         * The map's result for a BMP char alone, filled as chars are met (a benign race: a Mapped is
+         * immutable and safely published through its final field); null = not looked up yet.
+         */
+        private final Mapped[] bmp = new Mapped[0x10000];
+
+        /** A char's charsmap result: the replacement, or null for none (the char stays). */
+        private record Mapped(int[] cps) {}
+
+        private static final Mapped UNMAPPED = new Mapped(null);
 
         Precompiled(CharsMap map) {
             this.map = map;
@@ -342,15 +401,21 @@ final class JsonBackend implements Backend {
         }
 
         void apply(NormalizedText t) {
-            NormalizedText.Changes ch = new NormalizedText.Changes();
-            boolean modified = false;
             boolean simple = true;
+            boolean mapped = false; // a char below U+0300 that the map changes, or a CR
             for (int i = 0; i < t.len; i++) {
-                if (t.cps[i] >= latin.length) {
+                int cp = t.cps[i];
+                if (cp >= latin.length) {
                     simple = false;
                     break;
                 }
+                mapped |= latin[cp] != null || cp == '\r';
             }
+            if (simple && !mapped) {
+                return; // each char maps to itself: nothing would be modified
+            }
+            NormalizedText.Changes ch = new NormalizedText.Changes();
+            boolean modified = false;
             byte[] buf = new byte[32];
             if (simple) {
                 for (int i = 0; i < t.len; i++) {
@@ -386,6 +451,23 @@ final class JsonBackend implements Backend {
         }
 
         private boolean grapheme(NormalizedText t, int from, int to, NormalizedText.Changes ch, byte[] buf) {
+            if (to - from == 1 && t.cps[from] < bmp.length) {
+                // one char: the cluster lookup and the per-char fallback below are the same lookup
+                int cp = t.cps[from];
+                Mapped m = bmp[cp];
+                if (m == null) {
+                    int k = encode(cp, buf, 0);
+                    int[] r = lookup(buf, 0, k);
+                    m = r == null ? UNMAPPED : new Mapped(r);
+                    bmp[cp] = m;
+                }
+                if (m.cps() == null) {
+                    ch.add(cp, 0);
+                    return false;
+                }
+                ch.replace(1, m.cps(), m.cps().length);
+                return true;
+            }
             int n = 0;
             for (int i = from; i < to && n <= MAX_GRAPHEME_BYTES; i++) {
                 if (n + 4 > buf.length) {
@@ -586,15 +668,21 @@ final class JsonBackend implements Backend {
     @Override
     public void tokenize(String text, Pieces out) {
         Utf8.checkSurrogates(text);
-        int[] word = {0};
+        Work w = work.get();
+        int[] word = w.word;
+        word[0] = 0;
         // 1. added tokens that match the raw text (normalized: false)
         int from = 0;
         int pos = 0;
         int n = text.length();
         while (pos < n) {
+            if (!isRawAddedFirst(text.charAt(pos))) {
+                pos++;
+                continue;
+            }
             Added best = null;
-            for (Added a : added) {
-                if (!a.normalized() && (best == null || a.content().length() > best.content().length())
+            for (Added a : rawAdded) {
+                if ((best == null || a.content().length() > best.content().length())
                         && text.startsWith(a.content(), pos)) {
                     best = a;
                 }
@@ -622,15 +710,24 @@ final class JsonBackend implements Backend {
                 }
             }
             if (from < start) {
-                normalizedSplit(text, from, start, out, word);
+                normalizedSplit(text, from, start, out, w);
             }
             out.add(best.id(), text.substring(start, stop), start, stop, word[0]++);
             from = stop;
             pos = stop;
         }
         if (from < n) {
-            normalizedSplit(text, from, n, out, word);
+            normalizedSplit(text, from, n, out, w);
         }
+    }
+
+    private boolean isRawAddedFirst(char c) {
+        for (char f : rawAddedFirst) {
+            if (f == c) {
+                return true;
+            }
+        }
+        return false;
     }
 
     private static boolean singleWordOk(String text, int start, int stop) {
@@ -644,24 +741,23 @@ final class JsonBackend implements Backend {
     }
 
     /** Normalizes, pre-tokenizes and segments {@code text[from, to)}. */
-    private void normalizedSplit(String text, int from, int to, Pieces out, int[] word) {
+    private void normalizedSplit(String text, int from, int to, Pieces out, Work w) {
+        int[] word = w.word;
         NormalizedText t = NormalizedText.of(text, from, to);
         for (Norm nm : normalizers) {
             nm.apply(t);
         }
         // 2. added tokens that match the normalized text (normalized: true)
-        int pos = 0;
+        int pos = normAdded.length == 0 ? t.len : 0;
         int start = 0;
         while (pos < t.len) {
             Added best = null;
             int bestLen = 0;
-            for (Added a : added) {
-                if (a.normalized()) {
-                    int len = matchAt(t, pos, a.content());
-                    if (len > bestLen) {
-                        best = a;
-                        bestLen = len;
-                    }
+            for (Added a : normAdded) {
+                int len = matchAt(t, pos, a.content());
+                if (len > bestLen) {
+                    best = a;
+                    bestLen = len;
                 }
             }
             if (best == null) {
@@ -669,7 +765,7 @@ final class JsonBackend implements Backend {
                 continue;
             }
             if (pos > start) {
-                preTokenize(t.slice(start, pos), from, from == 0 && start == 0, out, word);
+                preTokenize(t.slice(start, pos), from, from == 0 && start == 0, out, w);
             }
             NormalizedText m = t.slice(pos, pos + bestLen);
             out.add(best.id(), m.toString(), from + minStart(m, 0, m.len), from + maxEnd(m, 0, m.len), word[0]++);
@@ -677,7 +773,7 @@ final class JsonBackend implements Backend {
             start = pos;
         }
         if (start < t.len || t.len == 0) {
-            preTokenize(start == 0 ? t : t.slice(start, t.len), from, from == 0 && start == 0, out, word);
+            preTokenize(start == 0 ? t : t.slice(start, t.len), from, from == 0 && start == 0, out, w);
         }
     }
 
@@ -694,29 +790,38 @@ final class JsonBackend implements Backend {
         return k - pos;
     }
 
-    private void preTokenize(NormalizedText t, int base, boolean atTextStart, Pieces out, int[] word) {
-        List<NormalizedText> parts = new ArrayList<>();
+    private void preTokenize(NormalizedText t, int base, boolean atTextStart, Pieces out, Work w) {
+        List<NormalizedText> parts = w.parts;
+        List<NormalizedText> next = w.next;
+        parts.clear();
         parts.add(t);
         for (PreTok p : preTokenizers) {
-            List<NormalizedText> next = new ArrayList<>();
-            for (NormalizedText part : parts) {
-                p.split(part, atTextStart && part.len > 0 && part == parts.get(0), next);
+            next.clear();
+            for (int i = 0, n = parts.size(); i < n; i++) {
+                NormalizedText part = parts.get(i);
+                p.split(part, atTextStart && part.len > 0 && i == 0, next);
             }
+            List<NormalizedText> swap = parts;
             parts = next;
+            next = swap;
         }
-        for (NormalizedText part : parts) {
+        for (int i = 0, n = parts.size(); i < n; i++) {
+            NormalizedText part = parts.get(i);
             if (part.len == 0) {
                 continue;
             }
-            segment(part, base, out, word[0]++);
+            segment(part, base, out, w.word[0]++, w);
         }
+        parts.clear();
+        next.clear();
     }
 
     /** Runs the Unigram model on one pre-token; offsets span the min/max of the tokens' alignments. */
-    private void segment(NormalizedText p, int base, Pieces out, int word) {
-        Unigram.Scratch sc = scratch.get();
-        byte[] bytes = new byte[p.len * 4];
-        int[] cpAt = new int[p.len * 4 + 1];
+    private void segment(NormalizedText p, int base, Pieces out, int word, Work w) {
+        Unigram.Scratch sc = w.sc;
+        w.ensure(p.len);
+        byte[] bytes = w.bytes;
+        int[] cpAt = w.cpAt;
         int k = 0;
         for (int i = 0; i < p.len; i++) {
             int before = k;
@@ -730,9 +835,18 @@ final class JsonBackend implements Backend {
         for (int t = 0; t < sc.count; t++) {
             int cs = cpAt[sc.outStart[t]];
             int ce = cpAt[sc.outEnd[t]];
-            String surface = new String(p.cps, cs, ce - cs);
-            Integer id = sc.outId[t] == unkId ? null : ids.get(surface);
-            out.add(id == null ? unkId : id, surface, base + minStart(p, cs, ce), base + maxEnd(p, cs, ce), word);
+            int v = sc.outId[t];
+            String surface;
+            int id;
+            if (v == unkId) {
+                surface = new String(p.cps, cs, ce - cs);
+                id = unkId;
+            } else {
+                // a match of piece v: its surface is the piece's UTF-8 decoded
+                surface = matchSurface[v];
+                id = matchId[v] < 0 ? unkId : matchId[v];
+            }
+            out.add(id, surface, base + minStart(p, cs, ce), base + maxEnd(p, cs, ce), word);
         }
     }
 

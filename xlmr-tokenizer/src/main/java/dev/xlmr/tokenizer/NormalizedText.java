@@ -131,6 +131,19 @@ final class NormalizedText {
         int as = e >= 1 ? alStart[e - 1] : 0;
         int ae = e >= 1 ? alEnd[e - 1] : 0;
         int newLen = len + delta;
+        if (delta <= 0) {
+            // shrinks or keeps the length: in place (the tail moves left, memmove-safe)
+            for (int i = 0; i < content.length; i++) {
+                cps[s + i] = content[i];
+                alStart[s + i] = as;
+                alEnd[s + i] = ae;
+            }
+            System.arraycopy(cps, e, cps, s + content.length, len - e);
+            System.arraycopy(alStart, e, alStart, s + content.length, len - e);
+            System.arraycopy(alEnd, e, alEnd, s + content.length, len - e);
+            len = newLen;
+            return delta;
+        }
         int[] nc = new int[Math.max(4, newLen)];
         int[] ns = new int[nc.length];
         int[] ne = new int[nc.length];

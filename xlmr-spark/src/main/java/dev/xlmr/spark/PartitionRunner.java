@@ -42,21 +42,28 @@ final class PartitionRunner implements MapPartitionsFunction<Row, Row> {
     private final Task task;
     private final int textIndex;
     private final int pairIndex;
+    private final int threads;
 
     /**
      * @param textIndex the position of the text column in the input rows
      * @param pairIndex the position of the second-text column, or -1
      */
     PartitionRunner(Task task, int textIndex, int pairIndex) {
+        this(task, textIndex, pairIndex, 0);
+    }
+
+    /** With a number of threads per task; 0: {@code spark.task.cpus} of the running task. */
+    PartitionRunner(Task task, int textIndex, int pairIndex, int threads) {
         this.task = task;
         this.textIndex = textIndex;
         this.pairIndex = pairIndex;
+        this.threads = threads;
     }
 
     @Override
     public Iterator<Row> call(Iterator<Row> input) {
         TaskContext ctx = TaskContext.get();
-        int threads = Math.max(1, ctx == null ? 1 : ctx.cpus());
+        int threads = this.threads > 0 ? this.threads : Math.max(1, ctx == null ? 1 : ctx.cpus());
         int chunkRows = task.batchSize * BATCHES_PER_CHUNK * threads;
         return new Iterator<>() {
             private final ArrayDeque<Row> ready = new ArrayDeque<>();

@@ -14,6 +14,7 @@ import org.apache.spark.sql.RowFactory;
 import org.apache.spark.sql.types.DataType;
 import org.apache.spark.sql.types.DataTypes;
 import org.apache.spark.sql.types.StructType;
+import scala.jdk.javaapi.CollectionConverters;
 
 /**
  * Sequence classification (sentiment, topics, ...) of a text or a text pair, as
@@ -120,7 +121,7 @@ public final class XlmrSequenceClassifier extends XlmrTransformer<XlmrSequenceCl
         for (int i = 0; i < labels.size(); i++) {
             all.put(labels.get(i), scores.get(i));
         }
-        return RowFactory.create(labels.get(0), scores.get(0), all);
+        return RowFactory.create(labels.get(0), scores.get(0), CollectionConverters.asScala(all));
     }
 
     private static final class ClassifyTask extends Task {

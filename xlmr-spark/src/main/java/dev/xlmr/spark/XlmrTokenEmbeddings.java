@@ -22,6 +22,7 @@ import org.apache.spark.sql.types.DataTypes;
 import org.apache.spark.sql.types.Metadata;
 import org.apache.spark.sql.types.MetadataBuilder;
 import org.apache.spark.sql.types.StructType;
+import scala.jdk.javaapi.CollectionConverters;
 
 /**
  * Token embeddings (the encoder's last hidden state) of each text, per word or per subword token, as
@@ -277,7 +278,7 @@ public final class XlmrTokenEmbeddings extends XlmrTransformer<XlmrTokenEmbeddin
             meta.put("token", token);
             meta.put("pieceId", Integer.toString(pieceId));
             meta.put("isWordStart", Boolean.toString(wordStart));
-            return RowFactory.create("word_embeddings", begin, end - 1, token, meta, v);
+            return RowFactory.create("word_embeddings", begin, end - 1, token, CollectionConverters.asScala(meta), v);
         }
 
         @Override

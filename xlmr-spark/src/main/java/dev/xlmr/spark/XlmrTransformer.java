@@ -7,6 +7,7 @@ import org.apache.spark.ml.param.Param;
 import org.apache.spark.ml.param.ParamMap;
 import org.apache.spark.ml.param.ParamValidators;
 import org.apache.spark.ml.util.DefaultParamsWritable;
+import org.apache.spark.sql.Column;
 import org.apache.spark.sql.Dataset;
 import org.apache.spark.sql.Encoders;
 import org.apache.spark.sql.Row;
@@ -204,7 +205,14 @@ public abstract class XlmrTransformer<T extends XlmrTransformer<T>> extends Tran
         StructType out = transformSchema(in, true);
         int text = in.fieldIndex(getInputCol());
         int pair = pairColumn() == null ? -1 : in.fieldIndex(pairColumn());
-        return dataset.toDF().mapPartitions(new PartitionRunner(task(), text, pair), Encoders.row(out));
+        Dataset<Row> result = dataset.toDF().mapPartitions(new PartitionRunner(task(), text, pair), Encoders.row(out));
+        // the row encoder drops the columns' metadata (ML attributes, Spark NLP's annotatorType): put it back
+        Column[] columns = new Column[out.size()];
+        for (int i = 0; i < columns.length; i++) {
+            StructField f = out.fields()[i];
+            columns[i] = result.col("`" + f.name().replace("`", "``") + "`").as(f.name(), f.metadata());
+        }
+        return result.select(columns);
     }
 
     @Override

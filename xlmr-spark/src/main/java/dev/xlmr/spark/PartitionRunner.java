@@ -7,31 +7,33 @@ import java.util.Comparator;
 import java.util.Iterator;
 import java.util.List;
 import java.util.NoSuchElementException;
+import java.util.concurrent.CancellationException;
 import java.util.concurrent.ExecutionException;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
 import java.util.concurrent.Future;
-import java.util.concurrent.atomic.AtomicInteger;
 import org.apache.spark.TaskContext;
 import org.apache.spark.api.java.function.MapPartitionsFunction;
 import org.apache.spark.sql.Row;
 import org.apache.spark.sql.RowFactory;
 
 /**
- * The executor side of every transformer: reads a partition in chunks, runs the texts of a chunk in
- * batches of similar length (sorted by length, {@code batchSize} texts each), and emits each input
- * row with its result appended, in the input order. Null texts give null, empty or blank texts
- * {@link Task#emptyResult()}, without touching the model.
+ * The executor side of every transformer: reads a partition in chunks ({@code 32 * batchSize} rows
+ * per thread), hands the texts of a chunk to the task, which runs them in batches of
+ * {@code batchSize} sorted by token length (as the pipelines' batched methods do), and emits each
+ * input row with its result appended, in the input order. Null texts give null, empty or blank
+ * texts {@link Task#emptyResult()}, without touching the model.
  *
- * <p>A task runs its batches on {@code spark.task.cpus} threads (the task's own thread and helpers
- * from a shared pool): the pipelines are single-threaded per call and thread-safe, so this is how a
- * task uses the cores Spark gave it.
+ * <p>A task uses {@code spark.task.cpus} threads (its own and helpers from a shared pool): the
+ * chunk is dealt out in length order into one group per thread and the groups run at once. The
+ * pipelines are single-threaded per call and thread-safe, so this is how a task uses the cores
+ * Spark gave it.
  */
 final class PartitionRunner implements MapPartitionsFunction<Row, Row> {
     private static final long serialVersionUID = 1L;
 
     /** Chunks hold this many batches per thread, so that sorting by length has enough to choose from. */
-    private static final int BATCHES_PER_CHUNK = 16;
+    private static final int BATCHES_PER_CHUNK = 32;
 
     private static final ExecutorService HELPERS = Executors.newCachedThreadPool(r -> {
         Thread t = new Thread(r, "xlmr-spark-helper");
@@ -111,33 +113,34 @@ final class PartitionRunner implements MapPartitionsFunction<Row, Row> {
                 if (batcher == null) {
                     batcher = task.open();   // the first non-empty text loads the model (once per JVM)
                 }
-                // longest first, as the pipelines do, so that each batch pads little
-                work.sort(Comparator.comparingInt((Integer i) -> length(chunk.get(i))).reversed());
-                int batches = (work.size() + task.batchSize - 1) / task.batchSize;
-                AtomicInteger next = new AtomicInteger();
-                Runnable worker = () -> {
-                    try {
-                        for (int b; (b = next.getAndIncrement()) < batches; ) {
-                            List<Integer> rows = work.subList(b * task.batchSize, Math.min(work.size(), (b + 1) * task.batchSize));
-                            List<String> texts = new ArrayList<>(rows.size());
-                            List<String> pairs = pairIndex < 0 ? null : new ArrayList<>(rows.size());
-                            for (int r : rows) {
-                                texts.add(chunk.get(r).getString(textIndex));
-                                if (pairs != null) {
-                                    pairs.add(chunk.get(r).getString(pairIndex));
-                                }
-                            }
-                            Object[] out = batcher.apply(texts, pairs);
-                            for (int k = 0; k < rows.size(); k++) {
-                                results[rows.get(k)] = out[k];
+                // one group per thread; the groups get the same mix of lengths (dealt out in length
+                // order), and each is sorted by token length and batched inside (as the pipelines do)
+                int groups = Math.min(threads, (work.size() + task.batchSize - 1) / task.batchSize);
+                if (groups > 1) {
+                    work.sort(Comparator.comparingInt((Integer i) -> length(chunk.get(i))));
+                }
+                List<Runnable> runs = new ArrayList<>(groups);
+                for (int g = 0; g < groups; g++) {
+                    List<Integer> rows = new ArrayList<>(work.size() / groups + 1);
+                    for (int k = g; k < work.size(); k += groups) {
+                        rows.add(work.get(k));
+                    }
+                    runs.add(() -> {
+                        List<String> texts = new ArrayList<>(rows.size());
+                        List<String> pairs = pairIndex < 0 ? null : new ArrayList<>(rows.size());
+                        for (int r : rows) {
+                            texts.add(chunk.get(r).getString(textIndex));
+                            if (pairs != null) {
+                                pairs.add(chunk.get(r).getString(pairIndex));
                             }
                         }
-                    } catch (RuntimeException e) {
-                        next.set(batches);   // the other threads stop after their current batch
-                        throw e;
-                    }
-                };
-                runOn(Math.min(threads, batches), worker);
+                        Object[] out = batcher.apply(texts, pairs);
+                        for (int k = 0; k < rows.size(); k++) {
+                            results[rows.get(k)] = out[k];
+                        }
+                    });
+                }
+                runAll(runs);
                 return results;
             }
         };
@@ -148,25 +151,24 @@ final class PartitionRunner implements MapPartitionsFunction<Row, Row> {
         return row.getString(textIndex).length() + (pair == null ? 0 : pair.length());
     }
 
-    /** Runs the worker on this thread and {@code n - 1} helpers; the first failure is rethrown. */
-    private static void runOn(int n, Runnable worker) {
-        if (n <= 1) {
-            worker.run();
-            return;
-        }
-        List<Future<?>> helpers = new ArrayList<>(n - 1);
-        for (int i = 1; i < n; i++) {
-            helpers.add(HELPERS.submit(worker));
+    /** Runs the first on this thread and the others on helpers; the first failure is rethrown. */
+    private static void runAll(List<Runnable> runs) {
+        List<Future<?>> helpers = new ArrayList<>(runs.size());
+        for (int i = 1; i < runs.size(); i++) {
+            helpers.add(HELPERS.submit(runs.get(i)));
         }
         RuntimeException failure = null;
         try {
-            worker.run();
+            runs.get(0).run();
         } catch (RuntimeException e) {
             failure = e;
+            helpers.forEach(h -> h.cancel(true));
         }
         for (Future<?> f : helpers) {
             try {
                 f.get();
+            } catch (CancellationException e) {
+                // cancelled after a failure here
             } catch (ExecutionException e) {
                 if (failure == null) {
                     failure = e.getCause() instanceof RuntimeException re ? re : new IllegalStateException(e.getCause());

@@ -28,10 +28,11 @@ abstract class Task implements Serializable {
     /** The result for an empty or blank text: an empty array, or null for single-value results. */
     abstract Object emptyResult();
 
-    /** Computes the results of a batch on an executor. */
+    /** Computes results on an executor. */
     interface Batcher {
         /**
-         * Results (Spark external values) for non-blank texts, in their order.
+         * Results (Spark external values) for non-blank texts, in their order; runs them in batches of
+         * {@code batchSize} texts sorted by token length.
          *
          * @param pairs the second texts (elements may be null), or null when there is no pair column
          */

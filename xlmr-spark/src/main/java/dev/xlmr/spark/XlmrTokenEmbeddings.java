@@ -7,6 +7,7 @@ import dev.xlmr.tokenizer.Encoding;
 import dev.xlmr.tokenizer.XlmRobertaTokenizer;
 import java.util.ArrayList;
 import java.util.Arrays;
+import java.util.Comparator;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
@@ -187,28 +188,34 @@ public final class XlmrTokenEmbeddings extends XlmrTransformer<XlmrTokenEmbeddin
             EncodeOptions plain = EncodeOptions.defaults();
             EncodeOptions cut = plain.maxLength(max).truncation(EncodeOptions.Truncation.LONGEST_FIRST);
             List<Encoding> encs = new ArrayList<>(texts.size());
-            int longest = 0;
             for (String t : texts) {
                 Encoding e = tok.encode(t, null, plain);
-                if (e.length() > max) {
-                    e = tok.encode(t, null, cut);
-                }
-                encs.add(e);
-                longest = Math.max(longest, e.length());
+                encs.add(e.length() > max ? tok.encode(t, null, cut) : e);
             }
-            int[][] ids = new int[encs.size()][longest];
-            int[][] mask = new int[encs.size()][longest];
-            for (int r = 0; r < encs.size(); r++) {
-                Encoding e = encs.get(r);
-                Arrays.fill(ids[r], tok.padId());
-                System.arraycopy(e.ids(), 0, ids[r], 0, e.length());
-                Arrays.fill(mask[r], 0, e.length(), 1);
+            // longest first in batches, as the pipelines run them
+            Integer[] order = new Integer[texts.size()];
+            for (int i = 0; i < order.length; i++) {
+                order[i] = i;
             }
-            NdArray hidden = m.encoder().forward(Batch.of(ids, mask, null)).get("last_hidden_state");
-            int d = hidden.dim(2);
+            Arrays.sort(order, Comparator.comparingInt((Integer i) -> encs.get(i).length()).reversed());
             Object[] out = new Object[texts.size()];
-            for (int r = 0; r < encs.size(); r++) {
-                out[r] = rows(texts.get(r), encs.get(r), hidden.data(), r * longest * d, d);
+            for (int from = 0; from < order.length; from += batchSize) {
+                int rows = Math.min(batchSize, order.length - from);
+                int longest = encs.get(order[from]).length();
+                int[][] ids = new int[rows][longest];
+                int[][] mask = new int[rows][longest];
+                for (int r = 0; r < rows; r++) {
+                    Encoding e = encs.get(order[from + r]);
+                    Arrays.fill(ids[r], tok.padId());
+                    System.arraycopy(e.ids(), 0, ids[r], 0, e.length());
+                    Arrays.fill(mask[r], 0, e.length(), 1);
+                }
+                NdArray hidden = m.encoder().forward(Batch.of(ids, mask, null)).get("last_hidden_state");
+                int d = hidden.dim(2);
+                for (int r = 0; r < rows; r++) {
+                    int i = order[from + r];
+                    out[i] = rows(texts.get(i), encs.get(i), hidden.data(), r * longest * d, d);
+                }
             }
             return out;
         }

@@ -16,12 +16,12 @@ import org.apache.spark.sql.Row;
 import org.apache.spark.sql.RowFactory;
 import org.junit.jupiter.api.Test;
 
-/** The executor loop on its own: order, batching by length, threads, nulls, failures. */
+/** The executor loop on its own: order, groups per thread, nulls, failures. */
 class PartitionRunnerTest {
 
-    /** Results are "text|pair" strings; records the batches and the threads that ran them. */
+    /** Results are "text|pair" strings; records the groups of texts and the threads that ran them. */
     static final class EchoTask extends Task {
-        static final List<List<String>> BATCHES = Collections.synchronizedList(new ArrayList<>());
+        static final List<List<String>> GROUPS = Collections.synchronizedList(new ArrayList<>());
         static final Set<String> THREADS = ConcurrentHashMap.newKeySet();
         static volatile boolean fail;
 
@@ -39,7 +39,7 @@ class PartitionRunnerTest {
                 for (int i = 0; i < texts.size(); i++) {
                     joined.add(texts.get(i) + (pairs == null || pairs.get(i) == null ? "" : pairs.get(i)));
                 }
-                BATCHES.add(joined);
+                GROUPS.add(joined);
                 THREADS.add(Thread.currentThread().getName());
                 Object[] out = new Object[texts.size()];
                 for (int i = 0; i < out.length; i++) {
@@ -66,7 +66,7 @@ class PartitionRunnerTest {
 
     @Test
     void keepsTheOrderBatchesByLengthAndUsesTheThreads() throws Exception {
-        EchoTask.BATCHES.clear();
+        EchoTask.GROUPS.clear();
         EchoTask.THREADS.clear();
         Random r = new Random(7);
         List<Row> rows = new ArrayList<>();
@@ -85,11 +85,12 @@ class PartitionRunnerTest {
             Object want = text == null ? null : text.isBlank() ? "empty" : text + "|" + in.get(2);
             assertEquals(want, out.get(i).get(3), "row " + i);
         }
-        // batches of at most 8, longest first within a chunk, on two threads
-        for (List<String> b : EchoTask.BATCHES) {
-            assertTrue(b.size() <= 8);
-            for (int k = 1; k < b.size(); k++) {
-                assertTrue(b.get(k - 1).length() >= b.get(k).length(), "sorted by length: " + b);
+        // chunks of 32 batches per thread, dealt out in length order into one group per thread
+        assertEquals(2000 - 21 - 22, EchoTask.GROUPS.stream().mapToInt(List::size).sum());
+        assertEquals(4 * 2, EchoTask.GROUPS.size(), "4 chunks of 512 rows, 2 groups each");
+        for (List<String> g : EchoTask.GROUPS) {
+            for (int k = 1; k < g.size(); k++) {
+                assertTrue(g.get(k - 1).length() <= g.get(k).length(), "dealt in length order: " + g);
             }
         }
         assertEquals(2, EchoTask.THREADS.size(), EchoTask.THREADS.toString());

@@ -41,9 +41,17 @@ public final class EmbedJob {
             return;
         }
         SparkSession spark = SparkSession.builder().appName("xlmr-embed").getOrCreate();
-        String input = o.get("input");
+        try {
+            run(spark, o);
+        } finally {
+            spark.stop();
+        }
+    }
+
+    /** Reads the input, embeds it and writes the output, as {@link #main} describes. */
+    static void run(SparkSession spark, Map<String, String> o) {
         String column = o.getOrDefault("input-col", "text");
-        Dataset<Row> df = read(spark, input, column);
+        Dataset<Row> df = read(spark, o.get("input"), column);
         if (o.containsKey("partitions")) {
             df = df.repartition(Integer.parseInt(o.get("partitions")));
         }
@@ -76,7 +84,6 @@ public final class EmbedJob {
         } else {
             out.write().mode("overwrite").parquet(output);
         }
-        spark.stop();
     }
 
     private static Dataset<Row> read(SparkSession spark, String path, String column) {

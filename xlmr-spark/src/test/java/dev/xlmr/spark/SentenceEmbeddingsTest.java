@@ -148,6 +148,10 @@ class SentenceEmbeddingsTest {
         String path = TestSpark.tempDir().resolve("embed").toString();
         e.write().overwrite().save(path);
         XlmrSentenceEmbeddings back = XlmrSentenceEmbeddings.load(path);
+        // Spark finds every param by reflection (explainParams, ParamGridBuilder, save/load)
+        assertEquals(10, back.params().length);
+        assertTrue(back.explainParams().contains("pooling: auto (the folder's sentence-transformers pooling"),
+                back.explainParams());
         assertEquals(e.uid(), back.uid());
         assertEquals(model("xlmr-base"), back.getModel());
         assertEquals("v1", back.getRevision());

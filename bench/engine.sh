@@ -3,7 +3,7 @@
 # on a base-size XLM-R (768 x 12, random weights): 1,000 multilingual sentences from
 # testdata/tokenizer/tok_public.txt into mean-pooled embeddings, batches of 32, 2 threads. Not part of
 # ./mvnw verify (CI never runs it). One command:
-#   bench/engine.sh                      # = --sentences 1000 --batch 32 --threads 2 --rounds 3
+#   bench/engine.sh                      # = --sentences 1000 --batch 32 --threads 2 --rounds 2 (about 25 min on 2 shared cores)
 #   XLMR_BENCH_DIR=/data/xlmr-base bench/engine.sh --rounds 5
 # 1. makes the model (config.json, model.safetensors, model.onnx, tokenizer files) with
 #    ../shared/bench/xlmr_torch.py into $XLMR_BENCH_DIR (default /tmp/xlmr-bench-base, 2.2 GB), or reuses it;

@@ -29,7 +29,7 @@ public final class EngineBench {
         static Args parse(String[] a) {
             Path model = Path.of(System.getenv().getOrDefault("XLMR_BENCH_DIR", "/tmp/xlmr-bench-base"));
             Path texts = Path.of("testdata/tokenizer/tok_public.txt");
-            int sentences = 1000, batch = 32, threads = 2, rounds = 3, latency = 100, runs = 2, maxLength = 512;
+            int sentences = 1000, batch = 32, threads = 2, rounds = 2, latency = 100, runs = 2, maxLength = 512;
             boolean natives = true;
             String child = null;
             for (int i = 0; i < a.length; i++) {
@@ -49,7 +49,7 @@ public final class EngineBench {
                     case "-h", "--help" -> {
                         System.out.println("""
                                 EngineBench [--model DIR] [--texts FILE] [--sentences 1000] [--batch 32] [--threads 2]
-                                            [--rounds 3] [--latency-calls 100] [--process-runs 2] [--max-length 512]
+                                            [--rounds 2] [--latency-calls 100] [--process-runs 2] [--max-length 512]
                                             [--no-native]
                                   DIR: config.json, model.safetensors, model.onnx, tokenizer.json
                                        (default $XLMR_BENCH_DIR or /tmp/xlmr-bench-base)""");

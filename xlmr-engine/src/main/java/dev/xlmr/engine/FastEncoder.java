@@ -17,14 +17,24 @@ import java.nio.file.Path;
 import java.util.Arrays;
 import java.util.Comparator;
 import java.util.LinkedHashMap;
+import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.CompletionException;
+import java.util.concurrent.ForkJoinPool;
+import java.util.concurrent.ForkJoinTask;
+import java.util.concurrent.atomic.AtomicInteger;
+import java.util.concurrent.atomic.AtomicReference;
+import java.util.function.IntConsumer;
 
 /**
  * The fast XLM-R encoder: the same model as the reference {@link XlmRobertaModel}, run with packed
  * variable-length execution on a {@link Kernels} provider. The linear layers run on the concatenated
- * real tokens of a batch (padding rows are never computed); attention runs per sequence and head.
+ * real tokens of a batch (padding rows are never computed); attention runs per sequence and head, the
+ * (sequence, head) pairs spread over the kernels' thread count. Weights are packed in parallel at load.
  * Outputs at padded positions are zeros (the reference computes values there that nothing should use).
+ * {@code -Dxlmr.fast.profile=true} prints the time spent per stage to stderr when the encoder is closed.
  *
  * <pre>{@code
  * try (FastEncoder enc = FastEncoder.load(Path.of("xlm-roberta-base"), FastEncoder.Options.defaults())) {
@@ -59,6 +69,11 @@ public final class FastEncoder implements Encoder {
     }
 
     private static final ValueLayout.OfFloat F32 = ValueLayout.JAVA_FLOAT_UNALIGNED.withOrder(ByteOrder.LITTLE_ENDIAN);
+    /** Stage timers (a constant: no cost when off). */
+    private static final boolean PROFILE = Boolean.getBoolean("xlmr.fast.profile");
+    private static final String[] STAGES = {"embeddings", "qkv", "attention", "out-proj", "layernorm", "ffn-up",
+        "gelu", "ffn-down", "other"};
+    private static final int EMB = 0, QKV = 1, ATT = 2, OUT = 3, LN = 4, UP = 5, GELU = 6, DOWN = 7, OTHER = 8;
 
     private final XlmRobertaModel reference; // owns the mapped weights
     private final ModelConfig config;
@@ -70,8 +85,8 @@ public final class FastEncoder implements Encoder {
     private final int inter;
     private final float eps;
     private final MemorySegment wordEmb;
-    private final MemorySegment posEmb;
-    private final MemorySegment typeEmb;
+    private final float[] posEmb;   // small tables: on the heap, read without per-element segment access
+    private final float[] typeEmb;
     private final float[] embLnW;
     private final float[] embLnB;
     private final LayerWeights[] layers;
@@ -81,6 +96,12 @@ public final class FastEncoder implements Encoder {
     private final float[] poolerB;
     private final HeadWeights head;
     private final Scratch scratch = new Scratch();
+    /** Threads for attention across (sequence, head) pairs: the kernels' count, at most the cores. */
+    private final int attentionThreads;
+    private ForkJoinPool pool; // attentionThreads - 1 workers, made on first use; the caller works too
+    /** Q K^T and P V of one (sequence, head): Vector API, or the kernels' GEMM (scalar provider, no Vector API). */
+    private final HeadAttention attention;
+    private final long[] stageNanos = new long[STAGES.length];
 
     private record LayerWeights(Weights qkv, float[] qkvB, Weights o, float[] oB, float[] ln1W, float[] ln1B,
                                 Weights up, float[] upB, Weights down, float[] downB, float[] ln2W, float[] ln2B) {}
@@ -96,7 +117,7 @@ public final class FastEncoder implements Encoder {
         float[] ctx = new float[0];
         float[] tmp = new float[0];
         float[] up = new float[0];
-        float[] scores = new float[0];
+        float[][] scores = new float[0][];
 
         static float[] grow(float[] a, long n) {
             if (n > Integer.MAX_VALUE - 8) {
@@ -108,12 +129,41 @@ public final class FastEncoder implements Encoder {
 
     /** Loads a model folder (memory-mapped) and packs its weights for the chosen kernels. */
     public static FastEncoder load(Path dir, Options options) {
-        XlmRobertaModel ref = XlmRobertaModel.load(dir);
+        // the kernels start up (Vector API warm-up, or loading OpenBLAS) while the checkpoint is opened
+        CompletableFuture<Kernels> kernels = new CompletableFuture<>();
+        Thread.ofPlatform().daemon().name("xlmr-kernels-init").start(() -> {
+            try {
+                kernels.complete(KernelProvider.create(options.kernels(), options.threads()));
+            } catch (Throwable t) {
+                kernels.completeExceptionally(t);
+            }
+        });
+        XlmRobertaModel ref;
         try {
-            Kernels kernels = KernelProvider.create(options.kernels(), options.threads());
-            return new FastEncoder(ref, kernels, true, options.precision());
+            ref = XlmRobertaModel.load(dir);
         } catch (RuntimeException e) {
+            kernels.thenAccept(Kernels::close);
+            throw e;
+        }
+        try {
+            return new FastEncoder(ref, join(kernels), true, options.precision());
+        } catch (RuntimeException | Error e) {
             ref.close();
+            kernels.thenAccept(Kernels::close);
+            throw e;
+        }
+    }
+
+    private static <T> T join(CompletableFuture<T> f) {
+        try {
+            return f.join();
+        } catch (CompletionException e) {
+            if (e.getCause() instanceof RuntimeException re) {
+                throw re;
+            }
+            if (e.getCause() instanceof Error er) {
+                throw er;
+            }
             throw e;
         }
     }
@@ -123,10 +173,20 @@ public final class FastEncoder implements Encoder {
      * (closes it); {@code kernels} stay the caller's.
      */
     public FastEncoder(XlmRobertaModel reference, Kernels kernels, Precision precision) {
-        this(reference, kernels, false, precision);
+        this(reference, kernels, false, precision, 0);
+    }
+
+    /** For tests: {@code attentionThreads} > 0 overrides the kernels' thread count for attention. */
+    FastEncoder(XlmRobertaModel reference, Kernels kernels, Precision precision, int attentionThreads) {
+        this(reference, kernels, false, precision, attentionThreads);
     }
 
     private FastEncoder(XlmRobertaModel reference, Kernels kernels, boolean ownsKernels, Precision precision) {
+        this(reference, kernels, ownsKernels, precision, 0);
+    }
+
+    private FastEncoder(XlmRobertaModel reference, Kernels kernels, boolean ownsKernels, Precision precision,
+                        int attentionThreads) {
         this.reference = reference;
         this.config = reference.config();
         this.k = kernels;
@@ -136,54 +196,153 @@ public final class FastEncoder implements Encoder {
         this.headSize = config.headSize();
         this.inter = config.intermediateSize();
         this.eps = (float) config.layerNormEps();
+        this.attentionThreads = attentionThreads > 0 ? attentionThreads
+                : Math.max(1, Math.min(kernels.threads(), Runtime.getRuntime().availableProcessors()));
+        this.attention = VECTOR_ATTENTION != null && !kernels.name().equals("scalar") ? VECTOR_ATTENTION : new GemmAttention();
         Map<String, Tensor> t = reference.tensors();
         wordEmb = t.get("embeddings.word_embeddings.weight").segment();
-        posEmb = t.get("embeddings.position_embeddings.weight").segment();
-        typeEmb = t.get("embeddings.token_type_embeddings.weight").segment();
+        posEmb = vec(t, "embeddings.position_embeddings.weight");
+        typeEmb = vec(t, "embeddings.token_type_embeddings.weight");
         boolean xl = config.preLayerNorm();
         embLnW = xl ? null : vec(t, "embeddings.LayerNorm.weight");
         embLnB = xl ? null : vec(t, "embeddings.LayerNorm.bias");
+        // Packing (a copy into the kernels' layout, or a rounding to bf16/int8) is most of the load time:
+        // every matrix is one job, biggest first, spread over the cores.
+        Packer pk = new Packer();
         layers = new LayerWeights[config.numHiddenLayers()];
+        Weights[][] lw = new Weights[layers.length][4];
+        for (int i = 0; i < layers.length; i++) {
+            String p = "encoder.layer." + i + ".";
+            Weights[] w = lw[i];
+            pk.add(() -> w[2] = mat(t, p + "intermediate.dense.weight", inter, h, precision), (long) inter * h);
+            pk.add(() -> w[3] = mat(t, p + "output.dense.weight", h, inter, precision), (long) inter * h);
+            pk.add(() -> {
+                float[] qkv = new float[3 * h * h];
+                String[] parts = {"query", "key", "value"};
+                for (int j = 0; j < 3; j++) {
+                    MemorySegment.copy(t.get(p + "attention.self." + parts[j] + ".weight").segment(), F32, 0, qkv, j * h * h, h * h);
+                }
+                w[0] = k.pack(qkv, 3 * h, h, precision);
+            }, 3L * h * h);
+            pk.add(() -> w[1] = mat(t, p + "attention.output.dense.weight", h, h, precision), (long) h * h);
+        }
+        boolean pooler = t.containsKey("pooler.dense.weight");
+        Weights[] extra = new Weights[3];
+        if (pooler) {
+            pk.add(() -> extra[0] = mat(t, "pooler.dense.weight", h, h, Precision.FP32), (long) h * h);
+        }
+        int labels = config.numLabels();
+        String headDense = switch (config.head()) {
+            case MASKED_LM, CAUSAL_LM -> "lm_head.dense.weight";
+            case SEQUENCE_CLASSIFICATION -> "classifier.dense.weight";
+            default -> null;
+        };
+        if (headDense != null) {
+            pk.add(() -> extra[1] = mat(t, headDense, h, h, Precision.FP32), (long) h * h);
+        }
+        int headOut = switch (config.head()) {
+            case BASE -> 0;
+            case MASKED_LM, CAUSAL_LM -> config.vocabSize();
+            case SEQUENCE_CLASSIFICATION, TOKEN_CLASSIFICATION -> labels;
+            case QUESTION_ANSWERING -> 2;
+            case MULTIPLE_CHOICE -> 1;
+        };
+        String headOutName = switch (config.head()) {
+            case BASE -> null;
+            case MASKED_LM, CAUSAL_LM -> "lm_head.decoder.weight";
+            case SEQUENCE_CLASSIFICATION -> "classifier.out_proj.weight";
+            case TOKEN_CLASSIFICATION, MULTIPLE_CHOICE -> "classifier.weight";
+            case QUESTION_ANSWERING -> "qa_outputs.weight";
+        };
+        if (headOutName != null) {
+            pk.add(() -> extra[2] = mat(t, headOutName, headOut, h, Precision.FP32), (long) headOut * h);
+        }
+        pk.run(attentionThreads == 1 ? Math.min(2, Runtime.getRuntime().availableProcessors()) : attentionThreads);
         for (int i = 0; i < layers.length; i++) {
             String p = "encoder.layer." + i + ".";
             String ln1 = xl ? p + "attention.self_attn_layer_norm." : p + "attention.output.LayerNorm.";
             String ln2 = xl ? p + "LayerNorm." : p + "output.LayerNorm.";
-            float[] qkv = new float[3 * h * h];
             float[] qkvB = new float[3 * h];
             String[] parts = {"query", "key", "value"};
             for (int j = 0; j < 3; j++) {
-                MemorySegment.copy(t.get(p + "attention.self." + parts[j] + ".weight").segment(), F32, 0, qkv, j * h * h, h * h);
                 System.arraycopy(vec(t, p + "attention.self." + parts[j] + ".bias"), 0, qkvB, j * h, h);
             }
-            layers[i] = new LayerWeights(
-                    k.pack(qkv, 3 * h, h, precision), qkvB,
-                    mat(t, p + "attention.output.dense.weight", h, h, precision), vec(t, p + "attention.output.dense.bias"),
+            Weights[] w = lw[i];
+            layers[i] = new LayerWeights(w[0], qkvB, w[1], vec(t, p + "attention.output.dense.bias"),
                     vec(t, ln1 + "weight"), vec(t, ln1 + "bias"),
-                    mat(t, p + "intermediate.dense.weight", inter, h, precision), vec(t, p + "intermediate.dense.bias"),
-                    mat(t, p + "output.dense.weight", h, inter, precision), vec(t, p + "output.dense.bias"),
+                    w[2], vec(t, p + "intermediate.dense.bias"), w[3], vec(t, p + "output.dense.bias"),
                     vec(t, ln2 + "weight"), vec(t, ln2 + "bias"));
         }
         finalLnW = xl ? vec(t, "encoder.LayerNorm.weight") : null;
         finalLnB = xl ? vec(t, "encoder.LayerNorm.bias") : null;
-        boolean pooler = t.containsKey("pooler.dense.weight");
-        poolerW = pooler ? mat(t, "pooler.dense.weight", h, h, Precision.FP32) : null;
+        poolerW = extra[0];
         poolerB = pooler ? vec(t, "pooler.dense.bias") : null;
-        int labels = config.numLabels();
         head = switch (config.head()) {
             case BASE -> null;
-            case MASKED_LM, CAUSAL_LM -> new HeadWeights(mat(t, "lm_head.dense.weight", h, h, Precision.FP32),
-                    vec(t, "lm_head.dense.bias"), vec(t, "lm_head.layer_norm.weight"), vec(t, "lm_head.layer_norm.bias"),
-                    mat(t, "lm_head.decoder.weight", config.vocabSize(), h, Precision.FP32), vec(t, "lm_head.bias"),
-                    config.vocabSize());
-            case SEQUENCE_CLASSIFICATION -> new HeadWeights(mat(t, "classifier.dense.weight", h, h, Precision.FP32),
-                    vec(t, "classifier.dense.bias"), null, null, mat(t, "classifier.out_proj.weight", labels, h, Precision.FP32),
-                    vec(t, "classifier.out_proj.bias"), labels);
+            case MASKED_LM, CAUSAL_LM -> new HeadWeights(extra[1], vec(t, "lm_head.dense.bias"),
+                    vec(t, "lm_head.layer_norm.weight"), vec(t, "lm_head.layer_norm.bias"),
+                    extra[2], vec(t, "lm_head.bias"), headOut);
+            case SEQUENCE_CLASSIFICATION -> new HeadWeights(extra[1], vec(t, "classifier.dense.bias"), null, null,
+                    extra[2], vec(t, "classifier.out_proj.bias"), headOut);
             case TOKEN_CLASSIFICATION, MULTIPLE_CHOICE -> new HeadWeights(null, null, null, null,
-                    mat(t, "classifier.weight", config.head() == Head.MULTIPLE_CHOICE ? 1 : labels, h, Precision.FP32),
-                    vec(t, "classifier.bias"), config.head() == Head.MULTIPLE_CHOICE ? 1 : labels);
+                    extra[2], vec(t, "classifier.bias"), headOut);
             case QUESTION_ANSWERING -> new HeadWeights(null, null, null, null,
-                    mat(t, "qa_outputs.weight", 2, h, Precision.FP32), vec(t, "qa_outputs.bias"), 2);
+                    extra[2], vec(t, "qa_outputs.bias"), headOut);
         };
+    }
+
+    /** Packing jobs run on a few short-lived threads, biggest first; the first failure is rethrown. */
+    private static final class Packer {
+        private final List<Map.Entry<Runnable, Long>> jobs = new ArrayList<>();
+
+        void add(Runnable job, long size) {
+            jobs.add(Map.entry(job, size));
+        }
+
+        void run(int threads) {
+            jobs.sort(Map.Entry.<Runnable, Long>comparingByValue().reversed());
+            AtomicInteger next = new AtomicInteger();
+            AtomicReference<Throwable> failure = new AtomicReference<>();
+            Runnable worker = () -> {
+                for (int i; failure.get() == null && (i = next.getAndIncrement()) < jobs.size(); ) {
+                    try {
+                        jobs.get(i).getKey().run();
+                    } catch (Throwable e) {
+                        failure.compareAndSet(null, e);
+                    }
+                }
+            };
+            int n = Math.max(1, Math.min(threads, jobs.size()));
+            Thread[] helpers = new Thread[n - 1];
+            for (int i = 0; i < helpers.length; i++) {
+                helpers[i] = Thread.ofPlatform().daemon().name("xlmr-pack-" + i).start(worker);
+            }
+            worker.run();
+            boolean interrupted = false;
+            for (Thread th : helpers) {
+                while (true) {
+                    try {
+                        th.join();
+                        break;
+                    } catch (InterruptedException e) {
+                        interrupted = true;
+                    }
+                }
+            }
+            if (interrupted) {
+                Thread.currentThread().interrupt();
+            }
+            Throwable e = failure.get();
+            if (e instanceof RuntimeException re) {
+                throw re;
+            }
+            if (e instanceof Error er) {
+                throw er;
+            }
+            if (e != null) {
+                throw new IllegalStateException(e);
+            }
+        }
     }
 
     private static float[] vec(Map<String, Tensor> t, String name) {
@@ -324,19 +483,22 @@ public final class FastEncoder implements Encoder {
         s.ctx = Scratch.grow(s.ctx, (long) n * h);
         s.tmp = Scratch.grow(s.tmp, (long) n * h);
         s.up = Scratch.grow(s.up, (long) n * inter);
+        long t0 = PROFILE ? System.nanoTime() : 0;
         float[] x = s.x;
         long rowBytes = (long) h * Float.BYTES;
         for (int i = 0; i < n; i++) {
             int off = i * h;
             MemorySegment.copy(wordEmb, F32, p.ids[i] * rowBytes, x, off, h);
+            int po = p.positions[i] * h;
+            int to = p.types[i] * h;
             for (int j = 0; j < h; j++) {
-                x[off + j] += posEmb.get(F32, p.positions[i] * rowBytes + j * 4L)
-                        + typeEmb.get(F32, p.types[i] * rowBytes + j * 4L);
+                x[off + j] += posEmb[po + j] + typeEmb[to + j];
             }
         }
         if (!config.preLayerNorm()) {
             k.residualLayerNorm(x, null, n, h, embLnW, embLnB, eps, x);
         }
+        t0 = lap(EMB, t0);
         for (LayerWeights l : layers) {
             if (config.preLayerNorm()) {
                 preNormLayer(l, p, n);
@@ -346,29 +508,49 @@ public final class FastEncoder implements Encoder {
         }
         if (config.preLayerNorm()) {
             k.residualLayerNorm(x, null, n, h, finalLnW, finalLnB, eps, x);
+            lap(LN, t0);
         }
         return x;
     }
 
+    /** Adds the time since {@code t0} to a stage when profiling; returns the new start. */
+    private long lap(int stage, long t0) {
+        if (!PROFILE) {
+            return 0;
+        }
+        long t = System.nanoTime();
+        stageNanos[stage] += t - t0;
+        return t;
+    }
+
     private void postNormLayer(LayerWeights l, Packed p, int n) {
         Scratch s = scratch;
-        attention(l, p, n, s.x);
+        long t0 = PROFILE ? System.nanoTime() : 0;
+        t0 = attention(l, p, n, s.x, t0);
         k.linear(s.ctx, n, h, l.o(), l.oB(), s.tmp, h);
+        t0 = lap(OUT, t0);
         k.residualLayerNorm(s.tmp, s.x, n, h, l.ln1W(), l.ln1B(), eps, s.x);
-        feedForward(l, n, s.x);
+        t0 = lap(LN, t0);
+        t0 = feedForward(l, n, s.x, t0);
         k.residualLayerNorm(s.tmp, s.x, n, h, l.ln2W(), l.ln2B(), eps, s.x);
+        lap(LN, t0);
     }
 
     private void preNormLayer(LayerWeights l, Packed p, int n) {
         Scratch s = scratch;
+        long t0 = PROFILE ? System.nanoTime() : 0;
         k.residualLayerNorm(s.x, null, n, h, l.ln1W(), l.ln1B(), eps, s.tmp);
-        attention(l, p, n, s.tmp);
+        t0 = lap(LN, t0);
+        t0 = attention(l, p, n, s.tmp, t0);
         k.linear(s.ctx, n, h, l.o(), l.oB(), s.tmp, h);
         add(s.x, s.tmp, n * h);
+        t0 = lap(OUT, t0);
         float[] normed = s.ctx;
         k.residualLayerNorm(s.x, null, n, h, l.ln2W(), l.ln2B(), eps, normed);
-        feedForward(l, n, normed);
+        t0 = lap(LN, t0);
+        t0 = feedForward(l, n, normed, t0);
         add(s.x, s.tmp, n * h);
+        lap(OTHER, t0);
     }
 
     private static void add(float[] acc, float[] v, int n) {
@@ -378,51 +560,185 @@ public final class FastEncoder implements Encoder {
     }
 
     /** {@code tmp = down(act(up(in)))}. */
-    private void feedForward(LayerWeights l, int n, float[] in) {
+    private long feedForward(LayerWeights l, int n, float[] in, long t0) {
         Scratch s = scratch;
         if (config.hiddenAct() == Activation.GELU) {
             k.linear(in, n, h, l.up(), null, s.up, inter);
+            t0 = lap(UP, t0);
             k.biasGelu(s.up, n, inter, l.upB());
+            t0 = lap(GELU, t0);
         } else {
             k.linear(in, n, h, l.up(), l.upB(), s.up, inter);
+            t0 = lap(UP, t0);
             float[] part = s.up.length == n * inter ? s.up : Arrays.copyOf(s.up, n * inter);
             Ops.activate(part, config.hiddenAct());
             if (part != s.up) {
                 System.arraycopy(part, 0, s.up, 0, n * inter);
             }
+            t0 = lap(GELU, t0);
         }
         k.linear(s.up, n, inter, l.down(), l.downB(), s.tmp, h);
+        return lap(DOWN, t0);
     }
 
-    /** Self-attention per sequence and head into {@code scratch.ctx}. */
-    private void attention(LayerWeights l, Packed p, int n, float[] in) {
+    /**
+     * Self-attention into {@code scratch.ctx}: the fused q/k/v projection, then per (sequence, head) pair
+     * {@code softmax(Q K^T / sqrt(d)) V}. The pairs are independent (each writes its own columns of its own
+     * rows of ctx), so they are spread over {@link #attentionThreads} threads, each with its own scores buffer.
+     */
+    private long attention(LayerWeights l, Packed p, int n, float[] in, long t0) {
         Scratch s = scratch;
         int h3 = 3 * h;
         k.linear(in, n, h, l.qkv(), l.qkvB(), s.qkv, h3);
+        t0 = lap(QKV, t0);
+        int seqs = p.start.length - 1;
+        int units = seqs * heads;
+        int maxLen = 0;
+        for (int q = 0; q < seqs; q++) {
+            maxLen = Math.max(maxLen, p.start[q + 1] - p.start[q]);
+        }
+        HeadAttention att = attention;
+        int t = att instanceof GemmAttention && k.name().equals("native") ? 1 : Math.min(attentionThreads, units);
+        if (s.scores.length < t) {
+            s.scores = Arrays.copyOf(s.scores, t);
+        }
+        long need = (long) att.stride(maxLen) * (maxLen + headSize); // scores, then (vector) K^T
+        for (int i = 0; i < t; i++) {
+            if (s.scores[i] == null || s.scores[i].length < need) {
+                s.scores[i] = Scratch.grow(s.scores[i] == null ? new float[0] : s.scores[i], need);
+            }
+        }
+        float[] qkv = s.qkv;
+        float[] ctx = s.ctx;
+        parallelFor(t, units, (slot, u) -> attend(att, qkv, ctx, p, u / heads, u % heads, s.scores[slot]));
+        return lap(ATT, t0);
+    }
+
+    /** One sequence's one head: {@code ctx[seq rows][head cols] = softmax(scale Q K^T) V}. */
+    private void attend(HeadAttention att, float[] qkv, float[] ctx, Packed p, int q, int hd, float[] buf) {
+        int h3 = 3 * h;
+        int off = p.start[q];
+        int len = p.start[q + 1] - off;
+        if (len == 0) {
+            return;
+        }
+        int col = hd * headSize;
+        int qOff = off * h3 + col;
+        att.scores(qkv, qOff, qOff + h, h3, len, headSize, buf);
+        int ld = att.stride(len);
         float scale = (float) (1.0 / Math.sqrt(headSize));
-        boolean causal = config.isDecoder();
-        for (int q = 0; q + 1 < p.start.length; q++) {
-            int off = p.start[q];
-            int len = p.start[q + 1] - off;
-            if (len == 0) {
-                continue;
+        if (config.isDecoder()) {
+            for (int i = 0; i < len; i++) {
+                k.softmax(buf, i * ld, 1, i + 1, ld, scale, null, 0);
+                Arrays.fill(buf, i * ld + i + 1, i * ld + len, 0f);
             }
-            s.scores = Scratch.grow(s.scores, (long) len * len);
-            for (int hd = 0; hd < heads; hd++) {
-                int col = hd * headSize;
-                k.gemm(false, true, len, len, headSize, 1f, s.qkv, off * h3 + col, h3,
-                        s.qkv, off * h3 + h + col, h3, 0f, s.scores, 0, len);
-                if (causal) {
-                    for (int i = 0; i < len; i++) {
-                        k.softmax(s.scores, i * len, 1, i + 1, len, scale, null, 0);
-                        Arrays.fill(s.scores, i * len + i + 1, (i + 1) * len, 0f);
-                    }
-                } else {
-                    k.softmax(s.scores, 0, len, len, len, scale, null, 0);
+        } else {
+            k.softmax(buf, 0, len, len, ld, scale, null, 0);
+        }
+        att.context(buf, qkv, qOff + 2 * h, h3, len, headSize, ctx, off * h + col, h);
+    }
+
+    /**
+     * The two small products of one (sequence, head): {@code buf[0, len * stride) = Q K^T} (row stride
+     * {@link #stride}; {@code buf} may be used past that as scratch), then {@code ctx = P V} with P the
+     * softmaxed scores in {@code buf}. Q, K and V are {@code len x d} at the given offsets, rows {@code ld} apart.
+     */
+    interface HeadAttention {
+        int stride(int len);
+
+        void scores(float[] qkv, int qOff, int kOff, int ld, int len, int d, float[] buf);
+
+        void context(float[] buf, float[] qkv, int vOff, int ld, int len, int d, float[] ctx, int cOff, int ldc);
+    }
+
+    /** Through the kernels' general GEMM: the scalar provider's way, and the fallback without the Vector API. */
+    private final class GemmAttention implements HeadAttention {
+        @Override
+        public int stride(int len) {
+            return len;
+        }
+
+        @Override
+        public void scores(float[] qkv, int qOff, int kOff, int ld, int len, int d, float[] buf) {
+            k.gemm(false, true, len, len, d, 1f, qkv, qOff, ld, qkv, kOff, ld, 0f, buf, 0, len);
+        }
+
+        @Override
+        public void context(float[] buf, float[] qkv, int vOff, int ld, int len, int d, float[] ctx, int cOff, int ldc) {
+            k.gemm(false, false, len, d, len, 1f, buf, 0, len, qkv, vOff, ld, 0f, ctx, cOff, ldc);
+        }
+    }
+
+    /** {@link VectorAttention} when the Vector API is usable here, else null (loaded reflectively). */
+    private static final HeadAttention VECTOR_ATTENTION = loadVectorAttention();
+
+    private static HeadAttention loadVectorAttention() {
+        try {
+            HeadAttention a = (HeadAttention) Class.forName("dev.xlmr.engine.VectorAttention")
+                    .getDeclaredConstructor().newInstance();
+            float[] qkv = {1, 2, 3}; // len 1, d 1: q = 1, k = 2, v = 3
+            float[] buf = new float[2 * a.stride(1)];
+            a.scores(qkv, 0, 1, 3, 1, 1, buf);
+            float[] ctx = new float[1];
+            buf[0] = 1f; // the softmax of one score
+            a.context(buf, qkv, 2, 3, 1, 1, ctx, 0, 1);
+            return ctx[0] == 3f ? a : null;
+        } catch (Throwable t) {
+            return null;
+        }
+    }
+
+    /** Work item {@code (slot, unit)}: slot is the participant's index in {@code [0, threads)}. */
+    private interface SlotTask {
+        void run(int slot, int unit);
+    }
+
+    /**
+     * Runs {@code units} work items on {@code threads} participants (the caller and pool workers), which
+     * claim items one at a time, so a participant slowed down by other work on the cores takes fewer.
+     */
+    private void parallelFor(int threads, int units, SlotTask task) {
+        if (threads <= 1 || units <= 1) {
+            for (int u = 0; u < units; u++) {
+                task.run(0, u);
+            }
+            return;
+        }
+        if (pool == null) {
+            pool = new ForkJoinPool(attentionThreads - 1);
+        }
+        AtomicInteger next = new AtomicInteger();
+        IntConsumer body = slot -> {
+            for (int u; (u = next.getAndIncrement()) < units; ) {
+                task.run(slot, u);
+            }
+        };
+        ForkJoinTask<?>[] fs = new ForkJoinTask<?>[threads];
+        for (int i = 1; i < threads; i++) {
+            int slot = i;
+            fs[i] = pool.submit(() -> body.accept(slot));
+        }
+        Throwable err = null;
+        try {
+            body.accept(0);
+        } catch (Throwable e) {
+            err = e;
+            next.set(units); // stop the others early
+        }
+        for (int i = 1; i < threads; i++) {
+            try {
+                fs[i].join();
+            } catch (Throwable e) {
+                if (err == null) {
+                    err = e;
                 }
-                k.gemm(false, false, len, headSize, len, 1f, s.scores, 0, len,
-                        s.qkv, off * h3 + 2 * h + col, h3, 0f, s.ctx, off * h + col, h);
             }
+        }
+        if (err instanceof RuntimeException re) {
+            throw re;
+        }
+        if (err instanceof Error er) {
+            throw er;
         }
     }
 
@@ -522,7 +838,24 @@ public final class FastEncoder implements Encoder {
     }
 
     @Override
-    public void close() {
+    public synchronized void close() {
+        if (PROFILE) {
+            long total = 0;
+            for (long v : stageNanos) {
+                total += v;
+            }
+            StringBuilder b = new StringBuilder("xlmr: FastEncoder stages (" + k.name() + ", " + layers.length + " layers):");
+            for (int i = 0; i < STAGES.length; i++) {
+                if (stageNanos[i] > 0) {
+                    b.append(String.format(java.util.Locale.ROOT, " %s %.3f s (%.1f%%)", STAGES[i], stageNanos[i] / 1e9,
+                            100.0 * stageNanos[i] / Math.max(1, total)));
+                }
+            }
+            System.err.println(b);
+        }
+        if (pool != null) {
+            pool.shutdown();
+        }
         if (ownsKernels) {
             k.close();
         }

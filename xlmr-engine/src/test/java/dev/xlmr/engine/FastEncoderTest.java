@@ -182,6 +182,38 @@ class FastEncoderTest {
         return Stream.of(Precision.BF16, Precision.INT8);
     }
 
+    /**
+     * Attention spread over more threads than cores and than some batches have (sequence, head) pairs: 1, 3 and 5
+     * participants on odd lengths, bidirectional, causal and pre-LayerNorm, every provider.
+     */
+    @ParameterizedTest(name = "{0} on {1}")
+    @MethodSource("parallelAttentionCases")
+    void parallelAttentionMatchesTheReference(String model, String provider) throws Exception {
+        Assumptions.assumeTrue(KernelProvider.isAvailable(provider), provider + " kernels not available here");
+        for (int threads : new int[] {1, 3, 5}) {
+            try (Kernels k = KernelProvider.create(provider, 3);
+                 FastEncoder fast = new FastEncoder(XlmRobertaModel.load(fixture(model)), k, Precision.FP32, threads)) {
+                for (int round = 0; round < 2; round++) { // the second round reuses the grown scratch buffers
+                    for (Map.Entry<Batch, ModelOutput> e : reference(model)) {
+                        Batch b = e.getKey();
+                        compare(e.getValue(), fast.forward(b), b, 1e-4, 0.999999, model + "/" + provider + " attention threads "
+                                + threads + " rows " + b.rows() + " seq " + b.sequenceLength());
+                    }
+                }
+            }
+        }
+    }
+
+    static Stream<Arguments> parallelAttentionCases() {
+        List<Arguments> out = new ArrayList<>();
+        for (String m : new String[] {"xlmr-base", "xlmr-causal", "xlmr-xl-mlm"}) {
+            for (String k : KernelProvider.NAMES) {
+                out.add(Arguments.of(m, k));
+            }
+        }
+        return out.stream();
+    }
+
     @org.junit.jupiter.api.Test
     void encodeAllKeepsOrderAndEqualsForward() throws Exception {
         try (XlmRobertaModel ref = XlmRobertaModel.load(fixture("xlmr-base"));

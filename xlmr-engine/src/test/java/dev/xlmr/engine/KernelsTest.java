@@ -245,7 +245,9 @@ class KernelsTest {
             assertClose(want, got, null, 1e-5, 1e-5, x.length, name + " layernorm " + rows + "x" + cols);
             float[] inPlace = x.clone();
             k.residualLayerNorm(inPlace, res, rows, cols, g, b, 1e-5f, inPlace);
-            assertArrayEquals(got, inPlace, "out aliasing x");
+            // Same kernel, output aliasing the input. Not bit for bit: the Vector API leaves the order of
+            // reduceLanes(ADD) unspecified, and it changes when the JIT compiles the method between calls.
+            assertClose(got, inPlace, null, 1e-5, 1e-5, x.length, name + " out aliasing x");
             REF.residualLayerNorm(x, null, rows, cols, g, b, 1e-12f, want);
             k.residualLayerNorm(x, null, rows, cols, g, b, 1e-12f, got);
             assertClose(want, got, null, 1e-5, 1e-5, x.length, name + " layernorm no residual");

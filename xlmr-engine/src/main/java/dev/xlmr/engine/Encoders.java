@@ -31,51 +31,22 @@ public final class Encoders {
     /** Wraps an already loaded reference model (ownership passes to the returned encoder). */
     public static Encoder wrap(XlmRobertaModel model) {
         String which = setting(ENCODER_PROPERTY, "fast");
-        switch (which) {
-            case "reference" -> {
-                return model;
-            }
-            case "fast" -> {
-                // Kernels of its own: kernels keep per-instance scratch, so encoders do not share them.
-                Kernels kernels = null;
-                try {
-                    kernels = KernelProvider.create(setting(KernelProvider.PROPERTY, "auto"), KernelProvider.defaultThreads());
-                    return new OwningEncoder(new FastEncoder(model, kernels, precision()), kernels);
-                } catch (RuntimeException e) {
-                    if (kernels != null) {
-                        kernels.close();
-                    }
-                    model.close();
-                    throw e;
-                }
-            }
-            default -> {
-                model.close();
+        Precision precision;
+        try {
+            if (!which.equals("fast") && !which.equals("reference")) {
                 throw new IllegalArgumentException(ENCODER_PROPERTY + " must be fast or reference (got '" + which + "')");
             }
+            precision = precision();
+        } catch (IllegalArgumentException e) {
+            model.close();
+            throw e;
         }
-    }
-
-    /** A fast encoder that also closes the kernels it was given. */
-    private record OwningEncoder(FastEncoder encoder, Kernels kernels) implements Encoder {
-        @Override
-        public dev.xlmr.model.ModelConfig config() {
-            return encoder.config();
+        if (which.equals("reference")) {
+            return model;
         }
-
-        @Override
-        public dev.xlmr.model.ModelOutput forward(dev.xlmr.model.Batch batch) {
-            return encoder.forward(batch);
-        }
-
-        @Override
-        public void close() {
-            try {
-                encoder.close();
-            } finally {
-                kernels.close();
-            }
-        }
+        // Kernels of its own: kernels keep per-instance scratch, so encoders do not share them.
+        return FastEncoder.wrap(model, FastEncoder.Options.defaults()
+                .kernels(setting(KernelProvider.PROPERTY, "auto")).precision(precision));
     }
 
     static Precision precision() {

@@ -68,6 +68,8 @@ public final class FastEncoder implements Encoder {
         }
     }
 
+    /** The three attention projections, fused into one matrix in this order. */
+    private static final String[] PROJECTIONS = {"query", "key", "value"};
     private static final ValueLayout.OfFloat F32 = ValueLayout.JAVA_FLOAT_UNALIGNED.withOrder(ByteOrder.LITTLE_ENDIAN);
     /** Stage timers (a constant: no cost when off). */
     private static final boolean PROFILE = Boolean.getBoolean("xlmr.fast.profile");
@@ -169,6 +171,24 @@ public final class FastEncoder implements Encoder {
     }
 
     /**
+     * Runs an already loaded reference model fast on kernels of its own (made from {@code options} and
+     * closed with the encoder). The encoder takes ownership of {@code reference}.
+     */
+    public static FastEncoder wrap(XlmRobertaModel reference, Options options) {
+        Kernels kernels = null;
+        try {
+            kernels = KernelProvider.create(options.kernels(), options.threads());
+            return new FastEncoder(reference, kernels, true, options.precision());
+        } catch (RuntimeException | Error e) {
+            if (kernels != null) {
+                kernels.close();
+            }
+            reference.close();
+            throw e;
+        }
+    }
+
+    /**
      * Runs an already loaded reference model fast. The encoder takes ownership of {@code reference}
      * (closes it); {@code kernels} stay the caller's.
      */
@@ -218,9 +238,8 @@ public final class FastEncoder implements Encoder {
             pk.add(() -> w[3] = mat(t, p + "output.dense.weight", h, inter, precision), (long) inter * h);
             pk.add(() -> {
                 float[] qkv = new float[3 * h * h];
-                String[] parts = {"query", "key", "value"};
                 for (int j = 0; j < 3; j++) {
-                    MemorySegment.copy(t.get(p + "attention.self." + parts[j] + ".weight").segment(), F32, 0, qkv, j * h * h, h * h);
+                    MemorySegment.copy(t.get(p + "attention.self." + PROJECTIONS[j] + ".weight").segment(), F32, 0, qkv, j * h * h, h * h);
                 }
                 w[0] = k.pack(qkv, 3 * h, h, precision);
             }, 3L * h * h);
@@ -263,9 +282,8 @@ public final class FastEncoder implements Encoder {
             String ln1 = xl ? p + "attention.self_attn_layer_norm." : p + "attention.output.LayerNorm.";
             String ln2 = xl ? p + "LayerNorm." : p + "output.LayerNorm.";
             float[] qkvB = new float[3 * h];
-            String[] parts = {"query", "key", "value"};
             for (int j = 0; j < 3; j++) {
-                System.arraycopy(vec(t, p + "attention.self." + parts[j] + ".bias"), 0, qkvB, j * h, h);
+                System.arraycopy(vec(t, p + "attention.self." + PROJECTIONS[j] + ".bias"), 0, qkvB, j * h, h);
             }
             Weights[] w = lw[i];
             layers[i] = new LayerWeights(w[0], qkvB, w[1], vec(t, p + "attention.output.dense.bias"),
@@ -402,15 +420,13 @@ public final class FastEncoder implements Encoder {
 
     /** Last hidden states of already unpadded sequences, each {@code [len * hidden]}. */
     public synchronized float[][] encodePacked(int[][] seqs) {
-        int[][] masks = new int[seqs.length][];
         int maxLen = 0;
-        for (int i = 0; i < seqs.length; i++) {
-            masks[i] = new int[seqs[i].length];
-            Arrays.fill(masks[i], 1);
-            maxLen = Math.max(maxLen, seqs[i].length);
+        for (int[] seq : seqs) {
+            maxLen = Math.max(maxLen, seq.length);
         }
-        Packed p = pack(seqs, masks, null);
-        new Batch(padded(seqs, maxLen), padded(masks, maxLen), null, 0).checkFor(config);
+        // the shared checks want a rectangular batch; padding ids of 0 are in range and add no length
+        Batch.of(padded(seqs, maxLen), null, null).checkFor(config);
+        Packed p = pack(seqs, null, null);
         float[] x = run(p);
         float[][] out = new float[seqs.length][];
         for (int s = 0; s < seqs.length; s++) {

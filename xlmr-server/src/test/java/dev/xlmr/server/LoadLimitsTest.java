@@ -51,7 +51,7 @@ class LoadLimitsTest {
 
         @Override
         public float[][][] embedAll(List<String> texts, boolean truncate) {
-            throw new UnsupportedOperationException();
+            throw new UnsupportedOperationException("the load-limit tests only embed");
         }
 
         @Override

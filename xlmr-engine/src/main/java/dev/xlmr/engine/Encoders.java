@@ -23,30 +23,39 @@ public final class Encoders {
 
     private Encoders() {}
 
-    /** Loads a model folder and wraps it as configured. */
+    /**
+     * Loads a model folder as configured. The fast engine maps the checkpoint while its kernels start (loading a
+     * native library, warming the Vector API) on another thread.
+     */
     public static Encoder open(Path dir) {
-        return wrap(XlmRobertaModel.load(dir));
+        FastEncoder.Options options = options();
+        return options == null ? XlmRobertaModel.load(dir) : FastEncoder.load(dir, options);
     }
 
     /** Wraps an already loaded reference model (ownership passes to the returned encoder). */
     public static Encoder wrap(XlmRobertaModel model) {
-        String which = setting(ENCODER_PROPERTY, "fast");
-        Precision precision;
+        FastEncoder.Options options;
         try {
-            if (!which.equals("fast") && !which.equals("reference")) {
-                throw new IllegalArgumentException(ENCODER_PROPERTY + " must be fast or reference (got '" + which + "')");
-            }
-            precision = precision();
+            options = options();
         } catch (IllegalArgumentException e) {
             model.close();
             throw e;
         }
-        if (which.equals("reference")) {
-            return model;
-        }
         // Kernels of its own: kernels keep per-instance scratch, so encoders do not share them.
-        return FastEncoder.wrap(model, FastEncoder.Options.defaults()
-                .kernels(setting(KernelProvider.PROPERTY, "auto")).precision(precision));
+        return options == null ? model : FastEncoder.wrap(model, options);
+    }
+
+    /** The fast engine's options from the settings, or null for the reference; bad settings are refused. */
+    private static FastEncoder.Options options() {
+        String which = setting(ENCODER_PROPERTY, "fast");
+        if (!which.equals("fast") && !which.equals("reference")) {
+            throw new IllegalArgumentException(ENCODER_PROPERTY + " must be fast or reference (got '" + which + "')");
+        }
+        Precision precision = precision();
+        if (which.equals("reference")) {
+            return null;
+        }
+        return FastEncoder.Options.defaults().kernels(setting(KernelProvider.PROPERTY, "auto")).precision(precision);
     }
 
     static Precision precision() {

@@ -10,6 +10,7 @@ import dev.xlmr.model.NdArray;
 import dev.xlmr.model.Ops;
 import dev.xlmr.model.Tensor;
 import dev.xlmr.model.XlmRobertaModel;
+import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
 import java.lang.foreign.ValueLayout;
 import java.nio.ByteOrder;
@@ -237,9 +238,11 @@ public final class FastEncoder implements Encoder {
             pk.add(() -> w[2] = mat(t, p + "intermediate.dense.weight", inter, h, precision), (long) inter * h);
             pk.add(() -> w[3] = mat(t, p + "output.dense.weight", h, inter, precision), (long) inter * h);
             pk.add(() -> {
-                float[] qkv = new float[3 * h * h];
+                // one native copy: kernels that use native fp32 in place keep it (and so keep it alive)
+                long bytes = 4L * h * h;
+                MemorySegment qkv = Arena.ofAuto().allocate(3 * bytes, 64);
                 for (int j = 0; j < 3; j++) {
-                    MemorySegment.copy(t.get(p + "attention.self." + PROJECTIONS[j] + ".weight").segment(), F32, 0, qkv, j * h * h, h * h);
+                    MemorySegment.copy(t.get(p + "attention.self." + PROJECTIONS[j] + ".weight").segment(), 0, qkv, j * bytes, bytes);
                 }
                 w[0] = k.pack(qkv, 3 * h, h, precision);
             }, 3L * h * h);

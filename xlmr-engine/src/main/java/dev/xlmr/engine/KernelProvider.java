@@ -32,7 +32,7 @@ public final class KernelProvider {
      * OpenBLAS at 2 threads for BERT-sized layers, and OpenBLAS's spinning worker threads collapse (to a few
      * GFLOP/s for 32 rows) when the cores are shared with other work.
      */
-    public static final List<String> NAMES = List.of("vector", "native", "scalar");
+    public static final List<String> NAMES = List.of("vector", "onednn", "native", "scalar");
 
     private static volatile Kernels best;
 
@@ -66,6 +66,7 @@ public final class KernelProvider {
             switch (name.trim().toLowerCase(java.util.Locale.ROOT)) {
                 case "scalar" -> { return true; }
                 case "native" -> { OpenBlas.get(); return true; }
+                case "onednn" -> { OneDnn.get(); return true; }
                 case "vector" -> { vector(1).close(); return true; }
                 default -> { return false; }
             }
@@ -109,6 +110,7 @@ public final class KernelProvider {
             case "scalar" -> new ScalarKernels();
             case "vector" -> vector(threads);
             case "native" -> new NativeBlasKernels(threads, delegateFor(threads));
+            case "onednn" -> new DnnlKernels(threads, delegateFor(threads));
             default -> throw new IllegalArgumentException(name);
         };
     }

@@ -1,7 +1,5 @@
 package dev.xlmr.engine;
 
-import java.io.IOException;
-import java.io.InputStream;
 import java.lang.foreign.Arena;
 import java.lang.foreign.FunctionDescriptor;
 import java.lang.foreign.Linker;
@@ -10,7 +8,6 @@ import java.lang.foreign.SymbolLookup;
 import java.lang.invoke.MethodHandle;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.nio.file.StandardCopyOption;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Optional;
@@ -101,8 +98,11 @@ final class OpenBlas {
         String forced = System.getProperty("xlmr.openblas", System.getenv("XLMR_OPENBLAS"));
         if (forced != null && !forced.isBlank()) return open(Path.of(forced), forced);
         try {
-            Path p = extractFromJar();
-            if (p != null) return open(p, "org.bytedeco:openblas jar (" + p + ")");
+            Path dir = NativeLibs.extract(JAR_DIR, "xlmr-openblas", "libopenblas.so.0", JAR_LIBS);
+            if (dir != null) {
+                Path p = dir.resolve("libopenblas.so.0");
+                return open(p, "org.bytedeco:openblas jar (" + p + ")");
+            }
             tried.add("no " + JAR_DIR + " on the class path");
         } catch (Throwable t) {
             tried.add("jar: " + t);
@@ -133,44 +133,11 @@ final class OpenBlas {
      */
     private static void applyCoreProperty() {
         String forced = System.getProperty("xlmr.openblas.core");
-        if (forced != null && !forced.isBlank()) setenv("OPENBLAS_CORETYPE", forced.trim());
-    }
-
-    /** C-level setenv (System.getenv is a copy; the library reads the process environment). */
-    private static void setenv(String name, String value) {
-        try (Arena a = Arena.ofConfined()) {
-            Linker linker = Linker.nativeLinker();
-            MethodHandle setenv = linker.downcallHandle(linker.defaultLookup().find("setenv").orElseThrow(),
-                    FunctionDescriptor.of(JAVA_INT, ADDRESS, ADDRESS, JAVA_INT));
-            int rc = (int) setenv.invokeExact(a.allocateFrom(name), a.allocateFrom(value), 1);
-            if (rc != 0) KernelProvider.warn("setenv " + name + " failed");
-        } catch (Throwable t) {
-            KernelProvider.warn("cannot set " + name + ": " + t);
-        }
+        if (forced != null && !forced.isBlank()) NativeLibs.setenv("OPENBLAS_CORETYPE", forced.trim());
     }
 
     private static OpenBlas open(Path p, String source) throws Throwable {
         return new OpenBlas(SymbolLookup.libraryLookup(p, Arena.global()), source);
     }
 
-    /** Copies the jar's libraries into a stable per-version directory (atomically, so parallel JVMs agree). */
-    private static Path extractFromJar() throws IOException {
-        ClassLoader cl = OpenBlas.class.getClassLoader();
-        var url = cl.getResource(JAR_DIR + "libopenblas.so.0");
-        if (url == null) return null;
-        String tag = Integer.toHexString(url.toString().hashCode());
-        Path dir = Path.of(System.getProperty("java.io.tmpdir"), "xlmr-openblas-" + System.getProperty("user.name") + "-" + tag);
-        Files.createDirectories(dir);
-        for (String lib : JAR_LIBS) {
-            Path target = dir.resolve(lib);
-            try (InputStream in = cl.getResourceAsStream(JAR_DIR + lib)) {
-                if (in == null) continue; // older jars lack some of the runtime libs
-                if (Files.exists(target)) continue;
-                Path tmp = Files.createTempFile(dir, lib, ".part");
-                Files.copy(in, tmp, StandardCopyOption.REPLACE_EXISTING);
-                Files.move(tmp, target, StandardCopyOption.ATOMIC_MOVE, StandardCopyOption.REPLACE_EXISTING);
-            }
-        }
-        return dir.resolve("libopenblas.so.0");
-    }
 }

@@ -2,6 +2,10 @@ package dev.xlmr.engine;
 
 /** Rounding rules shared by every provider, so that reduced-precision results agree across providers. */
 final class Quant {
+    /** bf16 as stored in native memory: little-endian shorts, no alignment assumed. */
+    static final java.lang.foreign.ValueLayout.OfShort BF16_LE =
+            java.lang.foreign.ValueLayout.JAVA_SHORT_UNALIGNED.withOrder(java.nio.ByteOrder.LITTLE_ENDIAN);
+
     private Quant() {}
 
     /** fp32 -> bf16 bits, round to nearest even; NaN stays NaN. */

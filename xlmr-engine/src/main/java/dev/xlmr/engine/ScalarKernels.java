@@ -6,7 +6,7 @@ import java.lang.foreign.MemorySegment;
  * The reference: plain loops with double accumulation, single-threaded. Every fast kernel is tested against it,
  * and it is the fallback when neither the Vector API nor a native BLAS is usable.
  */
-final class ScalarKernels implements Kernels {
+final class ScalarKernels implements Kernels, Bf16Writer {
     private final ThreadLocal<float[]> rowBuf = ThreadLocal.withInitial(() -> new float[0]);
 
     @Override public String name() { return "scalar"; }
@@ -102,5 +102,12 @@ final class ScalarKernels implements Kernels {
             }
             for (int j = 0; j < cols; j++) x[o + j] = (float) (x[o + j] / sum);
         }
+    }
+
+    @Override
+    public void toBf16(float[] src, int srcOff, int n, MemorySegment dst, long dstOff) {
+        java.util.Objects.checkFromIndexSize(srcOff, Math.max(0, n), src.length);
+        java.util.Objects.checkFromIndexSize(dstOff, 2L * Math.max(0, n), dst.byteSize());
+        for (int i = 0; i < n; i++) dst.set(Quant.BF16_LE, dstOff + 2L * i, Quant.toBf16(src[srcOff + i]));
     }
 }

@@ -1,6 +1,7 @@
 package dev.xlmr.engine;
 
 import java.lang.foreign.MemorySegment;
+import java.nio.ByteOrder;
 import java.util.concurrent.ForkJoinPool;
 import java.util.concurrent.ForkJoinTask;
 import java.util.concurrent.TimeUnit;
@@ -9,6 +10,7 @@ import java.util.function.IntConsumer;
 import jdk.incubator.vector.ByteVector;
 import jdk.incubator.vector.FloatVector;
 import jdk.incubator.vector.IntVector;
+import jdk.incubator.vector.ShortVector;
 import jdk.incubator.vector.VectorMask;
 import jdk.incubator.vector.VectorOperators;
 import jdk.incubator.vector.VectorShape;
@@ -24,10 +26,11 @@ import jdk.incubator.vector.VectorSpecies;
  * panel slice and an {@code MC x KC} A block stay in L2. Threads claim chunks of panels (or of rows when
  * there are too few panels).
  */
-final class VectorKernels implements Kernels {
+final class VectorKernels implements Kernels, Bf16Writer {
     static final VectorSpecies<Float> S = FloatVector.SPECIES_PREFERRED;
     static final VectorSpecies<Integer> IS = VectorSpecies.of(int.class, S.vectorShape());
     static final VectorSpecies<Byte> BS = VectorSpecies.of(byte.class, VectorShape.forBitSize(S.length() * 8));
+    static final VectorSpecies<Short> HS = VectorSpecies.of(short.class, VectorShape.forBitSize(S.length() * 16));
     static final int L = S.length();
     static final int NR = 2 * L;
     static final int MR = 6;
@@ -381,6 +384,35 @@ final class VectorKernels implements Kernels {
                 v.intoArray(c, ci + j, m);
             }
         }
+    }
+
+    // ---------------------------------------------------------------- bf16 rounding
+
+    @Override
+    public void toBf16(float[] src, int srcOff, int n, MemorySegment dst, long dstOff) {
+        if (n <= 0) return;
+        java.util.Objects.checkFromIndexSize(srcOff, n, src.length);
+        java.util.Objects.checkFromIndexSize(dstOff, 2L * n, dst.byteSize());
+        int parts = n >= 1 << 18 && pool != null ? threads : 1; // memory-bound: only large blocks are split
+        int chunk = ((n + parts - 1) / parts + L - 1) / L * L;
+        parallel(parts, t -> {
+            int from = Math.min(n, t * chunk), to = Math.min(n, from + chunk);
+            toBf16Part(src, srcOff + from, to - from, dst, dstOff + 2L * from);
+        });
+    }
+
+    private static void toBf16Part(float[] src, int off, int n, MemorySegment dst, long dstOff) {
+        int i = 0;
+        for (int upper = S.loopBound(n); i < upper; i += L) {
+            FloatVector v = FloatVector.fromArray(S, src, off + i);
+            IntVector b = v.reinterpretAsInts();
+            IntVector hi = b.lanewise(VectorOperators.LSHR, 16);
+            IntVector r = b.add(hi.and(1)).add(0x7FFF).lanewise(VectorOperators.LSHR, 16);
+            r = r.blend(hi.or(0x40), v.test(VectorOperators.IS_NAN).cast(IS));
+            ((ShortVector) r.convertShape(VectorOperators.I2S, HS, 0))
+                    .intoMemorySegment(dst, dstOff + 2L * i, ByteOrder.LITTLE_ENDIAN);
+        }
+        for (; i < n; i++) dst.set(Quant.BF16_LE, dstOff + 2L * i, Quant.toBf16(src[off + i]));
     }
 
     // ---------------------------------------------------------------- element-wise

@@ -15,7 +15,7 @@ import java.nio.ByteOrder;
  * k.linear(x, rows, 768, w, bias, y, 3072);                // y = x W^T + b
  * }</pre>
  */
-public abstract sealed class Weights permits RowMajorWeights, PanelWeights, NativeWeights {
+public abstract sealed class Weights permits RowMajorWeights, PanelWeights, NativeWeights, DnnlWeights {
     /** Little-endian fp32, no alignment assumed (tensor files need not align their data). */
     static final ValueLayout.OfFloat F32 = ValueLayout.JAVA_FLOAT_UNALIGNED.withOrder(ByteOrder.LITTLE_ENDIAN);
 

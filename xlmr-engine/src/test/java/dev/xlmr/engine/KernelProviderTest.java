@@ -47,14 +47,29 @@ class KernelProviderTest {
 
     @Test
     void vectorFallsBackWithoutTheIncubatorModule() throws Exception {
-        // no --add-modules, no OpenBLAS: vector and native both fall back, one warning line each, no stack trace
-        Result r = run(List.of("-Dxlmr.openblas=/nonexistent/libopenblas.so"), "vector");
+        // no --add-modules, no oneDNN, no OpenBLAS: each falls back, one warning line each, no stack trace
+        Result r = run(List.of("-Dxlmr.openblas=/nonexistent/libopenblas.so", "-Dxlmr.onednn=/nonexistent/libdnnl.so.3"), "vector");
         assertEquals("scalar", r.stdout.strip(), r.toString());
         assertTrue(r.stderr.contains("xlmr: warning: vector kernels unavailable"), r.stderr);
-        assertTrue(r.stderr.contains("falling back to native"), r.stderr);
+        assertTrue(r.stderr.contains("falling back to onednn"), r.stderr);
+        assertTrue(r.stderr.contains("xlmr: warning: onednn kernels unavailable"), r.stderr);
         assertTrue(r.stderr.contains("xlmr: warning: native kernels unavailable"), r.stderr);
         assertTrue(r.stderr.lines().noneMatch(l -> l.startsWith("\tat ")), r.stderr);
-        assertEquals(2, r.stderr.lines().filter(l -> l.startsWith("xlmr: warning:")).count(), r.stderr);
+        assertEquals(3, r.stderr.lines().filter(l -> l.startsWith("xlmr: warning:")).count(), r.stderr);
+    }
+
+    @Test
+    void onednnFallsBackWhenNoLibraryCanBeLoaded() throws Exception {
+        Result r = run(List.of("--add-modules=jdk.incubator.vector", "-Dxlmr.onednn=/nonexistent/libdnnl.so.3"), "onednn");
+        assertEquals("vector", r.stdout.strip(), r.toString());
+        assertTrue(r.stderr.contains("xlmr: warning: onednn kernels unavailable"), r.stderr);
+    }
+
+    @Test
+    void onednnWorksWithoutTheIncubatorModule() throws Exception {
+        org.junit.jupiter.api.Assumptions.assumeTrue(KernelProvider.isAvailable("onednn"));
+        Result r = run(List.of("-Dxlmr.kernels=onednn"), "best"); // bf16 rounding and element-wise work: scalar
+        assertEquals("onednn", r.stdout.strip(), r.toString());
     }
 
     @Test

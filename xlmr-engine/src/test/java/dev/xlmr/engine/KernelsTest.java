@@ -60,7 +60,7 @@ class KernelsTest {
     }
 
     @ParameterizedTest
-    @ValueSource(strings = {"vector", "native"})
+    @ValueSource(strings = {"vector", "onednn", "native"})
     void linearMatchesScalar(String name) {
         Kernels k1 = kernels(name, 1), k2 = kernels(name, 2);
         Random r = new Random(42);
@@ -71,8 +71,10 @@ class KernelsTest {
                 Weights w1 = k1.pack(w, out, in, p), w2 = k2.pack(w, out, in, p);
                 for (int rows : ROWS) {
                     float[] x = gaussian(r, rows * in, 1);
+                    // oneDNN's bf16 matmul rounds the activations to bf16 too (then accumulates in fp32)
+                    float[] xr = name.equals("onednn") && p == Precision.BF16 ? roundedToBf16(x) : x;
                     for (float[] b : new float[][] {bias, null}) {
-                        float[][] ref = reference(x, rows, in, w, b, out, p);
+                        float[][] ref = reference(xr, rows, in, w, b, out, p);
                         float[] y1 = new float[rows * out], y2 = new float[rows * out];
                         Arrays.fill(y1, Float.NaN); // must be overwritten, not accumulated into
                         k1.linear(x, rows, in, w1, b, y1, out);
@@ -81,6 +83,55 @@ class KernelsTest {
                         assertClose(ref[0], y1, ref[1], 1e-5, 1e-6, rows * out, what);
                         assertClose(ref[0], y2, ref[1], 1e-5, 1e-6, rows * out, what + " 2 threads");
                     }
+                }
+            }
+        }
+    }
+
+    static float[] roundedToBf16(float[] x) {
+        float[] y = new float[x.length];
+        for (int i = 0; i < x.length; i++) y[i] = Quant.fromBf16(Quant.toBf16(x[i]));
+        return y;
+    }
+
+    @Test
+    void vectorBf16RoundingMatchesScalar() {
+        Kernels v = kernels("vector", 2);
+        Random r = new Random(13);
+        float[] special = {0f, -0f, 1f, Float.NaN, Float.POSITIVE_INFINITY, Float.NEGATIVE_INFINITY, Float.MIN_VALUE,
+                Float.MAX_VALUE, -Float.MAX_VALUE, Float.intBitsToFloat(0x3F808000), Float.intBitsToFloat(0x3F818000),
+                Float.intBitsToFloat(0x3F80FFFF), Float.intBitsToFloat(0x7F7FFFFF), Float.intBitsToFloat(0x7F800001)};
+        for (int n : new int[] {0, 1, 3, 15, 16, 17, 127, 1 << 18, (1 << 18) + 5}) {
+            float[] x = gaussian(r, n + 3, 1e3);
+            for (int i = 0; i < Math.min(n, special.length); i++) x[3 + i] = special[i];
+            try (Arena a = Arena.ofShared()) {
+                MemorySegment want = a.allocate(2L * n + 2), got = a.allocate(2L * n + 2);
+                REF.toBf16(x, 3, n, want, 2);
+                ((Bf16Writer) v).toBf16(x, 3, n, got, 2);
+                assertEquals(-1L, want.mismatch(got), "n=" + n);
+                for (int i = 0; i < n; i++) {
+                    short h = want.get(Quant.BF16_LE, 2 + 2L * i);
+                    assertEquals(Quant.toBf16(x[3 + i]), h, "element " + i);
+                }
+            }
+        }
+        assertEquals(Quant.toBf16(Float.intBitsToFloat(0x3F808000)), (short) 0x3F80); // tie: to even
+        assertEquals(Quant.toBf16(Float.intBitsToFloat(0x3F818000)), (short) 0x3F82);
+        assertTrue(Float.isNaN(Quant.fromBf16(Quant.toBf16(Float.intBitsToFloat(0x7F800001)))));
+    }
+
+    @Test
+    void onednnPicksAJitImplementation() throws IOException {
+        Kernels k = kernels("onednn", 2);
+        Random r = new Random(17);
+        float[] w = gaussian(r, 96 * 64, 0.05);
+        String cpu = Files.exists(Path.of("/proc/cpuinfo")) ? Files.readString(Path.of("/proc/cpuinfo")) : "";
+        for (Precision p : new Precision[] {Precision.FP32, Precision.BF16}) {
+            for (int rows : new int[] {1, 17, 1000}) {
+                String impl = ((DnnlKernels) k).implementation(k.pack(w, 96, 64, p), rows);
+                assertTrue(!impl.startsWith("ref"), p + " x" + rows + " runs on oneDNN's reference implementation: " + impl);
+                if (p == Precision.BF16 && (cpu.contains("avx512_bf16") || cpu.contains("amx_bf16"))) {
+                    assertTrue(impl.contains("bf16"), "bf16 matmul should use the CPU's bf16 instructions: " + impl);
                 }
             }
         }
@@ -101,7 +152,7 @@ class KernelsTest {
     }
 
     @ParameterizedTest
-    @ValueSource(strings = {"vector", "native"})
+    @ValueSource(strings = {"vector", "onednn", "native"})
     void gemmAllTranspositionsMatchScalar(String name) {
         Kernels k = kernels(name, 2);
         Random r = new Random(3);
@@ -140,7 +191,7 @@ class KernelsTest {
     }
 
     @ParameterizedTest
-    @ValueSource(strings = {"vector", "native"})
+    @ValueSource(strings = {"vector", "onednn", "native"})
     void reducedPrecisionIsCloseToFp32(String name) {
         Kernels k = kernels(name, 2);
         Random r = new Random(11);
@@ -167,7 +218,7 @@ class KernelsTest {
     }
 
     @ParameterizedTest
-    @ValueSource(strings = {"scalar", "vector", "native"})
+    @ValueSource(strings = {"scalar", "vector", "onednn", "native"})
     void weightsFromSegmentsEqualWeightsFromArrays(String name, @TempDir Path dir) throws IOException {
         Kernels k = name.equals("scalar") ? REF : kernels(name, 2);
         Random r = new Random(5);
@@ -198,7 +249,7 @@ class KernelsTest {
     }
 
     @ParameterizedTest
-    @ValueSource(strings = {"vector", "native"})
+    @ValueSource(strings = {"vector", "onednn", "native"})
     void biasGeluMatchesScalar(String name) {
         Kernels k = kernels(name, 2);
         Random r = new Random(9);
@@ -230,7 +281,7 @@ class KernelsTest {
     }
 
     @ParameterizedTest
-    @ValueSource(strings = {"vector", "native"})
+    @ValueSource(strings = {"vector", "onednn", "native"})
     void residualLayerNormMatchesScalar(String name) {
         Kernels k = kernels(name, 2);
         Random r = new Random(13);
@@ -255,7 +306,7 @@ class KernelsTest {
     }
 
     @ParameterizedTest
-    @ValueSource(strings = {"vector", "native"})
+    @ValueSource(strings = {"vector", "onednn", "native"})
     void maskedSoftmaxMatchesScalar(String name) {
         Kernels k = kernels(name, 1);
         Random r = new Random(17);

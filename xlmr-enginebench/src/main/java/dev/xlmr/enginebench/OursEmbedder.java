@@ -14,9 +14,13 @@ final class OursEmbedder implements AutoCloseable {
     private final EncodeOptions opts;
     private final int h;
 
+    /** Loads the tokenizer on another thread while the model loads, as the pipelines do. */
     OursEmbedder(Path dir, FastEncoder.Options options, int maxLength) {
-        tokenizer = XlmRobertaTokenizer.load(dir, XlmRobertaTokenizer.Format.JSON);
+        java.util.concurrent.CompletableFuture<XlmRobertaTokenizer> tok = java.util.concurrent.CompletableFuture.supplyAsync(
+                () -> XlmRobertaTokenizer.load(dir, XlmRobertaTokenizer.Format.JSON),
+                r -> Thread.ofPlatform().daemon().start(r));
         encoder = FastEncoder.load(dir, options);
+        tokenizer = tok.join();
         opts = EncodeOptions.defaults().maxLength(maxLength);
         h = encoder.config().hiddenSize();
     }

@@ -1,6 +1,5 @@
 package dev.xlmr.pipelines;
 
-import dev.xlmr.engine.Encoders;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import dev.xlmr.engine.Encoders;
@@ -23,6 +22,8 @@ import java.util.Arrays;
 import java.util.Comparator;
 import java.util.List;
 import java.util.Objects;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.CompletionException;
 import java.util.function.Consumer;
 
 /**
@@ -70,8 +71,35 @@ public abstract class Pipeline implements AutoCloseable {
      */
     static Source loadSource(String modelOrPath, String revision) {
         Path dir = ModelLocator.resolve(modelOrPath, revision);
-        XlmRobertaTokenizer tok = XlmRobertaTokenizer.load(dir);
-        Encoder model = Encoders.open(dir);
+        // the tokenizer (parsing a 17 MB tokenizer.json for XLM-R) loads on another core while the model maps
+        CompletableFuture<XlmRobertaTokenizer> loading = new CompletableFuture<>();
+        Thread.ofPlatform().daemon().name("xlmr-tokenizer-load").start(() -> {
+            try {
+                loading.complete(XlmRobertaTokenizer.load(dir));
+            } catch (Throwable t) {
+                loading.completeExceptionally(t);
+            }
+        });
+        Encoder model;
+        try {
+            model = Encoders.open(dir);
+        } catch (RuntimeException | Error e) {
+            loading.exceptionally(t -> null).join(); // do not leave a parse running behind the failure
+            throw e;
+        }
+        XlmRobertaTokenizer tok;
+        try {
+            tok = loading.join();
+        } catch (CompletionException e) {
+            model.close();
+            if (e.getCause() instanceof RuntimeException re) {
+                throw re;
+            }
+            if (e.getCause() instanceof Error er) {
+                throw er;
+            }
+            throw e;
+        }
         int max = model.config().maxSequenceLength();
         int tokMax = tokenizerMaxLength(dir);
         if (tokMax > 0) {

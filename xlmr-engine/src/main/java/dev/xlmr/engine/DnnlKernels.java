@@ -1,0 +1,308 @@
+package dev.xlmr.engine;
+
+import java.lang.foreign.Arena;
+import java.lang.foreign.MemorySegment;
+import java.lang.foreign.ValueLayout;
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+
+/**
+ * {@link #linear} through oneDNN's matmul (FFM downcalls into the library from the {@code org.bytedeco:dnnl} jar):
+ * fp32, and bf16 weights with bf16 activations and fp32 accumulation on the CPU's bf16 dot-product instructions
+ * (AVX512-BF16 / AMX), which do twice the work of fp32 FMAs per cycle. That is what the reduced-precision mode
+ * needs to run faster than fp32: bf16 weights widened to fp32 in Java only halve memory traffic, and a batch of 32
+ * sentences is compute-bound. INT8 weights, attention's {@link #gemm} and the element-wise steps go to
+ * {@code delegate} (the Vector API kernels when available, else the scalar ones).
+ *
+ * <p>Activations live in Java arrays, oneDNN needs native memory: each call copies (fp32) or rounds (bf16)
+ * {@code x} into a per-thread native buffer and copies {@code y} back, a few percent of the matmul's time. FP32
+ * weights from a memory-mapped checkpoint are used in place, so packing costs nothing at load.
+ */
+final class DnnlKernels implements Kernels {
+    private static final ValueLayout.OfFloat FLOAT = ValueLayout.JAVA_FLOAT;
+
+    private final OneDnn dnn;
+    private final Kernels delegate;
+    private final Bf16Writer bf16;
+    private final int threads;
+    private final Arena arena = Arena.ofShared(); // weight copies and bf16 roundings; freed by close
+    private final List<DnnlWeights> packed = new ArrayList<>(); // guarded by itself
+    private final Map<Shape, Prim> prims = new HashMap<>();     // guarded by itself
+    private final ThreadLocal<Scratch> scratch = ThreadLocal.withInitial(Scratch::new);
+    private volatile boolean closed;
+
+    /** Per-thread native buffers, grown on demand and freed by the GC (a thread may outlive these kernels). */
+    private static final class Scratch {
+        MemorySegment src = MemorySegment.NULL, dst = MemorySegment.NULL, bias = MemorySegment.NULL;
+        final MemorySegment args = Arena.ofAuto().allocate(16 * 4, 16);
+
+        static MemorySegment grow(MemorySegment s, long bytes) {
+            return s.byteSize() >= bytes ? s : Arena.ofAuto().allocate(Math.max(bytes, s.byteSize() * 3 / 2), 64);
+        }
+    }
+
+    /**
+     * A matmul primitive is made for an exact number of rows: oneDNN's runtime-sized fp32 matmul (gemm:jit) runs
+     * at half the speed of the fixed-size one (brgemm) below a few hundred rows, and making one costs ~0.5 ms,
+     * which a forward pass over a batch repays many times. Beyond this many shapes, primitives are made per call
+     * (from oneDNN's own cache) and destroyed after it.
+     */
+    static final int MAX_PRIMITIVES = 1024;
+
+    private record Shape(int rows, int in, int out, int type, boolean bias) {}
+
+    /** A primitive; its library-managed scratchpad is not safe for concurrent runs, so runs lock it. */
+    private static final class Prim {
+        final MemorySegment handle;
+        Prim(MemorySegment handle) { this.handle = handle; }
+    }
+
+    DnnlKernels(int threads, Kernels delegate) {
+        this.dnn = OneDnn.get();
+        this.delegate = delegate;
+        this.bf16 = delegate instanceof Bf16Writer b ? b : new ScalarKernels();
+        this.threads = Math.max(1, threads);
+    }
+
+    @Override public String name() { return "onednn"; }
+
+    @Override public int threads() { return threads; }
+
+    @Override
+    public String description() {
+        return "onednn: oneDNN " + dnn.version + " matmul (fp32, bf16) from " + dnn.source + ", " + threads
+                + " threads; attention, element-wise and int8 by " + delegate.name();
+    }
+
+    @Override
+    public void close() {
+        if (closed) return;
+        closed = true;
+        synchronized (prims) {
+            for (Prim p : prims.values()) {
+                synchronized (p) {
+                    dnn.destroyPrimitive(p.handle);
+                }
+            }
+            prims.clear();
+        }
+        synchronized (packed) {
+            for (DnnlWeights w : packed) {
+                dnn.destroyMemory(w.memory);
+                dnn.destroyMd(w.md);
+            }
+            packed.clear();
+        }
+        arena.close();
+        delegate.close();
+    }
+
+    // ---------------------------------------------------------------- packing
+
+    @Override
+    public Weights pack(float[] w, int out, int in, Precision precision) {
+        if (precision == Precision.INT8) return delegate.pack(w, out, in, precision);
+        long n = check(out, in);
+        if (n > w.length) throw new IllegalArgumentException("array too small for " + out + "x" + in);
+        MemorySegment data;
+        if (precision == Precision.FP32) {
+            data = allocate(n * 4);
+            MemorySegment.copy(w, 0, data, FLOAT, 0, (int) n);
+        } else {
+            data = allocate(n * 2);
+            bf16.toBf16(w, 0, (int) n, data, 0);
+        }
+        return register(data, out, in, precision);
+    }
+
+    @Override
+    public Weights pack(MemorySegment w, int out, int in, Precision precision) {
+        if (precision == Precision.INT8) return delegate.pack(w, out, in, precision);
+        long n = check(out, in);
+        if (n * 4 > w.byteSize()) throw new IllegalArgumentException("segment too small for " + out + "x" + in);
+        if (precision == Precision.FP32) {
+            if (w.isNative()) return register(w, out, in, precision); // in place: e.g. the mapped checkpoint
+            MemorySegment data = allocate(n * 4);
+            MemorySegment.copy(w, 0, data, 0, n * 4);
+            return register(data, out, in, precision);
+        }
+        MemorySegment data = allocate(n * 2);
+        float[] rows = new float[(int) Math.min(n, Math.max(in, 1 << 16) / in * (long) in)];
+        for (long done = 0; done < n; done += rows.length) { // whole rows at a time through a heap buffer
+            int len = (int) Math.min(rows.length, n - done);
+            MemorySegment.copy(w, Weights.F32, done * 4, rows, 0, len);
+            bf16.toBf16(rows, 0, len, data, done * 2);
+        }
+        return register(data, out, in, precision);
+    }
+
+    private static long check(int out, int in) {
+        if (out <= 0 || in <= 0) throw new IllegalArgumentException("bad shape " + out + "x" + in);
+        long n = (long) out * in;
+        if (n > Integer.MAX_VALUE - 16) throw new IllegalArgumentException("weights too large: " + out + "x" + in);
+        return n;
+    }
+
+    private MemorySegment allocate(long bytes) {
+        if (closed) throw new IllegalStateException("onednn kernels are closed");
+        return arena.allocate(bytes, 64);
+    }
+
+    private DnnlWeights register(MemorySegment data, int out, int in, Precision p) {
+        MemorySegment md = dnn.md(in, out, p == Precision.BF16 ? OneDnn.BF16 : OneDnn.F32, OneDnn.TAG_BA);
+        MemorySegment mem;
+        try {
+            mem = dnn.memory(md, data);
+        } catch (RuntimeException e) {
+            dnn.destroyMd(md);
+            throw e;
+        }
+        DnnlWeights w = new DnnlWeights(data, md, mem, out, in, p, this);
+        synchronized (packed) {
+            packed.add(w);
+        }
+        return w;
+    }
+
+    // ---------------------------------------------------------------- matmul
+
+    @Override
+    public void linear(float[] x, int rows, int in, Weights w, float[] bias, float[] y, int out) {
+        if (w.owner == delegate) {
+            delegate.linear(x, rows, in, w, bias, y, out);
+            return;
+        }
+        w.check(this, in, out);
+        if (rows <= 0) return;
+        if ((long) rows * in > x.length || (long) rows * out > y.length) throw new IndexOutOfBoundsException("x or y too small");
+        if (bias != null && bias.length < out) throw new IndexOutOfBoundsException("bias too small");
+        if (closed) throw new IllegalStateException("onednn kernels are closed");
+        DnnlWeights dw = (DnnlWeights) w;
+        boolean half = dw.precision == Precision.BF16;
+        int srcType = half ? OneDnn.BF16 : OneDnn.F32;
+        Scratch s = scratch.get();
+        int nx = rows * in, ny = rows * out;
+        s.src = Scratch.grow(s.src, (long) nx * (half ? 2 : 4));
+        s.dst = Scratch.grow(s.dst, (long) ny * 4);
+        if (half) {
+            bf16.toBf16(x, 0, nx, s.src, 0);
+        } else {
+            MemorySegment.copy(x, 0, s.src, FLOAT, 0, nx);
+        }
+        MemorySegment srcMd = dnn.md(rows, in, srcType, OneDnn.TAG_AB);
+        MemorySegment dstMd = dnn.md(rows, out, OneDnn.F32, OneDnn.TAG_AB);
+        MemorySegment biasMd = MemorySegment.NULL, srcMem = MemorySegment.NULL, dstMem = MemorySegment.NULL,
+                biasMem = MemorySegment.NULL;
+        try {
+            srcMem = dnn.memory(srcMd, s.src);
+            dstMem = dnn.memory(dstMd, s.dst);
+            if (bias != null) {
+                s.bias = Scratch.grow(s.bias, (long) out * 4);
+                MemorySegment.copy(bias, 0, s.bias, FLOAT, 0, out);
+                biasMd = dnn.md(1, out, OneDnn.F32, OneDnn.TAG_AB);
+                biasMem = dnn.memory(biasMd, s.bias);
+            }
+            Shape shape = new Shape(rows, in, out, srcType, bias != null);
+            Prim cached;
+            synchronized (prims) {
+                cached = prims.get(shape);
+            }
+            Prim prim = cached != null ? cached : new Prim(primitive(shape, dw.md));
+            try {
+                synchronized (prim) {
+                    if (bias != null) {
+                        dnn.execute(prim.handle, threads, s.args, OneDnn.ARG_SRC, srcMem, OneDnn.ARG_WEIGHTS, dw.memory,
+                                OneDnn.ARG_BIAS, biasMem, OneDnn.ARG_DST, dstMem);
+                    } else {
+                        dnn.execute(prim.handle, threads, s.args, OneDnn.ARG_SRC, srcMem, OneDnn.ARG_WEIGHTS, dw.memory,
+                                OneDnn.ARG_DST, dstMem);
+                    }
+                }
+            } finally {
+                if (cached == null && !keep(shape, prim)) dnn.destroyPrimitive(prim.handle);
+            }
+        } finally {
+            for (MemorySegment m : new MemorySegment[]{srcMem, dstMem, biasMem}) {
+                if (!m.equals(MemorySegment.NULL)) dnn.destroyMemory(m);
+            }
+            for (MemorySegment md : new MemorySegment[]{srcMd, dstMd, biasMd}) {
+                if (!md.equals(MemorySegment.NULL)) dnn.destroyMd(md);
+            }
+        }
+        MemorySegment.copy(s.dst, FLOAT, 0, y, 0, ny);
+    }
+
+    /** Caches a new primitive unless the cache is full or another thread cached the same shape first. */
+    private boolean keep(Shape shape, Prim p) {
+        synchronized (prims) {
+            if (closed || prims.size() >= MAX_PRIMITIVES || prims.containsKey(shape)) return false;
+            prims.put(shape, p);
+            return true;
+        }
+    }
+
+    /** A matmul primitive for {@code shape}. */
+    private MemorySegment primitive(Shape shape, MemorySegment weightsMd) {
+        MemorySegment src = dnn.md(shape.rows(), shape.in(), shape.type(), OneDnn.TAG_AB);
+        MemorySegment dst = dnn.md(shape.rows(), shape.out(), OneDnn.F32, OneDnn.TAG_AB);
+        MemorySegment bias = shape.bias() ? dnn.md(1, shape.out(), OneDnn.F32, OneDnn.TAG_AB) : MemorySegment.NULL;
+        try {
+            MemorySegment pd = dnn.matmulPd(src, weightsMd, bias, dst);
+            try {
+                return dnn.primitive(pd);
+            } finally {
+                dnn.destroyPd(pd);
+            }
+        } finally {
+            dnn.destroyMd(src);
+            dnn.destroyMd(dst);
+            if (shape.bias()) dnn.destroyMd(bias);
+        }
+    }
+
+    /** The implementation oneDNN picks for {@code rows} rows times these weights, e.g. {@code brg_matmul:avx512_core_bf16}. */
+    String implementation(Weights w, int rows) {
+        DnnlWeights dw = (DnnlWeights) w;
+        int srcType = dw.precision == Precision.BF16 ? OneDnn.BF16 : OneDnn.F32;
+        MemorySegment src = dnn.md(rows, w.in(), srcType, OneDnn.TAG_AB);
+        MemorySegment dst = dnn.md(rows, w.out(), OneDnn.F32, OneDnn.TAG_AB);
+        try {
+            MemorySegment pd = dnn.matmulPd(src, dw.md, MemorySegment.NULL, dst);
+            try {
+                return dnn.implementation(pd);
+            } finally {
+                dnn.destroyPd(pd);
+            }
+        } finally {
+            dnn.destroyMd(src);
+            dnn.destroyMd(dst);
+        }
+    }
+
+    // ---------------------------------------------------------------- delegated
+
+    @Override
+    public void gemm(boolean transA, boolean transB, int m, int n, int k, float alpha,
+                     float[] a, int aOff, int lda, float[] b, int bOff, int ldb,
+                     float beta, float[] c, int cOff, int ldc) {
+        delegate.gemm(transA, transB, m, n, k, alpha, a, aOff, lda, b, bOff, ldb, beta, c, cOff, ldc);
+    }
+
+    @Override
+    public void biasGelu(float[] x, int rows, int cols, float[] bias) {
+        delegate.biasGelu(x, rows, cols, bias);
+    }
+
+    @Override
+    public void residualLayerNorm(float[] x, float[] residual, int rows, int cols,
+                                  float[] gamma, float[] beta, float eps, float[] out) {
+        delegate.residualLayerNorm(x, residual, rows, cols, gamma, beta, eps, out);
+    }
+
+    @Override
+    public void softmax(float[] x, int off, int rows, int cols, int ld, float scale, float[] mask, int maskOff) {
+        delegate.softmax(x, off, rows, cols, ld, scale, mask, maskOff);
+    }
+}

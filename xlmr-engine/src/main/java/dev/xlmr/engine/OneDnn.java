@@ -1,0 +1,314 @@
+package dev.xlmr.engine;
+
+import java.lang.foreign.Arena;
+import java.lang.foreign.FunctionDescriptor;
+import java.lang.foreign.Linker;
+import java.lang.foreign.MemorySegment;
+import java.lang.foreign.SymbolLookup;
+import java.lang.invoke.MethodHandle;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+
+import static java.lang.foreign.ValueLayout.ADDRESS;
+import static java.lang.foreign.ValueLayout.JAVA_INT;
+import static java.lang.foreign.ValueLayout.JAVA_LONG;
+
+/**
+ * Finds and binds oneDNN 3.x (its C API, through FFM) for {@link DnnlKernels}. Search order:
+ * {@code -Dxlmr.onednn=/path/libdnnl.so.3} (or {@code XLMR_ONEDNN}); the library inside the
+ * {@code org.bytedeco:dnnl:linux-x86_64} jar on the class path (extracted once, with its libgomp, to a
+ * per-version directory under {@code java.io.tmpdir}); {@code libdnnl.so.3} on the loader path.
+ *
+ * <p>Only the handful of calls a matmul needs are bound. oneDNN's OpenMP runtime spins idle workers for a while
+ * after each parallel region; on a machine whose cores the Java threads share, that spinning steals them, so
+ * {@code GOMP_SPINCOUNT} is lowered unless the environment sets it (or {@code OMP_WAIT_POLICY}).
+ */
+final class OneDnn {
+    // values from oneapi/dnnl/dnnl_types.h and dnnl_common_types.h (3.x)
+    static final int F32 = 3, BF16 = 2;
+    static final int TAG_ANY = 1, TAG_AB = 3, TAG_BA = 14;
+    static final int ARG_SRC = 1, ARG_DST = 17, ARG_WEIGHTS = 33, ARG_BIAS = 41;
+    static final int QUERY_IMPL_INFO_STR = 8, QUERY_WEIGHTS_MD = 131;
+    private static final int ENGINE_CPU = 1, STREAM_DEFAULT = 1;
+    private static final String JAR_DIR = "org/bytedeco/dnnl/linux-x86_64/";
+    private static final String[] STATUS = {"success", "out_of_memory", "invalid_arguments", "unimplemented",
+            "last_impl_reached", "runtime_error", "not_required", "invalid_graph", "invalid_graph_op",
+            "invalid_shape", "invalid_data_type"};
+
+    final String source;
+    final String version;
+    private final MethodHandle engineCreate, streamCreate, mdCreateWithTag, mdDestroy, mdGetSize, memoryCreate,
+            memoryDestroy, matmulPd, reorderPd, pdQueryMd, pdQuery, pdDestroy, primitiveCreate, primitiveExecute,
+            primitiveDestroy, streamWait, ompSetNumThreads;
+    /** The CPU engine and one in-order stream; CPU execution is synchronous, the stream carries no state. */
+    final MemorySegment engine, stream;
+
+    private OneDnn(SymbolLookup lib, SymbolLookup gomp, String source) throws Throwable {
+        this.source = source;
+        Linker l = Linker.nativeLinker();
+        engineCreate = h(l, lib, "dnnl_engine_create", JAVA_INT, ADDRESS, JAVA_INT, JAVA_LONG);
+        streamCreate = h(l, lib, "dnnl_stream_create", JAVA_INT, ADDRESS, ADDRESS, JAVA_INT);
+        mdCreateWithTag = h(l, lib, "dnnl_memory_desc_create_with_tag", JAVA_INT, ADDRESS, JAVA_INT, ADDRESS, JAVA_INT, JAVA_INT);
+        mdDestroy = h(l, lib, "dnnl_memory_desc_destroy", JAVA_INT, ADDRESS);
+        mdGetSize = h(l, lib, "dnnl_memory_desc_get_size", JAVA_LONG, ADDRESS);
+        memoryCreate = h(l, lib, "dnnl_memory_create", JAVA_INT, ADDRESS, ADDRESS, ADDRESS, ADDRESS);
+        memoryDestroy = h(l, lib, "dnnl_memory_destroy", JAVA_INT, ADDRESS);
+        matmulPd = h(l, lib, "dnnl_matmul_primitive_desc_create", JAVA_INT, ADDRESS, ADDRESS, ADDRESS, ADDRESS, ADDRESS, ADDRESS, ADDRESS);
+        reorderPd = h(l, lib, "dnnl_reorder_primitive_desc_create", JAVA_INT, ADDRESS, ADDRESS, ADDRESS, ADDRESS, ADDRESS, ADDRESS);
+        pdQueryMd = h(l, lib, "dnnl_primitive_desc_query_md", ADDRESS, ADDRESS, JAVA_INT, JAVA_INT);
+        pdQuery = h(l, lib, "dnnl_primitive_desc_query", JAVA_INT, ADDRESS, JAVA_INT, JAVA_INT, ADDRESS);
+        pdDestroy = h(l, lib, "dnnl_primitive_desc_destroy", JAVA_INT, ADDRESS);
+        primitiveCreate = h(l, lib, "dnnl_primitive_create", JAVA_INT, ADDRESS, ADDRESS);
+        primitiveExecute = h(l, lib, "dnnl_primitive_execute", JAVA_INT, ADDRESS, ADDRESS, JAVA_INT, ADDRESS);
+        primitiveDestroy = h(l, lib, "dnnl_primitive_destroy", JAVA_INT, ADDRESS);
+        streamWait = h(l, lib, "dnnl_stream_wait", JAVA_INT, ADDRESS);
+        ompSetNumThreads = gomp.find("omp_set_num_threads")
+                .map(s -> l.downcallHandle(s, FunctionDescriptor.ofVoid(JAVA_INT))).orElse(null);
+        MethodHandle ver = l.downcallHandle(lib.find("dnnl_version").orElseThrow(), FunctionDescriptor.of(ADDRESS));
+        MemorySegment v = ((MemorySegment) ver.invokeExact()).reinterpret(12);
+        int major = v.get(JAVA_INT, 0), minor = v.get(JAVA_INT, 4), patch = v.get(JAVA_INT, 8);
+        if (major != 3) throw new UnsupportedOperationException("oneDNN " + major + "." + minor + " found, 3.x needed: " + source);
+        version = major + "." + minor + "." + patch;
+        try (Arena a = Arena.ofConfined()) {
+            MemorySegment p = a.allocate(ADDRESS);
+            check((int) engineCreate.invokeExact(p, ENGINE_CPU, 0L), "dnnl_engine_create");
+            engine = p.get(ADDRESS, 0);
+            check((int) streamCreate.invokeExact(p, engine, STREAM_DEFAULT), "dnnl_stream_create");
+            stream = p.get(ADDRESS, 0);
+        }
+    }
+
+    private static MethodHandle h(Linker l, SymbolLookup lib, String name, java.lang.foreign.MemoryLayout ret,
+                                  java.lang.foreign.MemoryLayout... args) {
+        MemorySegment s = lib.find(name).orElseThrow(() -> new UnsupportedOperationException("no symbol " + name));
+        return l.downcallHandle(s, FunctionDescriptor.of(ret, args));
+    }
+
+    static void check(int status, String what) {
+        if (status != 0) {
+            String name = status > 0 && status < STATUS.length ? STATUS[status] : "status " + status;
+            throw new IllegalStateException("oneDNN " + what + " failed: " + name);
+        }
+    }
+
+    // ------------------------------------------------------------------ thin wrappers (status checked)
+
+    /** A 2-D memory descriptor. Destroy with {@link #destroyMd}. */
+    MemorySegment md(long rows, long cols, int dataType, int tag) {
+        try (Arena a = Arena.ofConfined()) {
+            MemorySegment p = a.allocate(ADDRESS);
+            MemorySegment dims = a.allocate(JAVA_LONG, 12);
+            dims.setAtIndex(JAVA_LONG, 0, rows);
+            dims.setAtIndex(JAVA_LONG, 1, cols);
+            check((int) mdCreateWithTag.invokeExact(p, 2, dims, dataType, tag), "dnnl_memory_desc_create_with_tag");
+            return p.get(ADDRESS, 0);
+        } catch (RuntimeException | Error e) {
+            throw e;
+        } catch (Throwable t) {
+            throw new IllegalStateException(t);
+        }
+    }
+
+    void destroyMd(MemorySegment md) {
+        call(() -> (int) mdDestroy.invokeExact(md), "dnnl_memory_desc_destroy");
+    }
+
+    long size(MemorySegment md) {
+        try {
+            return (long) mdGetSize.invokeExact(md);
+        } catch (Throwable t) {
+            throw new IllegalStateException(t);
+        }
+    }
+
+    /** A memory object over {@code data} (not owned). Destroy with {@link #destroyMemory}. */
+    MemorySegment memory(MemorySegment md, MemorySegment data) {
+        try (Arena a = Arena.ofConfined()) {
+            MemorySegment p = a.allocate(ADDRESS);
+            check((int) memoryCreate.invokeExact(p, md, engine, data), "dnnl_memory_create");
+            return p.get(ADDRESS, 0);
+        } catch (RuntimeException | Error e) {
+            throw e;
+        } catch (Throwable t) {
+            throw new IllegalStateException(t);
+        }
+    }
+
+    void destroyMemory(MemorySegment m) {
+        call(() -> (int) memoryDestroy.invokeExact(m), "dnnl_memory_destroy");
+    }
+
+    /** A matmul primitive descriptor; {@code bias} may be {@link MemorySegment#NULL}. */
+    MemorySegment matmulPd(MemorySegment src, MemorySegment weights, MemorySegment bias, MemorySegment dst) {
+        try (Arena a = Arena.ofConfined()) {
+            MemorySegment p = a.allocate(ADDRESS);
+            check((int) matmulPd.invokeExact(p, engine, src, weights, bias, dst, MemorySegment.NULL), "dnnl_matmul_primitive_desc_create");
+            return p.get(ADDRESS, 0);
+        } catch (RuntimeException | Error e) {
+            throw e;
+        } catch (Throwable t) {
+            throw new IllegalStateException(t);
+        }
+    }
+
+    MemorySegment reorderPd(MemorySegment src, MemorySegment dst) {
+        try (Arena a = Arena.ofConfined()) {
+            MemorySegment p = a.allocate(ADDRESS);
+            check((int) reorderPd.invokeExact(p, src, engine, dst, engine, MemorySegment.NULL), "dnnl_reorder_primitive_desc_create");
+            return p.get(ADDRESS, 0);
+        } catch (RuntimeException | Error e) {
+            throw e;
+        } catch (Throwable t) {
+            throw new IllegalStateException(t);
+        }
+    }
+
+    /** A memory descriptor owned by {@code pd} (do not destroy it). */
+    MemorySegment queryMd(MemorySegment pd, int what) {
+        try {
+            MemorySegment md = (MemorySegment) pdQueryMd.invokeExact(pd, what, 0);
+            if (md.equals(MemorySegment.NULL)) throw new IllegalStateException("oneDNN: no memory descriptor " + what);
+            return md;
+        } catch (RuntimeException | Error e) {
+            throw e;
+        } catch (Throwable t) {
+            throw new IllegalStateException(t);
+        }
+    }
+
+    /** The implementation oneDNN picked, e.g. {@code gemm:jit:bf16}. */
+    String implementation(MemorySegment pd) {
+        try (Arena a = Arena.ofConfined()) {
+            MemorySegment p = a.allocate(ADDRESS);
+            check((int) pdQuery.invokeExact(pd, QUERY_IMPL_INFO_STR, 0, p), "dnnl_primitive_desc_query");
+            return p.get(ADDRESS, 0).reinterpret(256).getString(0);
+        } catch (RuntimeException | Error e) {
+            throw e;
+        } catch (Throwable t) {
+            throw new IllegalStateException(t);
+        }
+    }
+
+    void destroyPd(MemorySegment pd) {
+        call(() -> (int) pdDestroy.invokeExact(pd), "dnnl_primitive_desc_destroy");
+    }
+
+    MemorySegment primitive(MemorySegment pd) {
+        try (Arena a = Arena.ofConfined()) {
+            MemorySegment p = a.allocate(ADDRESS);
+            check((int) primitiveCreate.invokeExact(p, pd), "dnnl_primitive_create");
+            return p.get(ADDRESS, 0);
+        } catch (RuntimeException | Error e) {
+            throw e;
+        } catch (Throwable t) {
+            throw new IllegalStateException(t);
+        }
+    }
+
+    void destroyPrimitive(MemorySegment prim) {
+        call(() -> (int) primitiveDestroy.invokeExact(prim), "dnnl_primitive_destroy");
+    }
+
+    /**
+     * Runs {@code prim} with {@code args} (pairs: index, memory) on {@code threads} OpenMP threads of the calling
+     * thread's team, and waits for it. {@code argBuf} holds at least {@code 16 * pairs} bytes.
+     */
+    void execute(MemorySegment prim, int threads, MemorySegment argBuf, Object... args) {
+        int n = args.length / 2;
+        for (int i = 0; i < n; i++) {
+            argBuf.set(JAVA_INT, 16L * i, (Integer) args[2 * i]);
+            argBuf.set(ADDRESS, 16L * i + 8, (MemorySegment) args[2 * i + 1]);
+        }
+        try {
+            if (ompSetNumThreads != null) ompSetNumThreads.invokeExact(threads); // per calling thread in OpenMP
+            check((int) primitiveExecute.invokeExact(prim, stream, n, argBuf), "dnnl_primitive_execute");
+            check((int) streamWait.invokeExact(stream), "dnnl_stream_wait");
+        } catch (RuntimeException | Error e) {
+            throw e;
+        } catch (Throwable t) {
+            throw new IllegalStateException(t);
+        }
+    }
+
+    private interface Call {
+        int run() throws Throwable;
+    }
+
+    private static void call(Call c, String what) {
+        try {
+            check(c.run(), what);
+        } catch (RuntimeException | Error e) {
+            throw e;
+        } catch (Throwable t) {
+            throw new IllegalStateException(t);
+        }
+    }
+
+    // ------------------------------------------------------------------ loading
+
+    private static volatile Object instance; // OneDnn, or the Throwable explaining its absence
+
+    /** The bound library, or an exception saying why there is none (tried once per JVM). */
+    static OneDnn get() {
+        Object o = instance;
+        if (o == null) {
+            synchronized (OneDnn.class) {
+                if ((o = instance) == null) {
+                    try {
+                        o = load();
+                    } catch (Throwable t) {
+                        o = t;
+                    }
+                    instance = o;
+                }
+            }
+        }
+        if (o instanceof OneDnn d) return d;
+        throw new UnsupportedOperationException("oneDNN unavailable: " + ((Throwable) o).getMessage(), (Throwable) o);
+    }
+
+    private static OneDnn load() throws Throwable {
+        if (System.getenv("GOMP_SPINCOUNT") == null && System.getenv("OMP_WAIT_POLICY") == null) {
+            // ~10k pause loops (some microseconds) instead of 300k: idle workers yield the cores to Java threads
+            NativeLibs.setenv("GOMP_SPINCOUNT", System.getProperty("xlmr.onednn.spincount", "10000"));
+        }
+        List<String> tried = new ArrayList<>();
+        String forced = System.getProperty("xlmr.onednn", System.getenv("XLMR_ONEDNN"));
+        if (forced != null && !forced.isBlank()) {
+            Path p = Path.of(forced);
+            SymbolLookup lib = SymbolLookup.libraryLookup(p, Arena.global());
+            return new OneDnn(lib, gomp(p.resolveSibling("libgomp.so.1")), forced);
+        }
+        try {
+            Path dir = NativeLibs.extract(JAR_DIR, "xlmr-dnnl", "libdnnl.so.3", "libgomp.so.1", "libdnnl.so.3");
+            if (dir != null) {
+                // libgomp first, by path: libdnnl's $ORIGIN RUNPATH then resolves to the same instance
+                SymbolLookup gomp = SymbolLookup.libraryLookup(dir.resolve("libgomp.so.1"), Arena.global());
+                SymbolLookup lib = SymbolLookup.libraryLookup(dir.resolve("libdnnl.so.3"), Arena.global());
+                return new OneDnn(lib, gomp, "org.bytedeco:dnnl jar (" + dir.resolve("libdnnl.so.3") + ")");
+            }
+            tried.add("no " + JAR_DIR + " on the class path");
+        } catch (Throwable t) {
+            tried.add("jar: " + t);
+        }
+        try {
+            SymbolLookup lib = SymbolLookup.libraryLookup("libdnnl.so.3", Arena.global());
+            return new OneDnn(lib, gomp(Path.of("libgomp.so.1")), "libdnnl.so.3");
+        } catch (Throwable t) {
+            tried.add("libdnnl.so.3: " + t.getMessage());
+        }
+        throw new UnsupportedOperationException(String.join("; ", tried));
+    }
+
+    /** libgomp as loaded by libdnnl (by soname, dlopen returns the loaded one), or an empty lookup. */
+    private static SymbolLookup gomp(Path p) {
+        try {
+            return p.getParent() != null && p.toFile().exists()
+                    ? SymbolLookup.libraryLookup(p, Arena.global())
+                    : SymbolLookup.libraryLookup(p.getFileName().toString(), Arena.global());
+        } catch (IllegalArgumentException e) {
+            return name -> java.util.Optional.empty(); // another OpenMP runtime: threads follow OMP_NUM_THREADS
+        }
+    }
+}

@@ -6,16 +6,20 @@ import java.util.List;
  * Picks a {@link Kernels} implementation at run time, in the spirit of Lucene's VectorizationProvider.
  *
  * <ul>
+ *   <li>{@code onednn}: oneDNN's matmul through FFM (the library ships in the {@code org.bytedeco:dnnl} jar): fp32
+ *       on weights used in place from the mapped checkpoint, bf16 on the CPU's bf16 dot-product instructions;
+ *       attention, element-wise work and INT8 weights by the Vector API (or scalar) kernels;</li>
  *   <li>{@code vector}: pure Java Vector API; needs {@code --add-modules jdk.incubator.vector};</li>
  *   <li>{@code native}: OpenBLAS sgemm through FFM, with the Vector API (or scalar) kernels for element-wise work
  *       and BF16/INT8 weights;</li>
  *   <li>{@code scalar}: plain loops, always available.</li>
  * </ul>
- * {@link #best()} tries them in that order unless {@code -Dxlmr.kernels=scalar|vector|native} (or the
+ * {@link #best()} tries them in that order unless {@code -Dxlmr.kernels=onednn|vector|native|scalar} (or the
  * {@code XLMR_KERNELS} environment variable) forces one; an unusable choice falls back to the next with a
  * one-line warning on stderr. Threads: {@code -Dxlmr.threads} / {@code XLMR_THREADS}, default all cores.
  * OpenBLAS: {@code -Dxlmr.openblas=/path/libopenblas.so.0} (or {@code XLMR_OPENBLAS}) picks the library,
  * {@code -Dxlmr.openblas.core=SkylakeX} its kernels (see the {@code OPENBLAS_CORETYPE} environment variable).
+ * oneDNN: {@code -Dxlmr.onednn=/path/libdnnl.so.3} (or {@code XLMR_ONEDNN}) picks the library.
  *
  * <pre>{@code
  * Kernels k = KernelProvider.best();
@@ -28,11 +32,12 @@ public final class KernelProvider {
     /** System property (and environment variable {@code XLMR_THREADS}) with the thread count. */
     public static final String THREADS_PROPERTY = "xlmr.threads";
     /**
-     * Names in order of preference. {@code vector} comes first: on the 2-core Zen 5 target it matched or beat
-     * OpenBLAS at 2 threads for BERT-sized layers, and OpenBLAS's spinning worker threads collapse (to a few
-     * GFLOP/s for 32 rows) when the cores are shared with other work.
+     * Names in order of preference. On the 2-core Zen 5 target (BENCHMARKS.md, "Engine"), {@code onednn} matched
+     * {@code vector} on fp32 throughput, beat it on one-sentence latency and on load time (no packing: fp32
+     * weights are read in place), and ran bf16 at 1.5x its speed; {@code vector} matched or beat OpenBLAS,
+     * whose spinning worker threads collapse (to a few GFLOP/s for 32 rows) when the cores are shared.
      */
-    public static final List<String> NAMES = List.of("vector", "onednn", "native", "scalar");
+    public static final List<String> NAMES = List.of("onednn", "vector", "native", "scalar");
 
     private static volatile Kernels best;
 

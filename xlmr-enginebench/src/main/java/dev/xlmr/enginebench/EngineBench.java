@@ -317,6 +317,9 @@ public final class EngineBench {
         for (int i = -10; i < calls; i++) {
             String s = set.get(Math.floorMod(i, calls) * stride % set.size());
             for (int e = 0; e < latNames.size(); e++) {
+                // a pause first: the previous engine's pool threads (ORT's and OpenMP's spin after each call)
+                // go idle instead of competing with the engine being timed
+                Thread.sleep(30);
                 long t0 = System.nanoTime();
                 latRuns.get(e).accept(s);
                 if (i >= 0) {

@@ -18,7 +18,8 @@ import java.util.Map;
  *
  * <p>Activations live in Java arrays, oneDNN needs native memory: each call copies (fp32) or rounds (bf16)
  * {@code x} into a per-thread native buffer and copies {@code y} back, a few percent of the matmul's time. FP32
- * weights from a memory-mapped checkpoint are used in place, so packing costs nothing at load.
+ * weights from a memory-mapped checkpoint are used in place, so loading packs nothing; after their first use a
+ * background thread copies them into oneDNN's blocked layout (see {@link DnnlWeights}).
  */
 final class DnnlKernels implements Kernels {
     private static final ValueLayout.OfFloat FLOAT = ValueLayout.JAVA_FLOAT;
@@ -28,10 +29,11 @@ final class DnnlKernels implements Kernels {
     private final Bf16Writer bf16;
     private final int threads;
     private final Arena arena = Arena.ofShared(); // weight copies and bf16 roundings; freed by close
-    private final List<DnnlWeights> packed = new ArrayList<>(); // guarded by itself
+    private final List<DnnlWeights> all = new ArrayList<>();   // guarded by itself
     private final Map<Shape, Prim> prims = new HashMap<>();     // guarded by itself
     private final ThreadLocal<Scratch> scratch = ThreadLocal.withInitial(Scratch::new);
     private volatile boolean closed;
+    private java.util.concurrent.ExecutorService repacker; // made on first use, guarded by this
 
     /** Per-thread native buffers, grown on demand and freed by the GC (a thread may outlive these kernels). */
     private static final class Scratch {
@@ -51,7 +53,7 @@ final class DnnlKernels implements Kernels {
      */
     static final int MAX_PRIMITIVES = 1024;
 
-    private record Shape(int rows, int in, int out, int type, boolean bias) {}
+    private record Shape(int rows, int in, int out, int type, boolean bias, boolean packed) {}
 
     /** A primitive; its library-managed scratchpad is not safe for concurrent runs, so runs lock it. */
     private static final class Prim {
@@ -80,6 +82,18 @@ final class DnnlKernels implements Kernels {
     public void close() {
         if (closed) return;
         closed = true;
+        java.util.concurrent.ExecutorService bg;
+        synchronized (this) {
+            bg = repacker;
+        }
+        if (bg != null) { // a repack in flight writes into the arena: let it finish first
+            bg.shutdown();
+            try {
+                bg.awaitTermination(1, java.util.concurrent.TimeUnit.MINUTES);
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+            }
+        }
         synchronized (prims) {
             for (Prim p : prims.values()) {
                 synchronized (p) {
@@ -88,12 +102,16 @@ final class DnnlKernels implements Kernels {
             }
             prims.clear();
         }
-        synchronized (packed) {
-            for (DnnlWeights w : packed) {
-                dnn.destroyMemory(w.memory);
-                dnn.destroyMd(w.md);
+        synchronized (all) {
+            for (DnnlWeights w : all) {
+                for (DnnlWeights.Layout l : new DnnlWeights.Layout[] {w.plain, w.current == w.plain ? null : w.current}) {
+                    if (l != null) {
+                        dnn.destroyMemory(l.memory());
+                        dnn.destroyMd(l.md());
+                    }
+                }
             }
-            packed.clear();
+            all.clear();
         }
         arena.close();
         delegate.close();
@@ -106,15 +124,16 @@ final class DnnlKernels implements Kernels {
         if (precision == Precision.INT8) return delegate.pack(w, out, in, precision);
         long n = check(out, in);
         if (n > w.length) throw new IllegalArgumentException("array too small for " + out + "x" + in);
-        MemorySegment data;
         if (precision == Precision.FP32) {
-            data = allocate(n * 4);
+            MemorySegment data = allocate(n * 4);
             MemorySegment.copy(w, 0, data, FLOAT, 0, (int) n);
-        } else {
-            data = allocate(n * 2);
-            bf16.toBf16(w, 0, (int) n, data, 0);
+            return register(plain(data, out, in), null, out, in, precision);
         }
-        return register(data, out, in, precision);
+        try (Arena tmp = Arena.ofConfined()) {
+            MemorySegment data = tmp.allocate(n * 4, 64);
+            MemorySegment.copy(w, 0, data, FLOAT, 0, (int) n);
+            return packBf16(data, out, in);
+        }
     }
 
     @Override
@@ -122,20 +141,17 @@ final class DnnlKernels implements Kernels {
         if (precision == Precision.INT8) return delegate.pack(w, out, in, precision);
         long n = check(out, in);
         if (n * 4 > w.byteSize()) throw new IllegalArgumentException("segment too small for " + out + "x" + in);
-        if (precision == Precision.FP32) {
-            if (w.isNative()) return register(w, out, in, precision); // in place: e.g. the mapped checkpoint
-            MemorySegment data = allocate(n * 4);
+        if (w.isNative()) {
+            return precision == Precision.FP32 // in place: e.g. the mapped checkpoint
+                    ? register(plain(w, out, in), null, out, in, precision)
+                    : packBf16(w, out, in);
+        }
+        try (Arena tmp = Arena.ofConfined()) {
+            MemorySegment data = precision == Precision.FP32 ? allocate(n * 4) : tmp.allocate(n * 4, 64);
             MemorySegment.copy(w, 0, data, 0, n * 4);
-            return register(data, out, in, precision);
+            return precision == Precision.FP32 ? register(plain(data, out, in), null, out, in, precision)
+                    : packBf16(data, out, in);
         }
-        MemorySegment data = allocate(n * 2);
-        float[] rows = new float[(int) Math.min(n, Math.max(in, 1 << 16) / in * (long) in)];
-        for (long done = 0; done < n; done += rows.length) { // whole rows at a time through a heap buffer
-            int len = (int) Math.min(rows.length, n - done);
-            MemorySegment.copy(w, Weights.F32, done * 4, rows, 0, len);
-            bf16.toBf16(rows, 0, len, data, done * 2);
-        }
-        return register(data, out, in, precision);
     }
 
     private static long check(int out, int in) {
@@ -150,20 +166,107 @@ final class DnnlKernels implements Kernels {
         return arena.allocate(bytes, 64);
     }
 
-    private DnnlWeights register(MemorySegment data, int out, int in, Precision p) {
-        MemorySegment md = dnn.md(in, out, p == Precision.BF16 ? OneDnn.BF16 : OneDnn.F32, OneDnn.TAG_BA);
-        MemorySegment mem;
+    private DnnlWeights.Layout plain(MemorySegment data, int out, int in) {
+        return layout(dnn.md(in, out, OneDnn.F32, OneDnn.TAG_BA), data, false);
+    }
+
+    private DnnlWeights.Layout layout(MemorySegment md, MemorySegment data, boolean packed) {
         try {
-            mem = dnn.memory(md, data);
+            return new DnnlWeights.Layout(md, dnn.memory(md, data), data, packed);
         } catch (RuntimeException e) {
             dnn.destroyMd(md);
             throw e;
         }
-        DnnlWeights w = new DnnlWeights(data, md, mem, out, in, p, this);
-        synchronized (packed) {
-            packed.add(w);
+    }
+
+    /** fp32 {@code ba} data (native) rounded by oneDNN into the blocked bf16 layout its matmul reads fastest. */
+    private DnnlWeights packBf16(MemorySegment f32, int out, int in) {
+        DnnlWeights.Layout packed = repack(f32, out, in, OneDnn.BF16, threads);
+        return register(null, packed, out, in, Precision.BF16);
+    }
+
+    /** A copy of fp32 {@code ba} data in the blocked layout (and data type) oneDNN picks for this matmul. */
+    private DnnlWeights.Layout repack(MemorySegment f32, int out, int in, int type, int threads) {
+        MemorySegment from = dnn.md(in, out, OneDnn.F32, OneDnn.TAG_BA);
+        MemorySegment md = blockedMd(in, out, type);
+        try {
+            MemorySegment data = allocate(dnn.size(md));
+            dnn.reorder(from, f32, md, data, threads);
+            return layout(md, data, true);
+        } catch (RuntimeException | Error e) {
+            dnn.destroyMd(md);
+            throw e;
+        } finally {
+            dnn.destroyMd(from);
+        }
+    }
+
+    /** The weights layout oneDNN's matmul chooses (asked for 64 rows; measured to serve 1 to 1,400 rows alike). */
+    private MemorySegment blockedMd(int in, int out, int type) {
+        MemorySegment src = dnn.md(64, in, type, OneDnn.TAG_AB);
+        MemorySegment any = dnn.md(in, out, type, OneDnn.TAG_ANY);
+        MemorySegment dst = dnn.md(64, out, OneDnn.F32, OneDnn.TAG_AB);
+        try {
+            MemorySegment pd = dnn.matmulPd(src, any, MemorySegment.NULL, dst);
+            try {
+                return dnn.cloneMd(dnn.queryMd(pd, OneDnn.QUERY_WEIGHTS_MD));
+            } finally {
+                dnn.destroyPd(pd);
+            }
+        } finally {
+            dnn.destroyMd(src);
+            dnn.destroyMd(any);
+            dnn.destroyMd(dst);
+        }
+    }
+
+    private DnnlWeights register(DnnlWeights.Layout plain, DnnlWeights.Layout packed, int out, int in, Precision p) {
+        DnnlWeights w = new DnnlWeights(plain, packed, out, in, p, this);
+        synchronized (all) {
+            all.add(w);
         }
         return w;
+    }
+
+    /**
+     * FP32 weights get their blocked copy on a background thread (one OpenMP thread, so requests keep a core),
+     * started by their first matmul: loading stays a mapping, and the first requests are not delayed.
+     */
+    private void repackLater(DnnlWeights w) {
+        if (!w.packing.compareAndSet(false, true)) return;
+        try {
+            background().execute(() -> {
+                try {
+                    if (!closed) w.current = repack(w.plain.data(), w.out(), w.in(), OneDnn.F32, 1);
+                } catch (RuntimeException | Error e) {
+                    if (!closed) KernelProvider.warn("onednn: keeping fp32 weights unpacked (" + e.getMessage() + ")");
+                }
+            });
+        } catch (java.util.concurrent.RejectedExecutionException e) {
+            // closing
+        }
+    }
+
+    private synchronized java.util.concurrent.ExecutorService background() {
+        if (closed) throw new java.util.concurrent.RejectedExecutionException("closed");
+        if (repacker == null) {
+            repacker = java.util.concurrent.Executors.newSingleThreadExecutor(
+                    r -> Thread.ofPlatform().daemon().name("xlmr-onednn-repack").unstarted(r));
+        }
+        return repacker;
+    }
+
+    /** Row {@code o} of weights kept only in a blocked layout: the whole matrix back to fp32 (inspection only). */
+    void unpackRow(DnnlWeights w, int o, float[] dst) {
+        DnnlWeights.Layout l = w.current;
+        MemorySegment md = dnn.md(w.in(), w.out(), OneDnn.F32, OneDnn.TAG_BA);
+        try (Arena tmp = Arena.ofConfined()) {
+            MemorySegment f32 = tmp.allocate((long) w.in() * w.out() * 4, 64);
+            dnn.reorder(l.md(), l.data(), md, f32, 1);
+            MemorySegment.copy(f32, Weights.F32, (long) o * w.in() * 4, dst, 0, w.in());
+        } finally {
+            dnn.destroyMd(md);
+        }
     }
 
     // ---------------------------------------------------------------- matmul
@@ -180,6 +283,8 @@ final class DnnlKernels implements Kernels {
         if (bias != null && bias.length < out) throw new IndexOutOfBoundsException("bias too small");
         if (closed) throw new IllegalStateException("onednn kernels are closed");
         DnnlWeights dw = (DnnlWeights) w;
+        DnnlWeights.Layout layout = dw.current;
+        if (!layout.packed()) repackLater(dw);
         boolean half = dw.precision == Precision.BF16;
         int srcType = half ? OneDnn.BF16 : OneDnn.F32;
         Scratch s = scratch.get();
@@ -204,19 +309,19 @@ final class DnnlKernels implements Kernels {
                 biasMd = dnn.md(1, out, OneDnn.F32, OneDnn.TAG_AB);
                 biasMem = dnn.memory(biasMd, s.bias);
             }
-            Shape shape = new Shape(rows, in, out, srcType, bias != null);
+            Shape shape = new Shape(rows, in, out, srcType, bias != null, layout.packed());
             Prim cached;
             synchronized (prims) {
                 cached = prims.get(shape);
             }
-            Prim prim = cached != null ? cached : new Prim(primitive(shape, dw.md));
+            Prim prim = cached != null ? cached : new Prim(primitive(shape, layout.md()));
             try {
                 synchronized (prim) {
                     if (bias != null) {
-                        dnn.execute(prim.handle, threads, s.args, OneDnn.ARG_SRC, srcMem, OneDnn.ARG_WEIGHTS, dw.memory,
+                        dnn.execute(prim.handle, threads, s.args, OneDnn.ARG_SRC, srcMem, OneDnn.ARG_WEIGHTS, layout.memory(),
                                 OneDnn.ARG_BIAS, biasMem, OneDnn.ARG_DST, dstMem);
                     } else {
-                        dnn.execute(prim.handle, threads, s.args, OneDnn.ARG_SRC, srcMem, OneDnn.ARG_WEIGHTS, dw.memory,
+                        dnn.execute(prim.handle, threads, s.args, OneDnn.ARG_SRC, srcMem, OneDnn.ARG_WEIGHTS, layout.memory(),
                                 OneDnn.ARG_DST, dstMem);
                     }
                 }
@@ -269,7 +374,7 @@ final class DnnlKernels implements Kernels {
         MemorySegment src = dnn.md(rows, w.in(), srcType, OneDnn.TAG_AB);
         MemorySegment dst = dnn.md(rows, w.out(), OneDnn.F32, OneDnn.TAG_AB);
         try {
-            MemorySegment pd = dnn.matmulPd(src, dw.md, MemorySegment.NULL, dst);
+            MemorySegment pd = dnn.matmulPd(src, dw.current.md(), MemorySegment.NULL, dst);
             try {
                 return dnn.implementation(pd);
             } finally {

@@ -115,9 +115,28 @@ public final class KernelProvider {
             case "scalar" -> new ScalarKernels();
             case "vector" -> vector(threads);
             case "native" -> new NativeBlasKernels(threads, delegateFor(threads));
-            case "onednn" -> new DnnlKernels(threads, delegateFor(threads));
+            case "onednn" -> onednn(threads);
             default -> throw new IllegalArgumentException(name);
         };
+    }
+
+    /** oneDNN's library loads (~0.13 s in a fresh JVM) while the delegate kernels start on another thread. */
+    private static Kernels onednn(int threads) throws Throwable {
+        java.util.concurrent.CompletableFuture<Kernels> delegate = new java.util.concurrent.CompletableFuture<>();
+        Thread.ofPlatform().daemon().name("xlmr-kernels-delegate").start(() -> {
+            try {
+                delegate.complete(delegateFor(threads));
+            } catch (Throwable t) {
+                delegate.completeExceptionally(t);
+            }
+        });
+        try {
+            OneDnn.get();
+        } catch (Throwable t) {
+            delegate.thenAccept(Kernels::close);
+            throw t;
+        }
+        return new DnnlKernels(threads, delegate.join());
     }
 
     private static Kernels delegateFor(int threads) {

@@ -28,7 +28,7 @@ final class OneDnn {
     // values from oneapi/dnnl/dnnl_types.h and dnnl_common_types.h (3.x)
     static final int F32 = 3, BF16 = 2;
     static final int TAG_ANY = 1, TAG_AB = 3, TAG_BA = 14;
-    static final int ARG_SRC = 1, ARG_DST = 17, ARG_WEIGHTS = 33, ARG_BIAS = 41;
+    static final int ARG_SRC = 1, ARG_DST = 17, ARG_WEIGHTS = 33, ARG_BIAS = 41, ARG_FROM = 1, ARG_TO = 17;
     static final int QUERY_IMPL_INFO_STR = 8, QUERY_WEIGHTS_MD = 131;
     private static final int ENGINE_CPU = 1, STREAM_DEFAULT = 1;
     private static final String JAR_DIR = "org/bytedeco/dnnl/linux-x86_64/";
@@ -39,7 +39,7 @@ final class OneDnn {
     final String source;
     final String version;
     private final MethodHandle engineCreate, streamCreate, mdCreateWithTag, mdDestroy, mdGetSize, memoryCreate,
-            memoryDestroy, matmulPd, reorderPd, pdQueryMd, pdQuery, pdDestroy, primitiveCreate, primitiveExecute,
+            memoryDestroy, mdClone, matmulPd, reorderPd, pdQueryMd, pdQuery, pdDestroy, primitiveCreate, primitiveExecute,
             primitiveDestroy, streamWait, ompSetNumThreads;
     /** The CPU engine and one in-order stream; CPU execution is synchronous, the stream carries no state. */
     final MemorySegment engine, stream;
@@ -54,6 +54,7 @@ final class OneDnn {
         mdGetSize = h(l, lib, "dnnl_memory_desc_get_size", JAVA_LONG, ADDRESS);
         memoryCreate = h(l, lib, "dnnl_memory_create", JAVA_INT, ADDRESS, ADDRESS, ADDRESS, ADDRESS);
         memoryDestroy = h(l, lib, "dnnl_memory_destroy", JAVA_INT, ADDRESS);
+        mdClone = h(l, lib, "dnnl_memory_desc_clone", JAVA_INT, ADDRESS, ADDRESS);
         matmulPd = h(l, lib, "dnnl_matmul_primitive_desc_create", JAVA_INT, ADDRESS, ADDRESS, ADDRESS, ADDRESS, ADDRESS, ADDRESS, ADDRESS);
         reorderPd = h(l, lib, "dnnl_reorder_primitive_desc_create", JAVA_INT, ADDRESS, ADDRESS, ADDRESS, ADDRESS, ADDRESS, ADDRESS);
         pdQueryMd = h(l, lib, "dnnl_primitive_desc_query_md", ADDRESS, ADDRESS, JAVA_INT, JAVA_INT);
@@ -174,6 +175,36 @@ final class OneDnn {
             throw e;
         } catch (Throwable t) {
             throw new IllegalStateException(t);
+        }
+    }
+
+    /** A copy of {@code md} (e.g. one owned by a primitive descriptor) that the caller destroys. */
+    MemorySegment cloneMd(MemorySegment md) {
+        try (Arena a = Arena.ofConfined()) {
+            MemorySegment p = a.allocate(ADDRESS);
+            check((int) mdClone.invokeExact(p, md), "dnnl_memory_desc_clone");
+            return p.get(ADDRESS, 0);
+        } catch (RuntimeException | Error e) {
+            throw e;
+        } catch (Throwable t) {
+            throw new IllegalStateException(t);
+        }
+    }
+
+    /** Copies {@code from} (described by {@code fromMd}) into {@code to} in {@code toMd}'s layout and data type. */
+    void reorder(MemorySegment fromMd, MemorySegment from, MemorySegment toMd, MemorySegment to, int threads) {
+        MemorySegment pd = reorderPd(fromMd, toMd);
+        MemorySegment prim = MemorySegment.NULL, src = MemorySegment.NULL, dst = MemorySegment.NULL;
+        try (Arena a = Arena.ofConfined()) {
+            prim = primitive(pd);
+            src = memory(fromMd, from);
+            dst = memory(toMd, to);
+            execute(prim, threads, a.allocate(32, 16), ARG_FROM, src, ARG_TO, dst);
+        } finally {
+            if (!dst.equals(MemorySegment.NULL)) destroyMemory(dst);
+            if (!src.equals(MemorySegment.NULL)) destroyMemory(src);
+            if (!prim.equals(MemorySegment.NULL)) destroyPrimitive(prim);
+            destroyPd(pd);
         }
     }
 

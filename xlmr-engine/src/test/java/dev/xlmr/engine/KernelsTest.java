@@ -138,6 +138,31 @@ class KernelsTest {
     }
 
     @Test
+    void onednnRepacksFp32WeightsAfterFirstUseWithoutChangingResults() throws Exception {
+        Kernels k = kernels("onednn", 2);
+        Random r = new Random(19);
+        int rows = 17, in = 769, out = 97;
+        float[] w = gaussian(r, out * in, 0.05), x = gaussian(r, rows * in, 1), b = gaussian(r, out, 0.1);
+        float[][] ref = reference(x, rows, in, w, b, out, Precision.FP32);
+        try (Arena arena = Arena.ofShared()) {
+            MemorySegment seg = arena.allocate(4L * out * in);
+            MemorySegment.copy(w, 0, seg, Weights.F32, 0, w.length);
+            DnnlWeights dw = (DnnlWeights) k.pack(seg, out, in, Precision.FP32);
+            assertTrue(!dw.current.packed() && dw.current.data().equals(seg), "fp32 from native memory is used in place");
+            float[] before = new float[rows * out], after = new float[rows * out];
+            k.linear(x, rows, in, dw, b, before, out); // starts the background repack
+            for (long end = System.nanoTime() + 30_000_000_000L; !dw.current.packed() && System.nanoTime() < end; ) {
+                Thread.sleep(5);
+            }
+            assertTrue(dw.current.packed(), "not repacked within 30 s");
+            k.linear(x, rows, in, dw, b, after, out);
+            assertClose(ref[0], before, ref[1], 1e-5, 1e-6, rows * out, "plain");
+            assertClose(ref[0], after, ref[1], 1e-5, 1e-6, rows * out, "repacked");
+            assertEquals(w[5 * in + 7], dw.get(5, 7)); // rows still read from the plain form
+        }
+    }
+
+    @Test
     void vectorThreadsGiveIdenticalResults() {
         Kernels k1 = kernels("vector", 1), k2 = kernels("vector", 2);
         Random r = new Random(7);

@@ -26,6 +26,8 @@ final class OrtEmbedder implements AutoCloseable {
     final OrtEnvironment env;
     final OrtSession session;
     final HuggingFaceTokenizer tokenizer;
+    /** {@link System#nanoTime()} when the session was created (before the tokenizer loads). */
+    long sessionReadyNanos;
     private final int h;
 
     OrtEmbedder(Path dir, int threads, int maxLength, int hidden) {
@@ -37,6 +39,7 @@ final class OrtEmbedder implements AutoCloseable {
                 so.setExecutionMode(OrtSession.SessionOptions.ExecutionMode.SEQUENTIAL);
                 so.setOptimizationLevel(OrtSession.SessionOptions.OptLevel.ALL_OPT);
                 session = env.createSession(dir.resolve("model.onnx").toString(), so);
+                sessionReadyNanos = System.nanoTime();
             }
             tokenizer = HuggingFaceTokenizer.newInstance(dir.resolve("tokenizer.json"), Map.of(
                     "addSpecialTokens", "true", "truncation", "true", "maxLength", String.valueOf(maxLength),

@@ -19,8 +19,13 @@ final class OursEmbedder implements AutoCloseable {
         java.util.concurrent.CompletableFuture<XlmRobertaTokenizer> tok = java.util.concurrent.CompletableFuture.supplyAsync(
                 () -> XlmRobertaTokenizer.load(dir, XlmRobertaTokenizer.Format.JSON),
                 r -> Thread.ofPlatform().daemon().start(r));
-        encoder = FastEncoder.load(dir, options);
-        tokenizer = tok.join();
+        FastEncoder enc = FastEncoder.load(dir, options);
+        this(tok.join(), enc, maxLength);
+    }
+
+    OursEmbedder(XlmRobertaTokenizer tokenizer, FastEncoder encoder, int maxLength) {
+        this.tokenizer = tokenizer;
+        this.encoder = encoder;
         opts = EncodeOptions.defaults().maxLength(maxLength);
         h = encoder.config().hiddenSize();
     }

@@ -2,7 +2,6 @@ package dev.xlmr.model;
 
 import com.fasterxml.jackson.core.JsonProcessingException;
 import com.fasterxml.jackson.databind.JsonNode;
-import com.fasterxml.jackson.databind.ObjectMapper;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.NoSuchFileException;
@@ -89,7 +88,7 @@ public record ModelConfig(
     public static ModelConfig parse(String json, String source) {
         JsonNode c;
         try {
-            c = new ObjectMapper().readTree(json);
+            c = JsonTree.parse(json);
         } catch (JsonProcessingException e) {
             throw new CheckpointException(source + ": not valid JSON: " + e.getOriginalMessage());
         }

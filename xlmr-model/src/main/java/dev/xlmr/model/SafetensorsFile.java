@@ -2,7 +2,6 @@ package dev.xlmr.model;
 
 import com.fasterxml.jackson.core.JsonProcessingException;
 import com.fasterxml.jackson.databind.JsonNode;
-import com.fasterxml.jackson.databind.ObjectMapper;
 import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
 import java.lang.foreign.ValueLayout;
@@ -47,7 +46,7 @@ final class SafetensorsFile {
         byte[] headerBytes = all.asSlice(8, headerLen).toArray(ValueLayout.JAVA_BYTE);
         JsonNode header;
         try {
-            header = new ObjectMapper().readTree(new String(headerBytes, StandardCharsets.UTF_8));
+            header = JsonTree.parse(new String(headerBytes, StandardCharsets.UTF_8));
         } catch (JsonProcessingException e) {
             throw new CheckpointException(fileName + ": safetensors header is not valid JSON: "
                     + e.getOriginalMessage());

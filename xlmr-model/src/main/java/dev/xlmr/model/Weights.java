@@ -1,7 +1,6 @@
 package dev.xlmr.model;
 
 import com.fasterxml.jackson.databind.JsonNode;
-import com.fasterxml.jackson.databind.ObjectMapper;
 import java.io.IOException;
 import java.lang.foreign.Arena;
 import java.nio.file.Files;
@@ -91,7 +90,7 @@ public final class Weights implements AutoCloseable {
     private static Map<String, StoredTensor> readSharded(Path index, Arena arena) {
         JsonNode root;
         try {
-            root = new ObjectMapper().readTree(index.toFile());
+            root = JsonTree.parse(java.nio.file.Files.readString(index));
         } catch (IOException e) {
             throw new CheckpointException(index + ": unreadable shard index: " + e.getMessage());
         }

@@ -1,7 +1,6 @@
 package dev.xlmr.model;
 
 import com.fasterxml.jackson.databind.JsonNode;
-import com.fasterxml.jackson.databind.ObjectMapper;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -74,7 +73,7 @@ public final class XlmRobertaModel implements Encoder {
             return dir;
         }
         try {
-            for (JsonNode m : new ObjectMapper().readTree(modules.toFile())) {
+            for (JsonNode m : JsonTree.parse(Files.readString(modules))) {
                 if (m.path("type").asText().endsWith("models.Transformer")) {
                     Path p = dir.resolve(m.path("path").asText("")).normalize();
                     if (p.startsWith(dir.normalize())) {

@@ -79,6 +79,26 @@ final class DnnlKernels implements Kernels {
     }
 
     @Override
+    public void drain() {
+        java.util.concurrent.ExecutorService bg;
+        synchronized (this) {
+            bg = repacker;
+        }
+        if (bg != null) {
+            try {
+                bg.submit(() -> {}).get(); // single thread: everything queued before it is done
+            } catch (java.util.concurrent.RejectedExecutionException e) {
+                // closing: close waits for it
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+            } catch (java.util.concurrent.ExecutionException e) {
+                throw new IllegalStateException(e.getCause());
+            }
+        }
+        delegate.drain();
+    }
+
+    @Override
     public void close() {
         if (closed) return;
         closed = true;
@@ -105,7 +125,7 @@ final class DnnlKernels implements Kernels {
         synchronized (all) {
             for (DnnlWeights w : all) {
                 for (DnnlWeights.Layout l : new DnnlWeights.Layout[] {w.plain, w.current == w.plain ? null : w.current}) {
-                    if (l != null) {
+                    if (l != null && l.memory() != null) {
                         dnn.destroyMemory(l.memory());
                         dnn.destroyMd(l.md());
                     }
@@ -166,8 +186,27 @@ final class DnnlKernels implements Kernels {
         return arena.allocate(bytes, 64);
     }
 
-    private DnnlWeights.Layout plain(MemorySegment data, int out, int in) {
-        return layout(dnn.md(in, out, OneDnn.F32, OneDnn.TAG_BA), data, false);
+    private static DnnlWeights.Layout plain(MemorySegment data, int out, int in) {
+        return new DnnlWeights.Layout(null, null, data, false);
+    }
+
+    /** The weights' current layout, its descriptor and memory object made if this is its first use. */
+    private DnnlWeights.Layout ready(DnnlWeights w) {
+        DnnlWeights.Layout l = w.current;
+        if (l.memory() == null) {
+            synchronized (l) {
+                if (l.memory() == null) {
+                    MemorySegment md = dnn.md(w.in(), w.out(), OneDnn.F32, OneDnn.TAG_BA);
+                    try {
+                        l.bind(md, dnn.memory(md, l.data()));
+                    } catch (RuntimeException e) {
+                        dnn.destroyMd(md);
+                        throw e;
+                    }
+                }
+            }
+        }
+        return l;
     }
 
     private DnnlWeights.Layout layout(MemorySegment md, MemorySegment data, boolean packed) {
@@ -237,7 +276,9 @@ final class DnnlKernels implements Kernels {
         try {
             background().execute(() -> {
                 try {
-                    if (!closed) w.current = repack(w.plain.data(), w.out(), w.in(), OneDnn.F32, 1);
+                    if (!closed && w.plain.data().scope().isAlive()) {
+                        w.current = repack(w.plain.data(), w.out(), w.in(), OneDnn.F32, 1);
+                    }
                 } catch (RuntimeException | Error e) {
                     if (!closed) KernelProvider.warn("onednn: keeping fp32 weights unpacked (" + e.getMessage() + ")");
                 }
@@ -283,7 +324,10 @@ final class DnnlKernels implements Kernels {
         if (bias != null && bias.length < out) throw new IndexOutOfBoundsException("bias too small");
         if (closed) throw new IllegalStateException("onednn kernels are closed");
         DnnlWeights dw = (DnnlWeights) w;
-        DnnlWeights.Layout layout = dw.current;
+        DnnlWeights.Layout layout = ready(dw);
+        if (!layout.data().scope().isAlive()) { // oneDNN holds raw pointers: refuse rather than read freed memory
+            throw new IllegalStateException("the memory these weights were packed from has been released");
+        }
         if (!layout.packed()) repackLater(dw);
         boolean half = dw.precision == Precision.BF16;
         int srcType = half ? OneDnn.BF16 : OneDnn.F32;
@@ -374,7 +418,7 @@ final class DnnlKernels implements Kernels {
         MemorySegment src = dnn.md(rows, w.in(), srcType, OneDnn.TAG_AB);
         MemorySegment dst = dnn.md(rows, w.out(), OneDnn.F32, OneDnn.TAG_AB);
         try {
-            MemorySegment pd = dnn.matmulPd(src, dw.current.md(), MemorySegment.NULL, dst);
+            MemorySegment pd = dnn.matmulPd(src, ready(dw).md(), MemorySegment.NULL, dst);
             try {
                 return dnn.implementation(pd);
             } finally {

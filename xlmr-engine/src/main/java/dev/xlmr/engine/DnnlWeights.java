@@ -10,8 +10,32 @@ import java.util.concurrent.atomic.AtomicBoolean;
  * few rows). BF16 is rounded (nearest even) straight into the blocked layout at load.
  */
 final class DnnlWeights extends Weights {
-    /** One storage of the matrix: its memory descriptor, the memory object over it, and the bytes. */
-    record Layout(MemorySegment md, MemorySegment memory, MemorySegment data, boolean packed) {}
+    /**
+     * One storage of the matrix: the bytes, its memory descriptor and the memory object over it. The plain
+     * layout gets its descriptor and memory object on first use, so that loading makes no oneDNN calls.
+     */
+    static final class Layout {
+        private final MemorySegment data;
+        private final boolean packed;
+        private volatile MemorySegment md, memory; // null until bound
+
+        Layout(MemorySegment md, MemorySegment memory, MemorySegment data, boolean packed) {
+            this.md = md;
+            this.memory = memory;
+            this.data = data;
+            this.packed = packed;
+        }
+
+        MemorySegment data() { return data; }
+        boolean packed() { return packed; }
+        MemorySegment md() { return md; }
+        MemorySegment memory() { return memory; }
+
+        void bind(MemorySegment md, MemorySegment memory) {
+            this.md = md;
+            this.memory = memory;
+        }
+    }
 
     /** FP32 in the {@code ba} layout; null for BF16, which keeps only the packed form. */
     final Layout plain;

@@ -877,6 +877,8 @@ public final class FastEncoder implements Encoder {
         }
         if (ownsKernels) {
             k.close();
+        } else {
+            k.drain(); // the caller's kernels may still be repacking weights that read the mapping closed below
         }
         reference.close();
     }

@@ -75,6 +75,13 @@ public interface Kernels extends AutoCloseable {
      */
     void softmax(float[] x, int off, int rows, int cols, int ld, float scale, float[] mask, int maskOff);
 
+    /**
+     * Waits until background work on packed weights (e.g. repacking them into a faster layout) has finished.
+     * Call it before releasing memory that weights were packed from in place (such as a mapped checkpoint)
+     * while these kernels stay open; the default does nothing.
+     */
+    default void drain() {}
+
     /** Releases threads and native resources; the default does nothing. */
     @Override
     default void close() {}

@@ -38,34 +38,57 @@ final class OneDnn {
 
     final String source;
     final String version;
-    private final MethodHandle engineCreate, streamCreate, mdCreateWithTag, mdDestroy, mdGetSize, memoryCreate,
-            memoryDestroy, mdClone, matmulPd, reorderPd, pdQueryMd, pdQuery, pdDestroy, primitiveCreate, primitiveExecute,
-            primitiveDestroy, streamWait, ompSetNumThreads;
+    private final SymbolLookup lib, gomp;
+    private final MethodHandle engineCreate, streamCreate;
+    /** The other calls, bound on first use: each binding spins code (~5 ms in a fresh JVM), load needs none. */
+    private volatile Calls calls;
     /** The CPU engine and one in-order stream; CPU execution is synchronous, the stream carries no state. */
     final MemorySegment engine, stream;
 
+    private static final class Calls {
+        final MethodHandle mdCreateWithTag, mdDestroy, mdGetSize, memoryCreate, memoryDestroy, mdClone, matmulPd,
+                reorderPd, pdQueryMd, pdQuery, pdDestroy, primitiveCreate, primitiveExecute, primitiveDestroy,
+                streamWait, ompSetNumThreads;
+
+        Calls(SymbolLookup lib, SymbolLookup gomp) {
+            Linker l = Linker.nativeLinker();
+            mdCreateWithTag = h(l, lib, "dnnl_memory_desc_create_with_tag", JAVA_INT, ADDRESS, JAVA_INT, ADDRESS, JAVA_INT, JAVA_INT);
+            mdDestroy = h(l, lib, "dnnl_memory_desc_destroy", JAVA_INT, ADDRESS);
+            mdGetSize = h(l, lib, "dnnl_memory_desc_get_size", JAVA_LONG, ADDRESS);
+            memoryCreate = h(l, lib, "dnnl_memory_create", JAVA_INT, ADDRESS, ADDRESS, ADDRESS, ADDRESS);
+            memoryDestroy = h(l, lib, "dnnl_memory_destroy", JAVA_INT, ADDRESS);
+            mdClone = h(l, lib, "dnnl_memory_desc_clone", JAVA_INT, ADDRESS, ADDRESS);
+            matmulPd = h(l, lib, "dnnl_matmul_primitive_desc_create", JAVA_INT, ADDRESS, ADDRESS, ADDRESS, ADDRESS, ADDRESS, ADDRESS, ADDRESS);
+            reorderPd = h(l, lib, "dnnl_reorder_primitive_desc_create", JAVA_INT, ADDRESS, ADDRESS, ADDRESS, ADDRESS, ADDRESS, ADDRESS);
+            pdQueryMd = h(l, lib, "dnnl_primitive_desc_query_md", ADDRESS, ADDRESS, JAVA_INT, JAVA_INT);
+            pdQuery = h(l, lib, "dnnl_primitive_desc_query", JAVA_INT, ADDRESS, JAVA_INT, JAVA_INT, ADDRESS);
+            pdDestroy = h(l, lib, "dnnl_primitive_desc_destroy", JAVA_INT, ADDRESS);
+            primitiveCreate = h(l, lib, "dnnl_primitive_create", JAVA_INT, ADDRESS, ADDRESS);
+            primitiveExecute = h(l, lib, "dnnl_primitive_execute", JAVA_INT, ADDRESS, ADDRESS, JAVA_INT, ADDRESS);
+            primitiveDestroy = h(l, lib, "dnnl_primitive_destroy", JAVA_INT, ADDRESS);
+            streamWait = h(l, lib, "dnnl_stream_wait", JAVA_INT, ADDRESS);
+            ompSetNumThreads = gomp.find("omp_set_num_threads")
+                    .map(s -> l.downcallHandle(s, FunctionDescriptor.ofVoid(JAVA_INT))).orElse(null);
+        }
+    }
+
+    private Calls c() {
+        Calls c = calls;
+        if (c == null) {
+            synchronized (this) {
+                if ((c = calls) == null) calls = c = new Calls(lib, gomp);
+            }
+        }
+        return c;
+    }
+
     private OneDnn(SymbolLookup lib, SymbolLookup gomp, String source) throws Throwable {
         this.source = source;
+        this.lib = lib;
+        this.gomp = gomp;
         Linker l = Linker.nativeLinker();
         engineCreate = h(l, lib, "dnnl_engine_create", JAVA_INT, ADDRESS, JAVA_INT, JAVA_LONG);
         streamCreate = h(l, lib, "dnnl_stream_create", JAVA_INT, ADDRESS, ADDRESS, JAVA_INT);
-        mdCreateWithTag = h(l, lib, "dnnl_memory_desc_create_with_tag", JAVA_INT, ADDRESS, JAVA_INT, ADDRESS, JAVA_INT, JAVA_INT);
-        mdDestroy = h(l, lib, "dnnl_memory_desc_destroy", JAVA_INT, ADDRESS);
-        mdGetSize = h(l, lib, "dnnl_memory_desc_get_size", JAVA_LONG, ADDRESS);
-        memoryCreate = h(l, lib, "dnnl_memory_create", JAVA_INT, ADDRESS, ADDRESS, ADDRESS, ADDRESS);
-        memoryDestroy = h(l, lib, "dnnl_memory_destroy", JAVA_INT, ADDRESS);
-        mdClone = h(l, lib, "dnnl_memory_desc_clone", JAVA_INT, ADDRESS, ADDRESS);
-        matmulPd = h(l, lib, "dnnl_matmul_primitive_desc_create", JAVA_INT, ADDRESS, ADDRESS, ADDRESS, ADDRESS, ADDRESS, ADDRESS, ADDRESS);
-        reorderPd = h(l, lib, "dnnl_reorder_primitive_desc_create", JAVA_INT, ADDRESS, ADDRESS, ADDRESS, ADDRESS, ADDRESS, ADDRESS);
-        pdQueryMd = h(l, lib, "dnnl_primitive_desc_query_md", ADDRESS, ADDRESS, JAVA_INT, JAVA_INT);
-        pdQuery = h(l, lib, "dnnl_primitive_desc_query", JAVA_INT, ADDRESS, JAVA_INT, JAVA_INT, ADDRESS);
-        pdDestroy = h(l, lib, "dnnl_primitive_desc_destroy", JAVA_INT, ADDRESS);
-        primitiveCreate = h(l, lib, "dnnl_primitive_create", JAVA_INT, ADDRESS, ADDRESS);
-        primitiveExecute = h(l, lib, "dnnl_primitive_execute", JAVA_INT, ADDRESS, ADDRESS, JAVA_INT, ADDRESS);
-        primitiveDestroy = h(l, lib, "dnnl_primitive_destroy", JAVA_INT, ADDRESS);
-        streamWait = h(l, lib, "dnnl_stream_wait", JAVA_INT, ADDRESS);
-        ompSetNumThreads = gomp.find("omp_set_num_threads")
-                .map(s -> l.downcallHandle(s, FunctionDescriptor.ofVoid(JAVA_INT))).orElse(null);
         MethodHandle ver = l.downcallHandle(lib.find("dnnl_version").orElseThrow(), FunctionDescriptor.of(ADDRESS));
         MemorySegment v = ((MemorySegment) ver.invokeExact()).reinterpret(12);
         int major = v.get(JAVA_INT, 0), minor = v.get(JAVA_INT, 4), patch = v.get(JAVA_INT, 8);
@@ -102,7 +125,7 @@ final class OneDnn {
             MemorySegment dims = a.allocate(JAVA_LONG, 12);
             dims.setAtIndex(JAVA_LONG, 0, rows);
             dims.setAtIndex(JAVA_LONG, 1, cols);
-            check((int) mdCreateWithTag.invokeExact(p, 2, dims, dataType, tag), "dnnl_memory_desc_create_with_tag");
+            check((int) c().mdCreateWithTag.invokeExact(p, 2, dims, dataType, tag), "dnnl_memory_desc_create_with_tag");
             return p.get(ADDRESS, 0);
         } catch (RuntimeException | Error e) {
             throw e;
@@ -112,12 +135,12 @@ final class OneDnn {
     }
 
     void destroyMd(MemorySegment md) {
-        call(() -> (int) mdDestroy.invokeExact(md), "dnnl_memory_desc_destroy");
+        call(() -> (int) c().mdDestroy.invokeExact(md), "dnnl_memory_desc_destroy");
     }
 
     long size(MemorySegment md) {
         try {
-            return (long) mdGetSize.invokeExact(md);
+            return (long) c().mdGetSize.invokeExact(md);
         } catch (Throwable t) {
             throw new IllegalStateException(t);
         }
@@ -127,7 +150,7 @@ final class OneDnn {
     MemorySegment memory(MemorySegment md, MemorySegment data) {
         try (Arena a = Arena.ofConfined()) {
             MemorySegment p = a.allocate(ADDRESS);
-            check((int) memoryCreate.invokeExact(p, md, engine, data), "dnnl_memory_create");
+            check((int) c().memoryCreate.invokeExact(p, md, engine, data), "dnnl_memory_create");
             return p.get(ADDRESS, 0);
         } catch (RuntimeException | Error e) {
             throw e;
@@ -137,14 +160,14 @@ final class OneDnn {
     }
 
     void destroyMemory(MemorySegment m) {
-        call(() -> (int) memoryDestroy.invokeExact(m), "dnnl_memory_destroy");
+        call(() -> (int) c().memoryDestroy.invokeExact(m), "dnnl_memory_destroy");
     }
 
     /** A matmul primitive descriptor; {@code bias} may be {@link MemorySegment#NULL}. */
     MemorySegment matmulPd(MemorySegment src, MemorySegment weights, MemorySegment bias, MemorySegment dst) {
         try (Arena a = Arena.ofConfined()) {
             MemorySegment p = a.allocate(ADDRESS);
-            check((int) matmulPd.invokeExact(p, engine, src, weights, bias, dst, MemorySegment.NULL), "dnnl_matmul_primitive_desc_create");
+            check((int) c().matmulPd.invokeExact(p, engine, src, weights, bias, dst, MemorySegment.NULL), "dnnl_matmul_primitive_desc_create");
             return p.get(ADDRESS, 0);
         } catch (RuntimeException | Error e) {
             throw e;
@@ -156,7 +179,7 @@ final class OneDnn {
     MemorySegment reorderPd(MemorySegment src, MemorySegment dst) {
         try (Arena a = Arena.ofConfined()) {
             MemorySegment p = a.allocate(ADDRESS);
-            check((int) reorderPd.invokeExact(p, src, engine, dst, engine, MemorySegment.NULL), "dnnl_reorder_primitive_desc_create");
+            check((int) c().reorderPd.invokeExact(p, src, engine, dst, engine, MemorySegment.NULL), "dnnl_reorder_primitive_desc_create");
             return p.get(ADDRESS, 0);
         } catch (RuntimeException | Error e) {
             throw e;
@@ -168,7 +191,7 @@ final class OneDnn {
     /** A memory descriptor owned by {@code pd} (do not destroy it). */
     MemorySegment queryMd(MemorySegment pd, int what) {
         try {
-            MemorySegment md = (MemorySegment) pdQueryMd.invokeExact(pd, what, 0);
+            MemorySegment md = (MemorySegment) c().pdQueryMd.invokeExact(pd, what, 0);
             if (md.equals(MemorySegment.NULL)) throw new IllegalStateException("oneDNN: no memory descriptor " + what);
             return md;
         } catch (RuntimeException | Error e) {
@@ -182,7 +205,7 @@ final class OneDnn {
     MemorySegment cloneMd(MemorySegment md) {
         try (Arena a = Arena.ofConfined()) {
             MemorySegment p = a.allocate(ADDRESS);
-            check((int) mdClone.invokeExact(p, md), "dnnl_memory_desc_clone");
+            check((int) c().mdClone.invokeExact(p, md), "dnnl_memory_desc_clone");
             return p.get(ADDRESS, 0);
         } catch (RuntimeException | Error e) {
             throw e;
@@ -212,7 +235,7 @@ final class OneDnn {
     String implementation(MemorySegment pd) {
         try (Arena a = Arena.ofConfined()) {
             MemorySegment p = a.allocate(ADDRESS);
-            check((int) pdQuery.invokeExact(pd, QUERY_IMPL_INFO_STR, 0, p), "dnnl_primitive_desc_query");
+            check((int) c().pdQuery.invokeExact(pd, QUERY_IMPL_INFO_STR, 0, p), "dnnl_primitive_desc_query");
             return p.get(ADDRESS, 0).reinterpret(256).getString(0);
         } catch (RuntimeException | Error e) {
             throw e;
@@ -222,13 +245,13 @@ final class OneDnn {
     }
 
     void destroyPd(MemorySegment pd) {
-        call(() -> (int) pdDestroy.invokeExact(pd), "dnnl_primitive_desc_destroy");
+        call(() -> (int) c().pdDestroy.invokeExact(pd), "dnnl_primitive_desc_destroy");
     }
 
     MemorySegment primitive(MemorySegment pd) {
         try (Arena a = Arena.ofConfined()) {
             MemorySegment p = a.allocate(ADDRESS);
-            check((int) primitiveCreate.invokeExact(p, pd), "dnnl_primitive_create");
+            check((int) c().primitiveCreate.invokeExact(p, pd), "dnnl_primitive_create");
             return p.get(ADDRESS, 0);
         } catch (RuntimeException | Error e) {
             throw e;
@@ -238,7 +261,7 @@ final class OneDnn {
     }
 
     void destroyPrimitive(MemorySegment prim) {
-        call(() -> (int) primitiveDestroy.invokeExact(prim), "dnnl_primitive_destroy");
+        call(() -> (int) c().primitiveDestroy.invokeExact(prim), "dnnl_primitive_destroy");
     }
 
     /**
@@ -252,9 +275,10 @@ final class OneDnn {
             argBuf.set(ADDRESS, 16L * i + 8, (MemorySegment) args[2 * i + 1]);
         }
         try {
-            if (ompSetNumThreads != null) ompSetNumThreads.invokeExact(threads); // per calling thread in OpenMP
-            check((int) primitiveExecute.invokeExact(prim, stream, n, argBuf), "dnnl_primitive_execute");
-            check((int) streamWait.invokeExact(stream), "dnnl_stream_wait");
+            Calls c = c();
+            if (c.ompSetNumThreads != null) c.ompSetNumThreads.invokeExact(threads); // per calling thread in OpenMP
+            check((int) c.primitiveExecute.invokeExact(prim, stream, n, argBuf), "dnnl_primitive_execute");
+            check((int) c.streamWait.invokeExact(stream), "dnnl_stream_wait");
         } catch (RuntimeException | Error e) {
             throw e;
         } catch (Throwable t) {

@@ -38,6 +38,8 @@ final class SharedKernels implements Kernels {
         k.softmax(x, off, rows, cols, ld, scale, mask, maskOff);
     }
 
+    @Override public void drain() { k.drain(); }
+
     /** Shared by the whole process: never closed. */
     @Override public void close() {}
 }

@@ -37,7 +37,7 @@ final class DnnlKernels implements Kernels {
 
     /** Per-thread native buffers, grown on demand and freed by the GC (a thread may outlive these kernels). */
     private static final class Scratch {
-        MemorySegment src = MemorySegment.NULL, dst = MemorySegment.NULL, bias = MemorySegment.NULL;
+        MemorySegment src = MemorySegment.NULL, mid = MemorySegment.NULL, dst = MemorySegment.NULL, bias = MemorySegment.NULL;
         final MemorySegment args = Arena.ofAuto().allocate(16 * 4, 16);
 
         static MemorySegment grow(MemorySegment s, long bytes) {
@@ -53,7 +53,7 @@ final class DnnlKernels implements Kernels {
      */
     static final int MAX_PRIMITIVES = 1024;
 
-    private record Shape(int rows, int in, int out, int type, boolean bias, boolean packed) {}
+    private record Shape(int rows, int in, int out, int type, int dstType, boolean bias, boolean gelu, boolean packed) {}
 
     /** A primitive; its library-managed scratchpad is not safe for concurrent runs, so runs lock it. */
     private static final class Prim {
@@ -321,39 +321,74 @@ final class DnnlKernels implements Kernels {
         w.check(this, in, out);
         if (rows <= 0) return;
         if ((long) rows * in > x.length || (long) rows * out > y.length) throw new IndexOutOfBoundsException("x or y too small");
+        DnnlWeights dw = (DnnlWeights) w;
+        Scratch s = scratch.get();
+        int srcType = load(x, rows * in, dw, s);
+        s.dst = Scratch.grow(s.dst, (long) rows * out * 4);
+        matmul(dw, rows, s.src, srcType, bias, s.dst, OneDnn.F32, false, s);
+        MemorySegment.copy(s.dst, FLOAT, 0, y, 0, rows * out);
+    }
+
+    /** Both matmuls here, the [rows][inter] intermediate (GELU fused into the first) never leaves native memory. */
+    @Override
+    public void geluFeedForward(float[] x, int rows, int in, Weights up, float[] upBias, float[] mid, int inter,
+                                Weights down, float[] downBias, float[] y) {
+        if (up.owner != this || down.owner != this) {
+            Kernels.super.geluFeedForward(x, rows, in, up, upBias, mid, inter, down, downBias, y);
+            return;
+        }
+        up.check(this, in, inter);
+        down.check(this, inter, in);
+        if (rows <= 0) return;
+        if ((long) rows * in > x.length || (long) rows * in > y.length) throw new IndexOutOfBoundsException("x or y too small");
+        DnnlWeights u = (DnnlWeights) up, d = (DnnlWeights) down;
+        Scratch s = scratch.get();
+        int srcType = load(x, rows * in, u, s);
+        int midType = d.precision == Precision.BF16 ? OneDnn.BF16 : OneDnn.F32; // the first matmul rounds for the second
+        s.mid = Scratch.grow(s.mid, (long) rows * inter * (midType == OneDnn.BF16 ? 2 : 4));
+        s.dst = Scratch.grow(s.dst, (long) rows * in * 4);
+        matmul(u, rows, s.src, srcType, upBias, s.mid, midType, true, s);
+        matmul(d, rows, s.mid, midType, downBias, s.dst, OneDnn.F32, false, s);
+        MemorySegment.copy(s.dst, FLOAT, 0, y, 0, rows * in);
+    }
+
+    /** {@code x[0..n)} into the thread's native source buffer, rounded to bf16 for bf16 weights; returns the type. */
+    private int load(float[] x, int n, DnnlWeights w, Scratch s) {
+        boolean half = w.precision == Precision.BF16;
+        s.src = Scratch.grow(s.src, (long) n * (half ? 2 : 4));
+        if (half) {
+            bf16.toBf16(x, 0, n, s.src, 0);
+        } else {
+            MemorySegment.copy(x, 0, s.src, FLOAT, 0, n);
+        }
+        return half ? OneDnn.BF16 : OneDnn.F32;
+    }
+
+    /** {@code dst = act(src W^T + bias)} on native buffers, {@code act} the exact GELU or nothing. */
+    private void matmul(DnnlWeights w, int rows, MemorySegment src, int srcType, float[] bias, MemorySegment dst,
+                        int dstType, boolean gelu, Scratch s) {
+        int in = w.in(), out = w.out();
         if (bias != null && bias.length < out) throw new IndexOutOfBoundsException("bias too small");
         if (closed) throw new IllegalStateException("onednn kernels are closed");
-        DnnlWeights dw = (DnnlWeights) w;
-        DnnlWeights.Layout layout = ready(dw);
+        DnnlWeights.Layout layout = ready(w);
         if (!layout.data().scope().isAlive()) { // oneDNN holds raw pointers: refuse rather than read freed memory
             throw new IllegalStateException("the memory these weights were packed from has been released");
         }
-        if (!layout.packed()) repackLater(dw);
-        boolean half = dw.precision == Precision.BF16;
-        int srcType = half ? OneDnn.BF16 : OneDnn.F32;
-        Scratch s = scratch.get();
-        int nx = rows * in, ny = rows * out;
-        s.src = Scratch.grow(s.src, (long) nx * (half ? 2 : 4));
-        s.dst = Scratch.grow(s.dst, (long) ny * 4);
-        if (half) {
-            bf16.toBf16(x, 0, nx, s.src, 0);
-        } else {
-            MemorySegment.copy(x, 0, s.src, FLOAT, 0, nx);
-        }
+        if (!layout.packed()) repackLater(w);
         MemorySegment srcMd = dnn.md(rows, in, srcType, OneDnn.TAG_AB);
-        MemorySegment dstMd = dnn.md(rows, out, OneDnn.F32, OneDnn.TAG_AB);
+        MemorySegment dstMd = dnn.md(rows, out, dstType, OneDnn.TAG_AB);
         MemorySegment biasMd = MemorySegment.NULL, srcMem = MemorySegment.NULL, dstMem = MemorySegment.NULL,
                 biasMem = MemorySegment.NULL;
         try {
-            srcMem = dnn.memory(srcMd, s.src);
-            dstMem = dnn.memory(dstMd, s.dst);
+            srcMem = dnn.memory(srcMd, src);
+            dstMem = dnn.memory(dstMd, dst);
             if (bias != null) {
                 s.bias = Scratch.grow(s.bias, (long) out * 4);
                 MemorySegment.copy(bias, 0, s.bias, FLOAT, 0, out);
                 biasMd = dnn.md(1, out, OneDnn.F32, OneDnn.TAG_AB);
                 biasMem = dnn.memory(biasMd, s.bias);
             }
-            Shape shape = new Shape(rows, in, out, srcType, bias != null, layout.packed());
+            Shape shape = new Shape(rows, in, out, srcType, dstType, bias != null, gelu, layout.packed());
             Prim cached;
             synchronized (prims) {
                 cached = prims.get(shape);
@@ -380,7 +415,6 @@ final class DnnlKernels implements Kernels {
                 if (!md.equals(MemorySegment.NULL)) dnn.destroyMd(md);
             }
         }
-        MemorySegment.copy(s.dst, FLOAT, 0, y, 0, ny);
     }
 
     /** Caches a new primitive unless the cache is full or another thread cached the same shape first. */
@@ -395,10 +429,10 @@ final class DnnlKernels implements Kernels {
     /** A matmul primitive for {@code shape}. */
     private MemorySegment primitive(Shape shape, MemorySegment weightsMd) {
         MemorySegment src = dnn.md(shape.rows(), shape.in(), shape.type(), OneDnn.TAG_AB);
-        MemorySegment dst = dnn.md(shape.rows(), shape.out(), OneDnn.F32, OneDnn.TAG_AB);
+        MemorySegment dst = dnn.md(shape.rows(), shape.out(), shape.dstType(), OneDnn.TAG_AB);
         MemorySegment bias = shape.bias() ? dnn.md(1, shape.out(), OneDnn.F32, OneDnn.TAG_AB) : MemorySegment.NULL;
         try {
-            MemorySegment pd = dnn.matmulPd(src, weightsMd, bias, dst);
+            MemorySegment pd = dnn.matmulPd(src, weightsMd, bias, dst, shape.gelu());
             try {
                 return dnn.primitive(pd);
             } finally {

@@ -75,8 +75,8 @@ public final class FastEncoder implements Encoder {
     /** Stage timers (a constant: no cost when off). */
     private static final boolean PROFILE = Boolean.getBoolean("xlmr.fast.profile");
     private static final String[] STAGES = {"embeddings", "qkv", "attention", "out-proj", "layernorm", "ffn-up",
-        "gelu", "ffn-down", "other"};
-    private static final int EMB = 0, QKV = 1, ATT = 2, OUT = 3, LN = 4, UP = 5, GELU = 6, DOWN = 7, OTHER = 8;
+        "gelu", "ffn-down", "other", "ffn (up, gelu, down)"};
+    private static final int EMB = 0, QKV = 1, ATT = 2, OUT = 3, LN = 4, UP = 5, GELU = 6, DOWN = 7, OTHER = 8, FFN = 9;
 
     private final XlmRobertaModel reference; // owns the mapped weights
     private final ModelConfig config;
@@ -582,10 +582,9 @@ public final class FastEncoder implements Encoder {
     private long feedForward(LayerWeights l, int n, float[] in, long t0) {
         Scratch s = scratch;
         if (config.hiddenAct() == Activation.GELU) {
-            k.linear(in, n, h, l.up(), null, s.up, inter);
-            t0 = lap(UP, t0);
-            k.biasGelu(s.up, n, inter, l.upB());
-            t0 = lap(GELU, t0);
+            // one call: kernels with their own memory keep the [n][inter] intermediate there (and fuse the GELU)
+            k.geluFeedForward(in, n, h, l.up(), l.upB(), s.up, inter, l.down(), l.downB(), s.tmp);
+            return lap(FFN, t0);
         } else {
             k.linear(in, n, h, l.up(), l.upB(), s.up, inter);
             t0 = lap(UP, t0);

@@ -58,6 +58,20 @@ public interface Kernels extends AutoCloseable {
               float[] a, int aOff, int lda, float[] b, int bOff, int ldb,
               float beta, float[] c, int cOff, int ldc);
 
+    /**
+     * The GELU feed-forward block, {@code y = gelu(x up^T + upBias) down^T + downBias} with exact (erf) GELU:
+     * {@code x} and {@code y} are {@code [rows][in]}, {@code up} is {@code inter x in}, {@code down} is
+     * {@code in x inter}; {@code mid} ({@code [rows][inter]}) is scratch that implementations may leave unwritten.
+     * The default is {@link #linear}, {@link #biasGelu}, {@link #linear}; providers whose matmuls work on their
+     * own memory override it to keep the intermediate there.
+     */
+    default void geluFeedForward(float[] x, int rows, int in, Weights up, float[] upBias, float[] mid, int inter,
+                                 Weights down, float[] downBias, float[] y) {
+        linear(x, rows, in, up, null, mid, inter);
+        biasGelu(mid, rows, inter, upBias);
+        linear(mid, rows, inter, down, downBias, y, in);
+    }
+
     /** In place: {@code x[r][j] = gelu(x[r][j] + bias[j])}, exact (erf) GELU; bias may be null. */
     void biasGelu(float[] x, int rows, int cols, float[] bias);
 

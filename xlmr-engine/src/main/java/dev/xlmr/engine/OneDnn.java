@@ -11,6 +11,7 @@ import java.util.ArrayList;
 import java.util.List;
 
 import static java.lang.foreign.ValueLayout.ADDRESS;
+import static java.lang.foreign.ValueLayout.JAVA_FLOAT;
 import static java.lang.foreign.ValueLayout.JAVA_INT;
 import static java.lang.foreign.ValueLayout.JAVA_LONG;
 
@@ -30,6 +31,7 @@ final class OneDnn {
     static final int TAG_ANY = 1, TAG_AB = 3, TAG_BA = 14;
     static final int ARG_SRC = 1, ARG_DST = 17, ARG_WEIGHTS = 33, ARG_BIAS = 41, ARG_FROM = 1, ARG_TO = 17;
     static final int QUERY_IMPL_INFO_STR = 8, QUERY_WEIGHTS_MD = 131;
+    private static final int ELTWISE_GELU_ERF = 49;
     private static final int ENGINE_CPU = 1, STREAM_DEFAULT = 1;
     private static final String JAR_DIR = "org/bytedeco/dnnl/linux-x86_64/";
     private static final String[] STATUS = {"success", "out_of_memory", "invalid_arguments", "unimplemented",
@@ -48,10 +50,17 @@ final class OneDnn {
     private static final class Calls {
         final MethodHandle mdCreateWithTag, mdDestroy, mdGetSize, memoryCreate, memoryDestroy, mdClone, matmulPd,
                 reorderPd, pdQueryMd, pdQuery, pdDestroy, primitiveCreate, primitiveExecute, primitiveDestroy,
-                streamWait, ompSetNumThreads;
+                streamWait, ompSetNumThreads, attrCreate, attrDestroy, attrSetPostOps, postOpsCreate,
+                postOpsAppendEltwise, postOpsDestroy;
 
         Calls(SymbolLookup lib, SymbolLookup gomp) {
             Linker l = Linker.nativeLinker();
+            attrCreate = h(l, lib, "dnnl_primitive_attr_create", JAVA_INT, ADDRESS);
+            attrDestroy = h(l, lib, "dnnl_primitive_attr_destroy", JAVA_INT, ADDRESS);
+            attrSetPostOps = h(l, lib, "dnnl_primitive_attr_set_post_ops", JAVA_INT, ADDRESS, ADDRESS);
+            postOpsCreate = h(l, lib, "dnnl_post_ops_create", JAVA_INT, ADDRESS);
+            postOpsAppendEltwise = h(l, lib, "dnnl_post_ops_append_eltwise", JAVA_INT, ADDRESS, JAVA_INT, JAVA_FLOAT, JAVA_FLOAT);
+            postOpsDestroy = h(l, lib, "dnnl_post_ops_destroy", JAVA_INT, ADDRESS);
             mdCreateWithTag = h(l, lib, "dnnl_memory_desc_create_with_tag", JAVA_INT, ADDRESS, JAVA_INT, ADDRESS, JAVA_INT, JAVA_INT);
             mdDestroy = h(l, lib, "dnnl_memory_desc_destroy", JAVA_INT, ADDRESS);
             mdGetSize = h(l, lib, "dnnl_memory_desc_get_size", JAVA_LONG, ADDRESS);
@@ -165,14 +174,33 @@ final class OneDnn {
 
     /** A matmul primitive descriptor; {@code bias} may be {@link MemorySegment#NULL}. */
     MemorySegment matmulPd(MemorySegment src, MemorySegment weights, MemorySegment bias, MemorySegment dst) {
+        return matmulPd(src, weights, bias, dst, false);
+    }
+
+    /** As above; {@code gelu} applies the exact (erf) GELU to the result as a fused post-op. */
+    MemorySegment matmulPd(MemorySegment src, MemorySegment weights, MemorySegment bias, MemorySegment dst, boolean gelu) {
+        Calls c = c();
+        MemorySegment attr = MemorySegment.NULL, ops = MemorySegment.NULL;
         try (Arena a = Arena.ofConfined()) {
             MemorySegment p = a.allocate(ADDRESS);
-            check((int) c().matmulPd.invokeExact(p, engine, src, weights, bias, dst, MemorySegment.NULL), "dnnl_matmul_primitive_desc_create");
+            if (gelu) {
+                check((int) c.attrCreate.invokeExact(p), "dnnl_primitive_attr_create");
+                attr = p.get(ADDRESS, 0);
+                check((int) c.postOpsCreate.invokeExact(p), "dnnl_post_ops_create");
+                ops = p.get(ADDRESS, 0);
+                check((int) c.postOpsAppendEltwise.invokeExact(ops, ELTWISE_GELU_ERF, 0f, 0f), "dnnl_post_ops_append_eltwise");
+                check((int) c.attrSetPostOps.invokeExact(attr, ops), "dnnl_primitive_attr_set_post_ops");
+            }
+            check((int) c.matmulPd.invokeExact(p, engine, src, weights, bias, dst, attr), "dnnl_matmul_primitive_desc_create");
             return p.get(ADDRESS, 0);
         } catch (RuntimeException | Error e) {
             throw e;
         } catch (Throwable t) {
             throw new IllegalStateException(t);
+        } finally {
+            MemorySegment o = ops, at = attr; // the pd keeps its own copy of the attributes
+            if (!o.equals(MemorySegment.NULL)) call(() -> (int) c.postOpsDestroy.invokeExact(o), "dnnl_post_ops_destroy");
+            if (!at.equals(MemorySegment.NULL)) call(() -> (int) c.attrDestroy.invokeExact(at), "dnnl_primitive_attr_destroy");
         }
     }
 

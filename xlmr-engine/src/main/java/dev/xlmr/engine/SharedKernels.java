@@ -25,6 +25,12 @@ final class SharedKernels implements Kernels {
         k.gemm(transA, transB, m, n, kk, alpha, a, aOff, lda, b, bOff, ldb, beta, c, cOff, ldc);
     }
 
+    @Override
+    public void geluFeedForward(float[] x, int rows, int in, Weights up, float[] upBias, float[] mid, int inter,
+                                Weights down, float[] downBias, float[] y) {
+        k.geluFeedForward(x, rows, in, up, upBias, mid, inter, down, downBias, y);
+    }
+
     @Override public void biasGelu(float[] x, int rows, int cols, float[] bias) { k.biasGelu(x, rows, cols, bias); }
 
     @Override

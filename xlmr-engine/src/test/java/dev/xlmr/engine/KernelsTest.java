@@ -162,6 +162,38 @@ class KernelsTest {
         }
     }
 
+    @ParameterizedTest
+    @ValueSource(strings = {"vector", "onednn", "native"})
+    void geluFeedForwardMatchesScalar(String name) {
+        Kernels k = kernels(name, 2);
+        Random r = new Random(23);
+        for (int[] shape : new int[][] {{1, 7, 33}, {17, 65, 127}, {127, 96, 384}}) {
+            int rows = shape[0], in = shape[1], inter = shape[2];
+            float[] up = gaussian(r, inter * in, 0.1), down = gaussian(r, in * inter, 0.1);
+            float[] ub = gaussian(r, inter, 0.1), db = gaussian(r, in, 0.1), x = gaussian(r, rows * in, 1);
+            for (Precision p : new Precision[] {Precision.FP32, Precision.BF16}) {
+                boolean rounds = name.equals("onednn") && p == Precision.BF16; // activations rounded too
+                float[] mid = new float[rows * inter], want = new float[rows * in];
+                REF.linear(rounds ? roundedToBf16(x) : x, rows, in, REF.pack(up, inter, in, p), ub, mid, inter);
+                REF.biasGelu(mid, rows, inter, null);
+                REF.linear(rounds ? roundedToBf16(mid) : mid, rows, inter, REF.pack(down, in, inter, p), db, want, in);
+                float[] got = new float[rows * in];
+                Arrays.fill(got, Float.NaN);
+                k.geluFeedForward(x, rows, in, k.pack(up, inter, in, p), ub, new float[rows * inter], inter,
+                        k.pack(down, in, inter, p), db, got);
+                String what = name + " " + p + " " + Arrays.toString(shape);
+                if (p == Precision.FP32) {
+                    for (int i = 0; i < want.length; i++) {
+                        assertTrue(Math.abs(want[i] - got[i]) <= 1e-4 * (1 + Math.abs(want[i])),
+                                what + " at " + i + ": " + want[i] + " vs " + got[i]);
+                    }
+                } else { // a GELU output on a bf16 rounding boundary may round either way: compare directions
+                    assertTrue(cosine(want, got, want.length) >= 0.99999, what + " cosine " + cosine(want, got, want.length));
+                }
+            }
+        }
+    }
+
     @Test
     void vectorThreadsGiveIdenticalResults() {
         Kernels k1 = kernels("vector", 1), k2 = kernels("vector", 2);

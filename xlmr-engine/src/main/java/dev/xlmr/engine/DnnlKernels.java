@@ -21,11 +21,10 @@ import java.util.Map;
  * weights from a memory-mapped checkpoint are used in place, so loading packs nothing; after their first use a
  * background thread copies them into oneDNN's blocked layout (see {@link DnnlWeights}).
  */
-final class DnnlKernels implements Kernels {
+final class DnnlKernels extends DelegatingKernels {
     private static final ValueLayout.OfFloat FLOAT = ValueLayout.JAVA_FLOAT;
 
     private final OneDnn dnn;
-    private final Kernels delegate;
     private final Bf16Writer bf16;
     private final int threads;
     private final Arena arena = Arena.ofShared(); // weight copies and bf16 roundings; freed by close
@@ -62,8 +61,8 @@ final class DnnlKernels implements Kernels {
     }
 
     DnnlKernels(int threads, Kernels delegate) {
+        super(delegate);
         this.dnn = OneDnn.get();
-        this.delegate = delegate;
         this.bf16 = delegate instanceof Bf16Writer b ? b : new ScalarKernels();
         this.threads = Math.max(1, threads);
     }
@@ -95,7 +94,7 @@ final class DnnlKernels implements Kernels {
                 throw new IllegalStateException(e.getCause());
             }
         }
-        delegate.drain();
+        super.drain();
     }
 
     @Override
@@ -134,7 +133,7 @@ final class DnnlKernels implements Kernels {
             all.clear();
         }
         arena.close();
-        delegate.close();
+        super.close();
     }
 
     // ---------------------------------------------------------------- packing
@@ -334,7 +333,7 @@ final class DnnlKernels implements Kernels {
     public void geluFeedForward(float[] x, int rows, int in, Weights up, float[] upBias, float[] mid, int inter,
                                 Weights down, float[] downBias, float[] y) {
         if (up.owner != this || down.owner != this) {
-            Kernels.super.geluFeedForward(x, rows, in, up, upBias, mid, inter, down, downBias, y);
+            super.geluFeedForward(x, rows, in, up, upBias, mid, inter, down, downBias, y);
             return;
         }
         up.check(this, in, inter);
@@ -464,28 +463,12 @@ final class DnnlKernels implements Kernels {
         }
     }
 
-    // ---------------------------------------------------------------- delegated
+    // ---------------------------------------------------------------- delegated (and element-wise: DelegatingKernels)
 
     @Override
     public void gemm(boolean transA, boolean transB, int m, int n, int k, float alpha,
                      float[] a, int aOff, int lda, float[] b, int bOff, int ldb,
                      float beta, float[] c, int cOff, int ldc) {
         delegate.gemm(transA, transB, m, n, k, alpha, a, aOff, lda, b, bOff, ldb, beta, c, cOff, ldc);
-    }
-
-    @Override
-    public void biasGelu(float[] x, int rows, int cols, float[] bias) {
-        delegate.biasGelu(x, rows, cols, bias);
-    }
-
-    @Override
-    public void residualLayerNorm(float[] x, float[] residual, int rows, int cols,
-                                  float[] gamma, float[] beta, float eps, float[] out) {
-        delegate.residualLayerNorm(x, residual, rows, cols, gamma, beta, eps, out);
-    }
-
-    @Override
-    public void softmax(float[] x, int off, int rows, int cols, int ld, float scale, float[] mask, int maskOff) {
-        delegate.softmax(x, off, rows, cols, ld, scale, mask, maskOff);
     }
 }

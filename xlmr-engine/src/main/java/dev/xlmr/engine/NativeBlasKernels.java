@@ -7,14 +7,13 @@ import java.lang.foreign.MemorySegment;
  * without copies). Element-wise ops and BF16/INT8 weights (OpenBLAS has no mixed bf16-weight/fp32-activation
  * GEMM) go to {@code delegate}: the Vector API kernels when available, else the scalar ones.
  */
-final class NativeBlasKernels implements Kernels {
+final class NativeBlasKernels extends DelegatingKernels {
     private final OpenBlas blas;
-    private final Kernels delegate;
     private final int threads;
 
     NativeBlasKernels(int threads, Kernels delegate) {
+        super(delegate);
         this.blas = OpenBlas.get();
-        this.delegate = delegate;
         this.threads = Math.max(1, threads);
     }
 
@@ -28,8 +27,6 @@ final class NativeBlasKernels implements Kernels {
 
     @Override public int threads() { return threads; }
 
-    @Override
-    public void close() { delegate.close(); }
 
     @Override
     public Weights pack(float[] w, int out, int in, Precision precision) {
@@ -95,19 +92,4 @@ final class NativeBlasKernels implements Kernels {
         }
     }
 
-    @Override
-    public void biasGelu(float[] x, int rows, int cols, float[] bias) {
-        delegate.biasGelu(x, rows, cols, bias);
-    }
-
-    @Override
-    public void residualLayerNorm(float[] x, float[] residual, int rows, int cols,
-                                  float[] gamma, float[] beta, float eps, float[] out) {
-        delegate.residualLayerNorm(x, residual, rows, cols, gamma, beta, eps, out);
-    }
-
-    @Override
-    public void softmax(float[] x, int off, int rows, int cols, int ld, float scale, float[] mask, int maskOff) {
-        delegate.softmax(x, off, rows, cols, ld, scale, mask, maskOff);
-    }
 }

@@ -55,4 +55,40 @@ final class NativeLibs {
             KernelProvider.warn("cannot set " + name + ": " + t);
         }
     }
+
+    /** What loads a binding; may throw anything (a missing library, a wrong version). */
+    interface Loader<T> {
+        T load() throws Throwable;
+    }
+
+    /** A native binding tried once per JVM: the bound value, or the exception saying why there is none. */
+    static final class Once<T> {
+        private final String what;
+        private final Loader<T> loader;
+        private volatile Object state; // T, or the Throwable explaining its absence
+
+        Once(String what, Loader<T> loader) {
+            this.what = what;
+            this.loader = loader;
+        }
+
+        @SuppressWarnings("unchecked")
+        T get() {
+            Object o = state;
+            if (o == null) {
+                synchronized (this) {
+                    if ((o = state) == null) {
+                        try {
+                            o = loader.load();
+                        } catch (Throwable t) {
+                            o = t;
+                        }
+                        state = o;
+                    }
+                }
+            }
+            if (o instanceof Throwable t) throw new UnsupportedOperationException(what + " unavailable: " + t.getMessage(), t);
+            return (T) o;
+        }
+    }
 }

@@ -157,15 +157,7 @@ final class OneDnn {
 
     /** A memory object over {@code data} (not owned). Destroy with {@link #destroyMemory}. */
     MemorySegment memory(MemorySegment md, MemorySegment data) {
-        try (Arena a = Arena.ofConfined()) {
-            MemorySegment p = a.allocate(ADDRESS);
-            check((int) c().memoryCreate.invokeExact(p, md, engine, data), "dnnl_memory_create");
-            return p.get(ADDRESS, 0);
-        } catch (RuntimeException | Error e) {
-            throw e;
-        } catch (Throwable t) {
-            throw new IllegalStateException(t);
-        }
+        return created("dnnl_memory_create", p -> (int) c().memoryCreate.invokeExact(p, md, engine, data));
     }
 
     void destroyMemory(MemorySegment m) {
@@ -205,15 +197,7 @@ final class OneDnn {
     }
 
     MemorySegment reorderPd(MemorySegment src, MemorySegment dst) {
-        try (Arena a = Arena.ofConfined()) {
-            MemorySegment p = a.allocate(ADDRESS);
-            check((int) c().reorderPd.invokeExact(p, src, engine, dst, engine, MemorySegment.NULL), "dnnl_reorder_primitive_desc_create");
-            return p.get(ADDRESS, 0);
-        } catch (RuntimeException | Error e) {
-            throw e;
-        } catch (Throwable t) {
-            throw new IllegalStateException(t);
-        }
+        return created("dnnl_reorder_primitive_desc_create", p -> (int) c().reorderPd.invokeExact(p, src, engine, dst, engine, MemorySegment.NULL));
     }
 
     /** A memory descriptor owned by {@code pd} (do not destroy it). */
@@ -231,15 +215,7 @@ final class OneDnn {
 
     /** A copy of {@code md} (e.g. one owned by a primitive descriptor) that the caller destroys. */
     MemorySegment cloneMd(MemorySegment md) {
-        try (Arena a = Arena.ofConfined()) {
-            MemorySegment p = a.allocate(ADDRESS);
-            check((int) c().mdClone.invokeExact(p, md), "dnnl_memory_desc_clone");
-            return p.get(ADDRESS, 0);
-        } catch (RuntimeException | Error e) {
-            throw e;
-        } catch (Throwable t) {
-            throw new IllegalStateException(t);
-        }
+        return created("dnnl_memory_desc_clone", p -> (int) c().mdClone.invokeExact(p, md));
     }
 
     /** Copies {@code from} (described by {@code fromMd}) into {@code to} in {@code toMd}'s layout and data type. */
@@ -277,15 +253,7 @@ final class OneDnn {
     }
 
     MemorySegment primitive(MemorySegment pd) {
-        try (Arena a = Arena.ofConfined()) {
-            MemorySegment p = a.allocate(ADDRESS);
-            check((int) c().primitiveCreate.invokeExact(p, pd), "dnnl_primitive_create");
-            return p.get(ADDRESS, 0);
-        } catch (RuntimeException | Error e) {
-            throw e;
-        } catch (Throwable t) {
-            throw new IllegalStateException(t);
-        }
+        return created("dnnl_primitive_create", p -> (int) c().primitiveCreate.invokeExact(p, pd));
     }
 
     void destroyPrimitive(MemorySegment prim) {
@@ -314,6 +282,23 @@ final class OneDnn {
         }
     }
 
+    /** Calls a creator whose first argument receives the created handle, checks its status, returns the handle. */
+    private static MemorySegment created(String what, OutCall call) {
+        try (Arena a = Arena.ofConfined()) {
+            MemorySegment p = a.allocate(ADDRESS);
+            check(call.run(p), what);
+            return p.get(ADDRESS, 0);
+        } catch (RuntimeException | Error e) {
+            throw e;
+        } catch (Throwable t) {
+            throw new IllegalStateException(t);
+        }
+    }
+
+    private interface OutCall {
+        int run(MemorySegment out) throws Throwable;
+    }
+
     private interface Call {
         int run() throws Throwable;
     }
@@ -330,25 +315,11 @@ final class OneDnn {
 
     // ------------------------------------------------------------------ loading
 
-    private static volatile Object instance; // OneDnn, or the Throwable explaining its absence
+    private static final NativeLibs.Once<OneDnn> ONCE = new NativeLibs.Once<>("oneDNN", OneDnn::load);
 
     /** The bound library, or an exception saying why there is none (tried once per JVM). */
     static OneDnn get() {
-        Object o = instance;
-        if (o == null) {
-            synchronized (OneDnn.class) {
-                if ((o = instance) == null) {
-                    try {
-                        o = load();
-                    } catch (Throwable t) {
-                        o = t;
-                    }
-                    instance = o;
-                }
-            }
-        }
-        if (o instanceof OneDnn d) return d;
-        throw new UnsupportedOperationException("oneDNN unavailable: " + ((Throwable) o).getMessage(), (Throwable) o);
+        return ONCE.get();
     }
 
     private static OneDnn load() throws Throwable {

@@ -71,25 +71,11 @@ final class OpenBlas {
         return lib.find(name).orElseThrow(() -> new UnsupportedOperationException("no symbol " + name));
     }
 
-    private static volatile Object instance; // OpenBlas, or the Throwable explaining its absence
+    private static final NativeLibs.Once<OpenBlas> ONCE = new NativeLibs.Once<>("OpenBLAS", OpenBlas::load);
 
     /** The bound library, or an exception saying why there is none (tried once per JVM). */
     static OpenBlas get() {
-        Object o = instance;
-        if (o == null) {
-            synchronized (OpenBlas.class) {
-                if ((o = instance) == null) {
-                    try {
-                        o = load();
-                    } catch (Throwable t) {
-                        o = t;
-                    }
-                    instance = o;
-                }
-            }
-        }
-        if (o instanceof OpenBlas b) return b;
-        throw new UnsupportedOperationException("OpenBLAS unavailable: " + ((Throwable) o).getMessage(), (Throwable) o);
+        return ONCE.get();
     }
 
     private static OpenBlas load() throws Throwable {

@@ -140,19 +140,8 @@ final class DnnlKernels extends DelegatingKernels {
 
     @Override
     public Weights pack(float[] w, int out, int in, Precision precision) {
-        if (precision == Precision.INT8) return delegate.pack(w, out, in, precision);
-        long n = check(out, in);
-        if (n > w.length) throw new IllegalArgumentException("array too small for " + out + "x" + in);
-        if (precision == Precision.FP32) {
-            MemorySegment data = allocate(n * 4);
-            MemorySegment.copy(w, 0, data, FLOAT, 0, (int) n);
-            return register(plain(data, out, in), null, out, in, precision);
-        }
-        try (Arena tmp = Arena.ofConfined()) {
-            MemorySegment data = tmp.allocate(n * 4, 64);
-            MemorySegment.copy(w, 0, data, FLOAT, 0, (int) n);
-            return packBf16(data, out, in);
-        }
+        if ((long) out * in > w.length) throw new IllegalArgumentException("array too small for " + out + "x" + in);
+        return pack(MemorySegment.ofArray(w), out, in, precision); // a heap segment: copied below
     }
 
     @Override
@@ -160,16 +149,13 @@ final class DnnlKernels extends DelegatingKernels {
         if (precision == Precision.INT8) return delegate.pack(w, out, in, precision);
         long n = check(out, in);
         if (n * 4 > w.byteSize()) throw new IllegalArgumentException("segment too small for " + out + "x" + in);
-        if (w.isNative()) {
-            return precision == Precision.FP32 // in place: e.g. the mapped checkpoint
-                    ? register(plain(w, out, in), null, out, in, precision)
-                    : packBf16(w, out, in);
+        if (precision == Precision.FP32) { // native memory (e.g. the mapped checkpoint) in place, a heap copy kept
+            MemorySegment data = w.isNative() ? w : allocate(n * 4).copyFrom(w.asSlice(0, n * 4));
+            return register(new DnnlWeights.Layout(null, null, data, false), null, out, in, precision);
         }
-        try (Arena tmp = Arena.ofConfined()) {
-            MemorySegment data = precision == Precision.FP32 ? allocate(n * 4) : tmp.allocate(n * 4, 64);
-            MemorySegment.copy(w, 0, data, 0, n * 4);
-            return precision == Precision.FP32 ? register(plain(data, out, in), null, out, in, precision)
-                    : packBf16(data, out, in);
+        if (w.isNative()) return packBf16(w, out, in);
+        try (Arena tmp = Arena.ofConfined()) { // oneDNN reads native memory only
+            return packBf16(tmp.allocate(n * 4, 64).copyFrom(w.asSlice(0, n * 4)), out, in);
         }
     }
 
@@ -183,10 +169,6 @@ final class DnnlKernels extends DelegatingKernels {
     private MemorySegment allocate(long bytes) {
         if (closed) throw new IllegalStateException("onednn kernels are closed");
         return arena.allocate(bytes, 64);
-    }
-
-    private static DnnlWeights.Layout plain(MemorySegment data, int out, int in) {
-        return new DnnlWeights.Layout(null, null, data, false);
     }
 
     /** The weights' current layout, its descriptor and memory object made if this is its first use. */
@@ -241,20 +223,12 @@ final class DnnlKernels extends DelegatingKernels {
 
     /** The weights layout oneDNN's matmul chooses (asked for 64 rows; measured to serve 1 to 1,400 rows alike). */
     private MemorySegment blockedMd(int in, int out, int type) {
-        MemorySegment src = dnn.md(64, in, type, OneDnn.TAG_AB);
         MemorySegment any = dnn.md(in, out, type, OneDnn.TAG_ANY);
-        MemorySegment dst = dnn.md(64, out, OneDnn.F32, OneDnn.TAG_AB);
         try {
-            MemorySegment pd = dnn.matmulPd(src, any, MemorySegment.NULL, dst);
-            try {
-                return dnn.cloneMd(dnn.queryMd(pd, OneDnn.QUERY_WEIGHTS_MD));
-            } finally {
-                dnn.destroyPd(pd);
-            }
+            return withPd(new Shape(64, in, out, type, OneDnn.F32, false, false, true), any,
+                    pd -> dnn.cloneMd(dnn.queryMd(pd, OneDnn.QUERY_WEIGHTS_MD)));
         } finally {
-            dnn.destroyMd(src);
             dnn.destroyMd(any);
-            dnn.destroyMd(dst);
         }
     }
 
@@ -394,14 +368,12 @@ final class DnnlKernels extends DelegatingKernels {
             }
             Prim prim = cached != null ? cached : new Prim(primitive(shape, layout.md()));
             try {
+                Object[] args = bias != null
+                        ? new Object[] {OneDnn.ARG_SRC, srcMem, OneDnn.ARG_WEIGHTS, layout.memory(), OneDnn.ARG_BIAS, biasMem,
+                                OneDnn.ARG_DST, dstMem}
+                        : new Object[] {OneDnn.ARG_SRC, srcMem, OneDnn.ARG_WEIGHTS, layout.memory(), OneDnn.ARG_DST, dstMem};
                 synchronized (prim) {
-                    if (bias != null) {
-                        dnn.execute(prim.handle, threads, s.args, OneDnn.ARG_SRC, srcMem, OneDnn.ARG_WEIGHTS, layout.memory(),
-                                OneDnn.ARG_BIAS, biasMem, OneDnn.ARG_DST, dstMem);
-                    } else {
-                        dnn.execute(prim.handle, threads, s.args, OneDnn.ARG_SRC, srcMem, OneDnn.ARG_WEIGHTS, layout.memory(),
-                                OneDnn.ARG_DST, dstMem);
-                    }
+                    dnn.execute(prim.handle, threads, s.args, args);
                 }
             } finally {
                 if (cached == null && !keep(shape, prim)) dnn.destroyPrimitive(prim.handle);
@@ -427,13 +399,26 @@ final class DnnlKernels extends DelegatingKernels {
 
     /** A matmul primitive for {@code shape}. */
     private MemorySegment primitive(Shape shape, MemorySegment weightsMd) {
+        return withPd(shape, weightsMd, dnn::primitive);
+    }
+
+    /** The implementation oneDNN picks for {@code rows} rows times these weights, e.g. {@code brg_matmul:avx512_core_bf16}. */
+    String implementation(Weights w, int rows) {
+        DnnlWeights dw = (DnnlWeights) w;
+        int srcType = dw.precision == Precision.BF16 ? OneDnn.BF16 : OneDnn.F32;
+        return withPd(new Shape(rows, w.in(), w.out(), srcType, OneDnn.F32, false, false, true), ready(dw).md(),
+                dnn::implementation);
+    }
+
+    /** Runs {@code use} on the matmul primitive descriptor for {@code shape} (destroyed after, with its descriptors). */
+    private <T> T withPd(Shape shape, MemorySegment weightsMd, java.util.function.Function<MemorySegment, T> use) {
         MemorySegment src = dnn.md(shape.rows(), shape.in(), shape.type(), OneDnn.TAG_AB);
         MemorySegment dst = dnn.md(shape.rows(), shape.out(), shape.dstType(), OneDnn.TAG_AB);
         MemorySegment bias = shape.bias() ? dnn.md(1, shape.out(), OneDnn.F32, OneDnn.TAG_AB) : MemorySegment.NULL;
         try {
             MemorySegment pd = dnn.matmulPd(src, weightsMd, bias, dst, shape.gelu());
             try {
-                return dnn.primitive(pd);
+                return use.apply(pd);
             } finally {
                 dnn.destroyPd(pd);
             }
@@ -441,25 +426,6 @@ final class DnnlKernels extends DelegatingKernels {
             dnn.destroyMd(src);
             dnn.destroyMd(dst);
             if (shape.bias()) dnn.destroyMd(bias);
-        }
-    }
-
-    /** The implementation oneDNN picks for {@code rows} rows times these weights, e.g. {@code brg_matmul:avx512_core_bf16}. */
-    String implementation(Weights w, int rows) {
-        DnnlWeights dw = (DnnlWeights) w;
-        int srcType = dw.precision == Precision.BF16 ? OneDnn.BF16 : OneDnn.F32;
-        MemorySegment src = dnn.md(rows, w.in(), srcType, OneDnn.TAG_AB);
-        MemorySegment dst = dnn.md(rows, w.out(), OneDnn.F32, OneDnn.TAG_AB);
-        try {
-            MemorySegment pd = dnn.matmulPd(src, ready(dw).md(), MemorySegment.NULL, dst);
-            try {
-                return dnn.implementation(pd);
-            } finally {
-                dnn.destroyPd(pd);
-            }
-        } finally {
-            dnn.destroyMd(src);
-            dnn.destroyMd(dst);
         }
     }
 

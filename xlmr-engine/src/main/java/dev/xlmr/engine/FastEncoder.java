@@ -133,14 +133,9 @@ public final class FastEncoder implements Encoder {
     /** Loads a model folder (memory-mapped) and packs its weights for the chosen kernels. */
     public static FastEncoder load(Path dir, Options options) {
         // the kernels start up (Vector API warm-up, or loading OpenBLAS) while the checkpoint is opened
-        CompletableFuture<Kernels> kernels = new CompletableFuture<>();
-        Thread.ofPlatform().daemon().name("xlmr-kernels-init").start(() -> {
-            try {
-                kernels.complete(KernelProvider.create(options.kernels(), options.threads()));
-            } catch (Throwable t) {
-                kernels.completeExceptionally(t);
-            }
-        });
+        CompletableFuture<Kernels> kernels = CompletableFuture.supplyAsync(
+                () -> KernelProvider.create(options.kernels(), options.threads()),
+                r -> Thread.ofPlatform().daemon().name("xlmr-kernels-init").start(r));
         XlmRobertaModel ref;
         try {
             ref = XlmRobertaModel.load(dir);

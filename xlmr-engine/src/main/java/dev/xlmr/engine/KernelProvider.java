@@ -122,14 +122,8 @@ public final class KernelProvider {
 
     /** oneDNN's library loads (~0.13 s in a fresh JVM) while the delegate kernels start on another thread. */
     private static Kernels onednn(int threads) throws Throwable {
-        java.util.concurrent.CompletableFuture<Kernels> delegate = new java.util.concurrent.CompletableFuture<>();
-        Thread.ofPlatform().daemon().name("xlmr-kernels-delegate").start(() -> {
-            try {
-                delegate.complete(delegateFor(threads));
-            } catch (Throwable t) {
-                delegate.completeExceptionally(t);
-            }
-        });
+        var delegate = java.util.concurrent.CompletableFuture.supplyAsync(() -> delegateFor(threads),
+                r -> Thread.ofPlatform().daemon().name("xlmr-kernels-delegate").start(r));
         try {
             OneDnn.get();
         } catch (Throwable t) {

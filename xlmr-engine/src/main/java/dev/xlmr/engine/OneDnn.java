@@ -41,7 +41,6 @@ final class OneDnn {
     final String source;
     final String version;
     private final SymbolLookup lib, gomp;
-    private final MethodHandle engineCreate, streamCreate;
     /** The other calls, bound on first use: each binding spins code (~5 ms in a fresh JVM), load needs none. */
     private volatile Calls calls;
     /** The CPU engine and one in-order stream; CPU execution is synchronous, the stream carries no state. */
@@ -96,20 +95,16 @@ final class OneDnn {
         this.lib = lib;
         this.gomp = gomp;
         Linker l = Linker.nativeLinker();
-        engineCreate = h(l, lib, "dnnl_engine_create", JAVA_INT, ADDRESS, JAVA_INT, JAVA_LONG);
-        streamCreate = h(l, lib, "dnnl_stream_create", JAVA_INT, ADDRESS, ADDRESS, JAVA_INT);
+        MethodHandle engineCreate = h(l, lib, "dnnl_engine_create", JAVA_INT, ADDRESS, JAVA_INT, JAVA_LONG);
+        MethodHandle streamCreate = h(l, lib, "dnnl_stream_create", JAVA_INT, ADDRESS, ADDRESS, JAVA_INT);
         MethodHandle ver = l.downcallHandle(lib.find("dnnl_version").orElseThrow(), FunctionDescriptor.of(ADDRESS));
         MemorySegment v = ((MemorySegment) ver.invokeExact()).reinterpret(12);
         int major = v.get(JAVA_INT, 0), minor = v.get(JAVA_INT, 4), patch = v.get(JAVA_INT, 8);
         if (major != 3) throw new UnsupportedOperationException("oneDNN " + major + "." + minor + " found, 3.x needed: " + source);
         version = major + "." + minor + "." + patch;
-        try (Arena a = Arena.ofConfined()) {
-            MemorySegment p = a.allocate(ADDRESS);
-            check((int) engineCreate.invokeExact(p, ENGINE_CPU, 0L), "dnnl_engine_create");
-            engine = p.get(ADDRESS, 0);
-            check((int) streamCreate.invokeExact(p, engine, STREAM_DEFAULT), "dnnl_stream_create");
-            stream = p.get(ADDRESS, 0);
-        }
+        engine = created("dnnl_engine_create", p -> (int) engineCreate.invokeExact(p, ENGINE_CPU, 0L));
+        MemorySegment e = engine;
+        stream = created("dnnl_stream_create", p -> (int) streamCreate.invokeExact(p, e, STREAM_DEFAULT));
     }
 
     private static MethodHandle h(Linker l, SymbolLookup lib, String name, java.lang.foreign.MemoryLayout ret,
@@ -164,12 +159,10 @@ final class OneDnn {
         call(() -> (int) c().memoryDestroy.invokeExact(m), "dnnl_memory_destroy");
     }
 
-    /** A matmul primitive descriptor; {@code bias} may be {@link MemorySegment#NULL}. */
-    MemorySegment matmulPd(MemorySegment src, MemorySegment weights, MemorySegment bias, MemorySegment dst) {
-        return matmulPd(src, weights, bias, dst, false);
-    }
-
-    /** As above; {@code gelu} applies the exact (erf) GELU to the result as a fused post-op. */
+    /**
+     * A matmul primitive descriptor; {@code bias} may be {@link MemorySegment#NULL}; {@code gelu} applies the exact
+     * (erf) GELU to the result as a fused post-op.
+     */
     MemorySegment matmulPd(MemorySegment src, MemorySegment weights, MemorySegment bias, MemorySegment dst, boolean gelu) {
         Calls c = c();
         MemorySegment attr = MemorySegment.NULL, ops = MemorySegment.NULL;

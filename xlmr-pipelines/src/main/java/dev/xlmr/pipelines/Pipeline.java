@@ -72,14 +72,8 @@ public abstract class Pipeline implements AutoCloseable {
     static Source loadSource(String modelOrPath, String revision) {
         Path dir = ModelLocator.resolve(modelOrPath, revision);
         // the tokenizer (parsing a 17 MB tokenizer.json for XLM-R) loads on another core while the model maps
-        CompletableFuture<XlmRobertaTokenizer> loading = new CompletableFuture<>();
-        Thread.ofPlatform().daemon().name("xlmr-tokenizer-load").start(() -> {
-            try {
-                loading.complete(XlmRobertaTokenizer.load(dir));
-            } catch (Throwable t) {
-                loading.completeExceptionally(t);
-            }
-        });
+        CompletableFuture<XlmRobertaTokenizer> loading = CompletableFuture.supplyAsync(() -> XlmRobertaTokenizer.load(dir),
+                r -> Thread.ofPlatform().daemon().name("xlmr-tokenizer-load").start(r));
         Encoder model;
         try {
             model = Encoders.open(dir);

@@ -24,23 +24,38 @@ final class NativeLibs {
      * {@code $ORIGIN} then finds their bundled dependencies beside them.
      */
     static Path extract(String jarDir, String prefix, String probe, String... libs) throws IOException {
-        ClassLoader cl = NativeLibs.class.getClassLoader();
-        var url = cl.getResource(jarDir + probe);
+        var url = NativeLibs.class.getClassLoader().getResource(jarDir + probe);
         if (url == null) return null;
         String tag = Integer.toHexString(url.toString().hashCode());
         Path dir = Path.of(System.getProperty("java.io.tmpdir"), prefix + "-" + System.getProperty("user.name") + "-" + tag);
         Files.createDirectories(dir);
+        extractInto(dir, jarDir, libs);
+        return dir;
+    }
+
+    /**
+     * Copies those of {@code libs} found in the class-path folder {@code jarDir} into {@code dir} (atomically; one
+     * already there is kept) and returns how many {@code dir} now holds. Used for dependencies that another jar
+     * ships (oneDNN's libOpenCL), so that the loader finds them through {@code $ORIGIN}.
+     */
+    static int extractInto(Path dir, String jarDir, String... libs) throws IOException {
+        ClassLoader cl = NativeLibs.class.getClassLoader();
+        int present = 0;
         for (String lib : libs) {
             Path target = dir.resolve(lib);
-            if (Files.exists(target)) continue;
+            if (Files.exists(target)) {
+                present++;
+                continue;
+            }
             try (InputStream in = cl.getResourceAsStream(jarDir + lib)) {
                 if (in == null) continue; // older jars lack some of the runtime libs
                 Path tmp = Files.createTempFile(dir, lib, ".part");
                 Files.copy(in, tmp, StandardCopyOption.REPLACE_EXISTING);
                 Files.move(tmp, target, StandardCopyOption.ATOMIC_MOVE, StandardCopyOption.REPLACE_EXISTING);
+                present++;
             }
         }
-        return dir;
+        return present;
     }
 
     /** C-level setenv (System.getenv is a copy; native libraries read the process environment). */

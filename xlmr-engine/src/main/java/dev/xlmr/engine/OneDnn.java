@@ -18,7 +18,8 @@ import static java.lang.foreign.ValueLayout.JAVA_LONG;
 /**
  * Finds and binds oneDNN 3.x (its C API, through FFM) for {@link DnnlKernels}. Search order:
  * {@code -Dxlmr.onednn=/path/libdnnl.so.3} (or {@code XLMR_ONEDNN}); the library inside the
- * {@code org.bytedeco:dnnl:linux-x86_64} jar on the class path (extracted once, with its libgomp, to a
+ * {@code org.bytedeco:dnnl:linux-x86_64} jar on the class path (extracted once, with its libgomp and the
+ * {@code org.bytedeco:opencl} jar's libOpenCL.so.1 that it links against, to a
  * per-version directory under {@code java.io.tmpdir}); {@code libdnnl.so.3} on the loader path.
  *
  * <p>Only the handful of calls a matmul needs are bound. oneDNN's OpenMP runtime spins idle workers for a while
@@ -34,6 +35,12 @@ final class OneDnn {
     private static final int ELTWISE_GELU_ERF = 49;
     private static final int ENGINE_CPU = 1, STREAM_DEFAULT = 1;
     private static final String JAR_DIR = "org/bytedeco/dnnl/linux-x86_64/";
+    /**
+     * The jar's libdnnl.so.3 is built with oneDNN's OpenCL GPU runtime and so links against libOpenCL.so.1, which a
+     * machine without an OpenCL package lacks; the Khronos ICD loader from {@code org.bytedeco:opencl} (needs only
+     * libc) goes beside it. On the CPU engine oneDNN calls none of it.
+     */
+    private static final String OPENCL_JAR_DIR = "org/bytedeco/opencl/linux-x86_64/", OPENCL = "libOpenCL.so.1";
     private static final String[] STATUS = {"success", "out_of_memory", "invalid_arguments", "unimplemented",
             "last_impl_reached", "runtime_error", "not_required", "invalid_graph", "invalid_graph_op",
             "invalid_shape", "invalid_data_type"};
@@ -330,6 +337,8 @@ final class OneDnn {
         try {
             Path dir = NativeLibs.extract(JAR_DIR, "xlmr-dnnl", "libdnnl.so.3", "libgomp.so.1", "libdnnl.so.3");
             if (dir != null) {
+                if (NativeLibs.extractInto(dir, OPENCL_JAR_DIR, OPENCL) == 0)
+                    tried.add("no " + OPENCL_JAR_DIR + OPENCL + " on the class path (org.bytedeco:opencl jar)");
                 // libgomp first, by path: libdnnl's $ORIGIN RUNPATH then resolves to the same instance
                 SymbolLookup gomp = SymbolLookup.libraryLookup(dir.resolve("libgomp.so.1"), Arena.global());
                 SymbolLookup lib = SymbolLookup.libraryLookup(dir.resolve("libdnnl.so.3"), Arena.global());

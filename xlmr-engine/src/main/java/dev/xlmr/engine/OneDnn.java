@@ -41,6 +41,8 @@ final class OneDnn {
      * libc) goes beside it. On the CPU engine oneDNN calls none of it.
      */
     private static final String OPENCL_JAR_DIR = "org/bytedeco/opencl/linux-x86_64/", OPENCL = "libOpenCL.so.1";
+    /** Every shared library this class extracts, as class-path resources (a test checks their ELF dependencies). */
+    static final List<String> BUNDLED = List.of(JAR_DIR + "libdnnl.so.3", JAR_DIR + "libgomp.so.1", OPENCL_JAR_DIR + OPENCL);
     private static final String[] STATUS = {"success", "out_of_memory", "invalid_arguments", "unimplemented",
             "last_impl_reached", "runtime_error", "not_required", "invalid_graph", "invalid_graph_op",
             "invalid_shape", "invalid_data_type"};

@@ -26,6 +26,8 @@ final class OpenBlas {
     static final int ROW_MAJOR = 101, NO_TRANS = 111, TRANS = 112;
     private static final String JAR_DIR = "org/bytedeco/openblas/linux-x86_64/";
     private static final String[] JAR_LIBS = {"libgcc_s.so.1", "libquadmath.so.0", "libgfortran.so.5", "libopenblas.so.0"};
+    /** Every shared library this class extracts, as class-path resources (a test checks their ELF dependencies). */
+    static final List<String> BUNDLED = java.util.Arrays.stream(JAR_LIBS).map(l -> JAR_DIR + l).toList();
     private static final String[] SYSTEM_LIBS = {
             "/usr/lib/x86_64-linux-gnu/openblas-pthread/libopenblas.so.0",
             "/usr/lib/x86_64-linux-gnu/openblas-openmp/libopenblas.so.0",

@@ -32,6 +32,8 @@ final class DnnlKernels extends DelegatingKernels {
     private final Map<Shape, Prim> prims = new HashMap<>();     // guarded by itself
     private final ThreadLocal<Scratch> scratch = ThreadLocal.withInitial(Scratch::new);
     private volatile boolean closed;
+    /** Whether this CPU has a oneDNN bf16 matmul (AVX512-BF16, AMX, AVX-NE-CONVERT); null until first asked. */
+    private volatile Boolean nativeBf16;
     private java.util.concurrent.ExecutorService repacker; // made on first use, guarded by this
 
     /** Per-thread native buffers, grown on demand and freed by the GC (a thread may outlive these kernels). */
@@ -73,8 +75,9 @@ final class DnnlKernels extends DelegatingKernels {
 
     @Override
     public String description() {
-        return "onednn: oneDNN " + dnn.version + " matmul (fp32, bf16) from " + dnn.source + ", " + threads
-                + " threads; attention, element-wise and int8 by " + delegate.name();
+        return "onednn: oneDNN " + dnn.version + " matmul (fp32" + (nativeBf16() ? ", bf16" : "") + ") from " + dnn.source
+                + ", " + threads + " threads; attention, element-wise, int8" + (nativeBf16() ? "" : ", bf16 (no bf16 matmul on this CPU)")
+                + " by " + delegate.name();
     }
 
     @Override
@@ -146,7 +149,8 @@ final class DnnlKernels extends DelegatingKernels {
 
     @Override
     public Weights pack(MemorySegment w, int out, int in, Precision precision) {
-        if (precision == Precision.INT8) return delegate.pack(w, out, in, precision);
+        // no oneDNN bf16 matmul on this CPU (e.g. AVX2 only): bf16 weights widened in Java by the delegate
+        if (precision == Precision.INT8 || precision == Precision.BF16 && !nativeBf16()) return delegate.pack(w, out, in, precision);
         long n = check(out, in);
         if (n * 4 > w.byteSize()) throw new IllegalArgumentException("segment too small for " + out + "x" + in);
         if (precision == Precision.FP32) { // native memory (e.g. the mapped checkpoint) in place, a heap copy kept
@@ -219,6 +223,25 @@ final class DnnlKernels extends DelegatingKernels {
         } finally {
             dnn.destroyMd(from);
         }
+    }
+
+    /**
+     * Whether oneDNN implements a bf16 matmul here. It has none on CPUs without bf16 instructions (it answers
+     * "unimplemented"), where bf16 weights then go to the delegate instead of failing at load.
+     */
+    boolean nativeBf16() {
+        Boolean b = nativeBf16;
+        if (b == null) {
+            try {
+                dnn.destroyMd(blockedMd(64, 64, OneDnn.BF16));
+                b = true;
+            } catch (IllegalStateException e) {
+                if (!String.valueOf(e.getMessage()).endsWith("unimplemented")) throw e;
+                b = false;
+            }
+            nativeBf16 = b;
+        }
+        return b;
     }
 
     /** The weights layout oneDNN's matmul chooses (asked for 64 rows; measured to serve 1 to 1,400 rows alike). */

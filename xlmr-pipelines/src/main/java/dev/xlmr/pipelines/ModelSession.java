@@ -3,7 +3,10 @@ package dev.xlmr.pipelines;
 import dev.xlmr.engine.Encoders;
 import dev.xlmr.hub.ModelLocator;
 import dev.xlmr.model.Encoder;
+import dev.xlmr.model.Head;
 import dev.xlmr.model.ModelConfig;
+import dev.xlmr.model.Weights;
+import dev.xlmr.model.XlmRobertaModel;
 import dev.xlmr.tokenizer.XlmRobertaTokenizer;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -50,6 +53,15 @@ public final class ModelSession implements AutoCloseable {
      * another core while the model maps.
      */
     public static ModelSession open(Path dir) {
+        return open(dir, false);
+    }
+
+    /**
+     * Loads a model folder; with {@code encoderOnly}, a checkpoint with a token-level head (masked or causal
+     * LM, token classification, QA) runs as its base encoder, so embeddings do not pay for a head over every
+     * token (an LM head is a vocabulary-sized matmul per token). Sequence-classification checkpoints keep their head.
+     */
+    public static ModelSession open(Path dir, boolean encoderOnly) {
         SentenceTransformers st = SentenceTransformers.read(dir);
         Path model = st == null ? dir : st.transformerDir();
         Path tokDir = Files.exists(dir.resolve("tokenizer.json")) || Files.exists(dir.resolve("sentencepiece.bpe.model"))
@@ -58,7 +70,7 @@ public final class ModelSession implements AutoCloseable {
                 r -> Thread.ofPlatform().daemon().name("xlmr-tokenizer-load").start(r));
         Encoder encoder;
         try {
-            encoder = Encoders.open(model);
+            encoder = encoderOnly ? openEncoderOnly(model) : Encoders.open(model);
         } catch (RuntimeException | Error e) {
             loading.exceptionally(t -> null).join(); // do not leave a parse running behind the failure
             throw e;
@@ -77,6 +89,18 @@ public final class ModelSession implements AutoCloseable {
             throw e;
         }
         return new ModelSession(dir, encoder, tok, st, maxLength(encoder.config(), tokDir));
+    }
+
+    private static Encoder openEncoderOnly(Path model) {
+        ModelConfig c = ModelConfig.load(model.resolve("config.json"));
+        if (c.head() == Head.BASE || c.head() == Head.SEQUENCE_CLASSIFICATION || c.head() == Head.MULTIPLE_CHOICE) {
+            return Encoders.open(model);
+        }
+        ModelConfig base = new ModelConfig(c.modelType(), "XLMRobertaModel", Head.BASE, c.vocabSize(),
+                c.hiddenSize(), c.numHiddenLayers(), c.numAttentionHeads(), c.intermediateSize(), c.hiddenAct(),
+                c.layerNormEps(), c.padTokenId(), c.maxPositionEmbeddings(), c.typeVocabSize(), c.isDecoder(),
+                c.numLabels(), c.id2label(), c.label2id(), c.problemType(), c.tieWordEmbeddings());
+        return Encoders.wrap(new XlmRobertaModel(base, Weights.open(model)));
     }
 
     /**

@@ -5,11 +5,13 @@ import dev.xlmr.nova.Annotations;
 import dev.xlmr.nova.FileType;
 import dev.xlmr.nova.FramingOptions;
 import dev.xlmr.nova.FreeAnnotation;
+import dev.xlmr.nova.NovaEmbedding;
 import dev.xlmr.nova.SsiStream;
-import dev.xlmr.server.LocalInferenceService;
-import dev.xlmr.server.NovaEmbedding;
+import dev.xlmr.pipelines.EmbeddingPipeline;
+import dev.xlmr.pipelines.ModelSession;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.List;
 import java.util.Locale;
 import java.util.Map;
 import java.util.concurrent.Callable;
@@ -81,6 +83,11 @@ final class NovaCommand implements Runnable {
                         + "Default: ${DEFAULT-VALUE}.")
         String pooling;
 
+        @Option(names = "--prompt-name", paramLabel = "NAME",
+                description = "A prompt of the model's config_sentence_transformers.json for default and mean pooling "
+                        + "(default: the folder's default prompt, if any; compat takes none).")
+        String promptName;
+
         @Option(names = "--batch-size", defaultValue = "16", description = "Texts per model call (B of compat). Default: ${DEFAULT-VALUE}.")
         int batchSize;
 
@@ -96,15 +103,19 @@ final class NovaCommand implements Runnable {
                         "left_context", leftContext, "right_context", rightContext, "end", end == null ? "" : end));
                 mode = NovaEmbedding.Mode.parse(pooling);
                 if (batchSize < 1) throw new IllegalArgumentException("--batch-size must be at least 1");
+                if (promptName != null && mode == NovaEmbedding.Mode.COMPAT) {
+                    throw new IllegalArgumentException("--pooling compat is the original module's output: it takes no --prompt-name");
+                }
             } catch (IllegalArgumentException e) {
                 throw new ParameterException(spec.commandLine(), e.getMessage());
             }
             FreeAnnotation transcript = Annotations.readFree(annotation);
-            Path dir = ModelLocator.resolve(model, revision);
-            try (LocalInferenceService service = LocalInferenceService.load(dir, model, 0)) {
+            try (ModelSession session = ModelSession.open(ModelLocator.resolve(model, revision), true)) {
+                EmbeddingPipeline embed = session.embeddings();
+                embed.warnings(w -> { });
                 long t0 = System.nanoTime();
                 SsiStream stream = NovaEmbedding.process(transcript, framing, mode, batchSize,
-                        (texts, p) -> service.embed(texts, p, false, true), service.info().hiddenSize(), () -> false, (a, b) -> { });
+                        (texts, vectors) -> embed(embed, texts, vectors), session.config().hiddenSize(), () -> false, (a, b) -> { });
                 Path target = out.toString().toLowerCase(Locale.ROOT).endsWith(".stream") ? out : Path.of(out + ".stream");
                 if (target.toAbsolutePath().getParent() != null) Files.createDirectories(target.toAbsolutePath().getParent());
                 stream.write(target, FileType.BINARY);
@@ -113,6 +124,17 @@ final class NovaCommand implements Runnable {
                 spec.commandLine().getOut().flush();
             }
             return 0;
+        }
+
+        /** NOVA's vectors with the pipeline, as the server's /process computes them (prompts for pooler and mean). */
+        private float[][] embed(EmbeddingPipeline embed, List<String> texts, NovaEmbedding.Vectors vectors) {
+            EmbeddingPipeline.Options o = EmbeddingPipeline.Options.defaults();
+            if (vectors == NovaEmbedding.Vectors.PADDED_BATCH_MEAN) {
+                return embed.paddedBatchMean(embed.prepare(texts, o.prefix(""), true)).toArray(float[][]::new);
+            }
+            o = o.pooling(vectors == NovaEmbedding.Vectors.MEAN ? EmbeddingPipeline.Pooling.MEAN : EmbeddingPipeline.Pooling.POOLER)
+                    .promptName(promptName);
+            return embed.embedPrepared(embed.prepare(texts, o, true), o).toArray(float[][]::new);
         }
     }
 }

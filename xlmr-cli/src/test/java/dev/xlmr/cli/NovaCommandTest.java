@@ -8,8 +8,9 @@ import dev.xlmr.nova.Annotations;
 import dev.xlmr.nova.FileType;
 import dev.xlmr.nova.FreeAnnotation;
 import dev.xlmr.nova.SsiStream;
-import dev.xlmr.server.InferenceService.Pooling;
-import dev.xlmr.server.LocalInferenceService;
+import dev.xlmr.pipelines.EmbeddingPipeline;
+import dev.xlmr.pipelines.EmbeddingPipeline.Options;
+import dev.xlmr.pipelines.EmbeddingPipeline.Pooling;
 import java.nio.file.Path;
 import java.util.Arrays;
 import java.util.List;
@@ -36,13 +37,15 @@ class NovaCommandTest {
         assertTrue(r.out().startsWith("wrote 87 frames x 32 at 25.000 Hz"), r.out());
         SsiStream s = SsiStream.read(dir.resolve("out/e.stream"));
         assertEquals(87, s.numSamples());
-        try (LocalInferenceService service = LocalInferenceService.load(model, "m", 0)) {
-            float[][] v = service.embed(List.of("", "hello world", "bye"), Pooling.POOLER, false, true);
+        // the Java API's numbers (the server's /process gives the same: CrossDoorTest)
+        try (EmbeddingPipeline embed = EmbeddingPipeline.load(model.toString())) {
+            float[][] v = embed.embedAll(List.of("", "hello world", "bye"), Options.defaults().pooling(Pooling.POOLER))
+                    .toArray(float[][]::new);
             float[] all = s.toFloats();
             assertArrayEquals(v[0], Arrays.copyOfRange(all, 0, 32), 1e-6f);
             assertArrayEquals(v[1], Arrays.copyOfRange(all, 12 * 32, 13 * 32), 1e-6f);
             assertArrayEquals(v[2], Arrays.copyOfRange(all, 86 * 32, 87 * 32), 1e-6f);
-            float[] mean = service.embed(List.of("bye"), Pooling.MEAN, false, true)[0];
+            float[] mean = embed.embed("bye", Options.defaults().pooling(Pooling.MEAN));
             CliRun c = CliRun.run("", "nova", "process", "--model", model.toString(), "--annotation", dir.resolve("transcript.annotation").toString(),
                     "--out", dir.resolve("c").toString(), "--frame-size", "40ms", "--left-context", "960ms", "--pooling", "compat");
             assertEquals(0, c.code(), c.err());

@@ -441,11 +441,70 @@ public final class FastEncoder implements Encoder {
         return r;
     }
 
-    /** The real tokens of a batch, concatenated. */
-    private record Packed(int[] ids, int[] positions, int[] types, int[] start, int[][] index) {
+    /**
+     * The real tokens of a batch, concatenated; {@code keys[r]} (null: all) is how many of row r's packed
+     * tokens the others attend to: the rest are query-only (padded positions kept, see {@link #paddedLastHiddenState}).
+     */
+    private record Packed(int[] ids, int[] positions, int[] types, int[] start, int[][] index, int[] keys) {
         int tokens() {
             return ids.length;
         }
+    }
+
+    /**
+     * The last hidden state of a padded batch as transformers computes it, padded positions included:
+     * {@code [rows][seq][hidden]}. A padded position attends to the row's real tokens (which do not attend to it),
+     * as under transformers' attention mask; its values are what the reference gives there. {@link #forward} leaves
+     * them at zero, which every task wants; this is for callers that use them on purpose (the DISCOVER module's
+     * padded batch mean). Not for decoders.
+     */
+    public synchronized NdArray paddedLastHiddenState(Batch batch) {
+        batch.checkFor(config);
+        if (config.isDecoder() || batch.isMultipleChoice()) {
+            throw new IllegalArgumentException("padded hidden states are for encoder batches without choices");
+        }
+        int rows = batch.rows();
+        int seq = batch.sequenceLength();
+        Packed p = packKeepingPadding(batch.inputIds(), batch.attentionMask(), batch.tokenTypeIds());
+        float[] x = run(p);
+        return new NdArray(new int[] {rows, seq, h}, unpack(x, h, p, rows, seq));
+    }
+
+    /** Every position, each row's real tokens first (its keys), then its padded ones (query-only). */
+    private Packed packKeepingPadding(int[][] ids, int[][] mask, int[][] types) {
+        int rows = ids.length;
+        int[][] order = new int[rows][];
+        int[] keys = new int[rows];
+        for (int r = 0; r < rows; r++) {
+            int len = ids[r].length;
+            order[r] = new int[len];
+            int w = 0;
+            for (int pass = 0; pass < 2; pass++) {
+                for (int t = 0; t < len; t++) {
+                    boolean real = mask == null || mask[r][t] != 0;
+                    if (real == (pass == 0)) {
+                        order[r][w++] = t;
+                    }
+                }
+                if (pass == 0) {
+                    keys[r] = w;
+                }
+            }
+        }
+        Packed all = pack(ids, null, types);
+        int[] pid = new int[all.tokens()];
+        int[] pos = new int[pid.length];
+        int[] typ = new int[pid.length];
+        for (int r = 0; r < rows; r++) {
+            int base = all.start()[r];
+            for (int i = 0; i < order[r].length; i++) {
+                int from = base + order[r][i];
+                pid[base + i] = all.ids()[from];
+                pos[base + i] = all.positions()[from];
+                typ[base + i] = all.types()[from];
+            }
+        }
+        return new Packed(pid, pos, typ, all.start(), order, keys);
     }
 
     private Packed pack(int[][] ids, int[][] mask, int[][] types) {
@@ -485,7 +544,7 @@ public final class FastEncoder implements Encoder {
                 }
             }
         }
-        return new Packed(pid, pos, typ, start, index);
+        return new Packed(pid, pos, typ, start, index, null);
     }
 
     /** Embeddings and the encoder stack over packed tokens; returns the scratch buffer with [tokens][h]. */
@@ -645,8 +704,15 @@ public final class FastEncoder implements Encoder {
                 k.softmax(buf, i * ld, 1, i + 1, ld, scale, null, 0);
                 Arrays.fill(buf, i * ld + i + 1, i * ld + len, 0f);
             }
-        } else {
+        } else if (p.keys == null || p.keys[q] == len) {
             k.softmax(buf, 0, len, len, ld, scale, null, 0);
+        } else {
+            // query-only tokens at the end: every row attends to the keys alone (zero weight on the rest)
+            int keys = p.keys[q];
+            k.softmax(buf, 0, len, keys, ld, scale, null, 0);
+            for (int i = 0; i < len; i++) {
+                Arrays.fill(buf, i * ld + keys, i * ld + len, 0f);
+            }
         }
         att.context(buf, qkv, qOff + 2 * h, h3, len, headSize, ctx, off * h + col, h);
     }

@@ -237,4 +237,25 @@ class FastEncoderTest {
             assertThrows(IllegalArgumentException.class, () -> fast.encodeAll(List.of(new int[200]), 4));
         }
     }
+    @ParameterizedTest(name = "{0} on {1}")
+    @MethodSource("modelsAndProviders")
+    void paddedPositionsMatchTheReference(String model, String provider) throws Exception {
+        Assumptions.assumeTrue(KernelProvider.isAvailable(provider), provider + " kernels not available here");
+        Assumptions.assumeTrue(!model.equals("xlmr-mc") && !model.equals("xlmr-causal"), "encoder batches only");
+        try (XlmRobertaModel ref = XlmRobertaModel.load(fixture(model));
+             Kernels k = KernelProvider.create(provider, 2);
+             FastEncoder fast = new FastEncoder(XlmRobertaModel.load(fixture(model)), k, Precision.FP32)) {
+            Random r = new Random(11);
+            // odd sizes: one row without padding, rows padded by 1 and by many positions
+            for (int[] lengths : new int[][] {{1, 3}, {17, 2, 16, 5}, {127, 1, 64}}) {
+                Batch b = randomBatch(r, ref.config().vocabSize(), lengths);
+                float[] want = ref.forward(b).get("last_hidden_state").data();
+                NdArray got = fast.paddedLastHiddenState(b);
+                assertEquals(want.length, got.data().length);
+                for (int i = 0; i < want.length; i++) {
+                    assertEquals(want[i], got.data()[i], 1e-4, model + "/" + provider + " value " + i);
+                }
+            }
+        }
+    }
 }

@@ -1,7 +1,9 @@
 package dev.xlmr.pipelines;
 
-import com.fasterxml.jackson.databind.JsonNode;
+import dev.xlmr.engine.FastEncoder;
+import dev.xlmr.model.Batch;
 import dev.xlmr.model.Encoder;
+import dev.xlmr.model.NdArray;
 import dev.xlmr.tokenizer.EncodeOptions;
 import dev.xlmr.tokenizer.Encoding;
 import dev.xlmr.tokenizer.XlmRobertaTokenizer;
@@ -118,16 +120,11 @@ public final class EmbeddingPipeline extends Pipeline {
         }
     }
 
-    /** What a sentence-transformers folder says. */
-    record SentenceConfig(List<Pooling> modes, boolean normalize, int maxSeqLength, boolean lowerCase,
-                          boolean includePrompt, Map<String, String> prompts, String defaultPromptName,
-                          List<String> unsupported) {}
-
-    private final SentenceConfig st;
+    private final SentenceTransformers st;
 
     /** Token and sentence embeddings of an encoder, without sentence-transformers configuration. */
     public EmbeddingPipeline(Encoder encoder, XlmRobertaTokenizer tokenizer) {
-        this(source(encoder, tokenizer), null);
+        this(source(encoder, tokenizer), (SentenceTransformers) null);
     }
 
     /**
@@ -135,16 +132,16 @@ public final class EmbeddingPipeline extends Pipeline {
      * (modules.json, 1_Pooling, 2_Normalize, sentence_bert_config.json, config_sentence_transformers.json).
      */
     public EmbeddingPipeline(Encoder encoder, XlmRobertaTokenizer tokenizer, Path folder) {
-        this(source(encoder, tokenizer), folder);
+        this(source(encoder, tokenizer), folder == null ? null : SentenceTransformers.read(folder));
     }
 
-    private EmbeddingPipeline(Source s) {
-        this(s, s.dir());
+    EmbeddingPipeline(Source s) {
+        this(s, s.sentenceTransformers());
     }
 
-    private EmbeddingPipeline(Source s, Path folder) {
+    private EmbeddingPipeline(Source s, SentenceTransformers st) {
         super(s);
-        this.st = folder == null ? null : readSentenceConfig(folder);
+        this.st = st;
     }
 
     /** Loads a model folder or hub id (revision {@code main}). */
@@ -155,6 +152,11 @@ public final class EmbeddingPipeline extends Pipeline {
     /** Loads a model folder or hub id at a revision. */
     public static EmbeddingPipeline load(String modelOrPath, String revision) {
         return build(modelOrPath, revision, EmbeddingPipeline::new);
+    }
+
+    /** The sentence-transformers configuration in use, or null. */
+    public SentenceTransformers sentenceTransformers() {
+        return st;
     }
 
     /** Whether a sentence-transformers configuration (modules.json) was found. */
@@ -182,11 +184,79 @@ public final class EmbeddingPipeline extends Pipeline {
         if (options.pooling() == Pooling.NONE) {
             throw new IllegalArgumentException("pooling none gives token embeddings: use tokenEmbeddings");
         }
+        return embedPrepared(prepare(texts, options, true), options);
+    }
+
+    /** The last hidden state of each text, one vector per token (special tokens included). */
+    public List<float[][]> tokenEmbeddings(List<String> texts, Options options) {
+        return tokenEmbeddingsPrepared(prepare(texts, options, true), options);
+    }
+
+    /**
+     * A text ready for the model: prompt put before it, stripped and lower-cased as the folder says, and
+     * tokenized once (cut at {@link #inputLimit()} when asked).
+     *
+     * @param encoding      the tokens the model runs
+     * @param promptTokens  leading tokens left out of the pooling (the prompt, when the folder's Pooling
+     *                      has include_prompt false), else 0
+     * @param fullLength    the tokens before any cut (more than {@code encoding.length()} when cut)
+     */
+    public record Input(Encoding encoding, int promptTokens, int fullLength) {
+        /** The tokens the model runs. */
+        public int length() {
+            return encoding.length();
+        }
+    }
+
+    /**
+     * Tokenizes texts as {@link #embedAll} does, with the prompt of the options ({@code promptName}, a
+     * {@code prefix}, else the folder's default prompt). With {@code truncate}, inputs longer than
+     * {@link #inputLimit()} are cut (one warning line); without, they are left whole ({@link Input#length()}
+     * tells) and {@link #embedPrepared} refuses them.
+     */
+    public List<Input> prepare(List<String> texts, Options options, boolean truncate) {
+        Prompt prompt = prompt(options);
+        List<String> inputs = new ArrayList<>(texts.size());
+        for (String t : texts) {
+            String s = requireText(t, "text");
+            if (prompt.text() != null) {
+                s = prompt.text() + s;
+            }
+            if (st != null) {
+                s = s.strip();
+                if (st.lowerCase()) {
+                    s = s.toLowerCase(Locale.ROOT);
+                }
+            }
+            inputs.add(s);
+        }
+        List<Input> out = new ArrayList<>(inputs.size());
+        if (truncate) {
+            List<Integer> full = new ArrayList<>();
+            List<Encoding> encs = encodeTruncating(inputs, null, EncodeOptions.Truncation.LONGEST_FIRST, inputLimit(),
+                    full::add);
+            for (int i = 0; i < encs.size(); i++) {
+                out.add(new Input(encs.get(i), prompt.tokens(), full.get(i)));
+            }
+        } else {
+            for (String s : inputs) {
+                Encoding e = tokenizer.encode(s, null, EncodeOptions.defaults());
+                out.add(new Input(e, prompt.tokens(), e.length()));
+            }
+        }
+        return out;
+    }
+
+    /** Sentence embeddings of prepared inputs, in their order, with the pooling and normalisation of the options. */
+    public List<float[]> embedPrepared(List<Input> inputs, Options options) {
+        if (options.pooling() == Pooling.NONE) {
+            throw new IllegalArgumentException("pooling none gives token embeddings: use tokenEmbeddings");
+        }
         Plan plan = plan(options);
-        List<float[]> out = new ArrayList<>(Collections.nCopies(texts.size(), null));
-        run(texts, plan, (input, row) -> {
-            float[] v = pool(row, plan);
-            if (plan.normalize) {
+        List<float[]> out = new ArrayList<>(Collections.nCopies(inputs.size(), null));
+        run(inputs, (input, row) -> {
+            float[] v = pool(row, plan, inputs.get(input).promptTokens());
+            if (plan.normalize()) {
                 normalize(v);
             }
             out.set(input, v);
@@ -194,13 +264,12 @@ public final class EmbeddingPipeline extends Pipeline {
         return out;
     }
 
-    /** The last hidden state of each text, one vector per token (special tokens included). */
-    public List<float[][]> tokenEmbeddings(List<String> texts, Options options) {
-        Plan plan = plan(options.pooling(Pooling.NONE));
-        List<float[][]> out = new ArrayList<>(Collections.nCopies(texts.size(), null));
-        run(texts, plan, (input, row) -> {
+    /** Token embeddings of prepared inputs (L2-normalised each with {@link Options#normalize}). */
+    public List<float[][]> tokenEmbeddingsPrepared(List<Input> inputs, Options options) {
+        List<float[][]> out = new ArrayList<>(Collections.nCopies(inputs.size(), null));
+        run(inputs, (input, row) -> {
             float[][] t = row.tokens("last_hidden_state");
-            if (plan.normalize) {
+            if (options.normalize()) {
                 for (float[] v : t) {
                     normalize(v);
                 }
@@ -208,6 +277,71 @@ public final class EmbeddingPipeline extends Pipeline {
             out.set(input, t);
         });
         return out;
+    }
+
+    /**
+     * The last hidden states of the inputs padded to the longest of them, averaged over every position,
+     * padding included: what the original DISCOVER xlm_roberta module gives its last batch. A text's
+     * vector depends on the others, so the inputs run as one batch. On the fast engine the padded
+     * positions come from {@link FastEncoder#paddedLastHiddenState}, elsewhere from the encoder's own
+     * output there (the reference computes them as transformers does).
+     */
+    public List<float[]> paddedBatchMean(List<Input> inputs) {
+        if (inputs.isEmpty()) {
+            return List.of();
+        }
+        int n = inputs.size();
+        int longest = 0;
+        for (Input in : inputs) {
+            longest = Math.max(longest, in.length());
+        }
+        if (longest > maxLength()) {
+            throw new IllegalArgumentException("an input has " + longest + " tokens; the model takes at most " + maxLength());
+        }
+        int[][] ids = new int[n][longest];
+        int[][] mask = new int[n][longest];
+        for (int i = 0; i < n; i++) {
+            int[] e = inputs.get(i).encoding().ids();
+            Arrays.fill(ids[i], tokenizer.padId());
+            System.arraycopy(e, 0, ids[i], 0, e.length);
+            Arrays.fill(mask[i], 0, e.length, 1);
+        }
+        Batch batch = Batch.of(ids, mask, null);
+        NdArray hidden = encoder instanceof FastEncoder fast ? fast.paddedLastHiddenState(batch)
+                : encoder.forward(batch).get("last_hidden_state");
+        float[] data = hidden.data();
+        int h = hidden.dim(2);
+        List<float[]> out = new ArrayList<>(n);
+        for (int i = 0; i < n; i++) {
+            double[] sum = new double[h];
+            for (int t = 0; t < longest; t++) {
+                int off = (i * longest + t) * h;
+                for (int d = 0; d < h; d++) {
+                    sum[d] += data[off + d];
+                }
+            }
+            float[] v = new float[h];
+            for (int d = 0; d < h; d++) {
+                v[d] = (float) (sum[d] / longest);
+            }
+            out.add(v);
+        }
+        return out;
+    }
+
+    /**
+     * The longest input of sentence embeddings: {@link #maxLength()}, and at most sentence-transformers'
+     * {@code max_seq_length}.
+     */
+    public int inputLimit() {
+        int max = maxLength();
+        return st != null && st.maxSeqLength() > 0 ? Math.min(max, st.maxSeqLength()) : max;
+    }
+
+    /** The pooling that {@link Pooling#AUTO} means here, lower case ("mean", "cls+mean", ...). */
+    public String poolingName() {
+        List<Pooling> modes = st != null ? st.modes() : List.of(Pooling.MEAN);
+        return String.join("+", modes.stream().map(m -> m.name().toLowerCase(Locale.ROOT)).toList());
     }
 
     /** Cosine similarity of the sentence embeddings of two texts (default options). */
@@ -239,11 +373,13 @@ public final class EmbeddingPipeline extends Pipeline {
 
     // ---- internals --------------------------------------------------------------------------------
 
-    /** The resolved recipe of one call. */
-    private record Plan(List<Pooling> modes, boolean normalize, String prompt, int promptTokens, int maxLength,
-                        boolean strip, boolean lowerCase) {}
+    /** The pooling recipe of one call. */
+    private record Plan(List<Pooling> modes, boolean normalize) {}
 
-    private Plan plan(Options o) {
+    /** A prompt's text (null: none) and the tokens of it to leave out of the pooling. */
+    private record Prompt(String text, int tokens) {}
+
+    private Prompt prompt(Options o) {
         String prompt = o.prefix();
         if (o.promptName() != null) {
             prompt = prompts().get(o.promptName());
@@ -255,6 +391,18 @@ public final class EmbeddingPipeline extends Pipeline {
         } else if (prompt == null && st != null && st.defaultPromptName() != null) {
             prompt = st.prompts().get(st.defaultPromptName());
         }
+        if (prompt == null || prompt.isEmpty()) {
+            return new Prompt(null, 0); // sentence-transformers: an empty prompt is none
+        }
+        int tokens = 0;
+        if (st != null && !st.includePrompt()) {
+            // sentence-transformers: the prompt's tokens without the final </s>, <s> included
+            tokens = tokenizer.encode(prompt, null, EncodeOptions.defaults()).length() - 1;
+        }
+        return new Prompt(prompt, tokens);
+    }
+
+    private Plan plan(Options o) {
         boolean follow = o.pooling() == Pooling.AUTO && st != null;
         if (follow && !st.unsupported().isEmpty()) {
             throw new IllegalArgumentException("the sentence-transformers modules " + st.unsupported()
@@ -262,54 +410,26 @@ public final class EmbeddingPipeline extends Pipeline {
         }
         List<Pooling> modes = follow ? st.modes()
                 : List.of(o.pooling() == Pooling.AUTO ? Pooling.MEAN : o.pooling());
-        boolean normalize = o.normalize() || follow && st.normalize();
-        int max = maxLength();
-        if (st != null && st.maxSeqLength() > 0) {
-            max = Math.min(max, st.maxSeqLength());
-        }
-        int promptTokens = 0;
-        if (prompt != null && st != null && !st.includePrompt()) {
-            // sentence-transformers: the prompt's tokens without the final </s>, <s> included
-            promptTokens = tokenizer.encode(prompt, null, EncodeOptions.defaults()).length() - 1;
-        }
-        return new Plan(modes, normalize, prompt, promptTokens, max, st != null, st != null && st.lowerCase());
+        return new Plan(modes, o.normalize() || follow && st.normalize());
     }
 
-    private void run(List<String> texts, Plan plan, RowHandler handler) {
-        List<String> inputs = new ArrayList<>(texts.size());
-        for (String t : texts) {
-            String s = requireText(t, "text");
-            if (plan.prompt() != null) {
-                s = plan.prompt() + s;
-            }
-            if (plan.strip()) {
-                s = s.strip();
-            }
-            if (plan.lowerCase()) {
-                s = s.toLowerCase(Locale.ROOT);
-            }
-            inputs.add(s);
+    private void run(List<Input> inputs, RowHandler handler) {
+        List<Encoding> encs = new ArrayList<>(inputs.size());
+        for (Input in : inputs) {
+            encs.add(in.encoding());
         }
-        List<Encoding> encs = encodeTruncating(inputs, null, EncodeOptions.Truncation.LONGEST_FIRST, plan.maxLength());
-        forEachRow(encs, (input, row) -> handler.accept(input, new PromptRow(row, plan.promptTokens())));
+        forEachRow(encs, handler);
     }
 
-    /** A row with the number of leading prompt tokens to leave out of the pooling. */
-    private static final class PromptRow extends Row {
-        final int skip;
-
-        PromptRow(Row r, int skip) {
-            super(r.out, r.index, r.length);
-            this.skip = skip;
-        }
-    }
-
-    private static float[] pool(Row row, Plan plan) {
-        int skip = row instanceof PromptRow p ? Math.min(p.skip, row.length) : 0;
+    private static float[] pool(Row row, Plan plan, int promptTokens) {
+        int skip = Math.min(promptTokens, row.length);
         List<float[]> parts = new ArrayList<>();
         float[][] tokens = null;
         for (Pooling mode : plan.modes()) {
             if (mode == Pooling.POOLER) {
+                if (!row.out.has("pooler_output")) {
+                    throw new IllegalArgumentException("this model has no pooler; use mean (or another) pooling");
+                }
                 parts.add(row.get("pooler_output"));
                 continue;
             }
@@ -375,97 +495,5 @@ public final class EmbeddingPipeline extends Pipeline {
         for (int i = 0; i < v.length; i++) {
             v[i] = (float) (v[i] / norm);
         }
-    }
-
-    private static SentenceConfig readSentenceConfig(Path dir) {
-        JsonNode modules = readJson(dir.resolve("modules.json"));
-        if (modules == null || !modules.isArray()) {
-            return null;
-        }
-        List<Pooling> modes = new ArrayList<>();
-        boolean normalize = false;
-        boolean includePrompt = true;
-        List<String> unsupported = new ArrayList<>();
-        for (JsonNode m : modules) {
-            String type = m.path("type").asText("");
-            String shortType = type.substring(type.lastIndexOf('.') + 1);
-            switch (shortType) {
-                case "Transformer" -> { }
-                case "Normalize" -> normalize = true;
-                case "Pooling" -> {
-                    JsonNode c = readJson(dir.resolve(m.path("path").asText("")).resolve("config.json"));
-                    if (c == null) {
-                        throw new IllegalArgumentException(dir + ": the Pooling module has no config.json");
-                    }
-                    includePrompt = c.path("include_prompt").asBoolean(true);
-                    modes.addAll(poolingModes(c));
-                }
-                default -> unsupported.add(type);
-            }
-        }
-        if (modes.isEmpty()) {
-            modes.add(Pooling.MEAN);
-        }
-        JsonNode sb = readJson(dir.resolve("sentence_bert_config.json"));
-        int maxSeq = sb == null ? 0 : sb.path("max_seq_length").asInt(0);
-        boolean lower = sb != null && sb.path("do_lower_case").asBoolean(false);
-        Map<String, String> prompts = new LinkedHashMap<>();
-        String defaultPrompt = null;
-        JsonNode cst = readJson(dir.resolve("config_sentence_transformers.json"));
-        if (cst != null) {
-            JsonNode p = cst.get("prompts");
-            if (p != null && p.isObject()) {
-                for (Map.Entry<String, JsonNode> e : p.properties()) {
-                    prompts.put(e.getKey(), e.getValue().asText());
-                }
-            }
-            JsonNode d = cst.get("default_prompt_name");
-            if (d != null && d.isTextual()) {
-                defaultPrompt = d.asText();
-                if (!prompts.containsKey(defaultPrompt)) {
-                    throw new IllegalArgumentException(dir + ": default_prompt_name '" + defaultPrompt
-                            + "' is not one of the prompts " + prompts.keySet());
-                }
-            }
-        }
-        return new SentenceConfig(List.copyOf(modes), normalize, maxSeq, lower, includePrompt,
-                Collections.unmodifiableMap(prompts), defaultPrompt, List.copyOf(unsupported));
-    }
-
-    /** The modes of a 1_Pooling/config.json, in sentence-transformers' concatenation order. */
-    private static List<Pooling> poolingModes(JsonNode c) {
-        List<Pooling> modes = new ArrayList<>();
-        if (c.has("pooling_mode") && c.get("pooling_mode").isTextual()) {
-            String m = c.get("pooling_mode").asText();
-            modes.add(switch (m) {
-                case "cls" -> Pooling.CLS;
-                case "max" -> Pooling.MAX;
-                case "mean" -> Pooling.MEAN;
-                case "mean_sqrt_len_tokens" -> Pooling.MEAN_SQRT_LEN;
-                case "weightedmean" -> Pooling.WEIGHTED_MEAN;
-                case "lasttoken" -> Pooling.LAST_TOKEN;
-                default -> throw new IllegalArgumentException("unknown pooling_mode '" + m + "'");
-            });
-            return modes;
-        }
-        if (c.path("pooling_mode_cls_token").asBoolean(false)) {
-            modes.add(Pooling.CLS);
-        }
-        if (c.path("pooling_mode_max_tokens").asBoolean(false)) {
-            modes.add(Pooling.MAX);
-        }
-        if (c.path("pooling_mode_mean_tokens").asBoolean(false)) {
-            modes.add(Pooling.MEAN);
-        }
-        if (c.path("pooling_mode_mean_sqrt_len_tokens").asBoolean(false)) {
-            modes.add(Pooling.MEAN_SQRT_LEN);
-        }
-        if (c.path("pooling_mode_weightedmean_tokens").asBoolean(false)) {
-            modes.add(Pooling.WEIGHTED_MEAN);
-        }
-        if (c.path("pooling_mode_lasttoken").asBoolean(false)) {
-            modes.add(Pooling.LAST_TOKEN);
-        }
-        return modes;
     }
 }

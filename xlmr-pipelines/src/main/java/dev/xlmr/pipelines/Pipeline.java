@@ -40,7 +40,8 @@ public abstract class Pipeline implements AutoCloseable {
     static final ObjectMapper JSON = new ObjectMapper();
 
     /** Where a pipeline's model comes from. */
-    record Source(Path dir, Encoder encoder, XlmRobertaTokenizer tokenizer, int maxLength, boolean owns) {}
+    record Source(Path dir, Encoder encoder, XlmRobertaTokenizer tokenizer, int maxLength, boolean owns,
+                  SentenceTransformers sentenceTransformers) {}
 
     final Encoder encoder;
     final XlmRobertaTokenizer tokenizer;
@@ -48,6 +49,7 @@ public abstract class Pipeline implements AutoCloseable {
     private final boolean owns;
     private volatile int maxLength;
     private volatile int batchSize = 32;
+    private volatile int maxBatchTokens;
     private volatile Consumer<String> warnings = System.err::println;
 
     Pipeline(Source s) {
@@ -61,45 +63,12 @@ public abstract class Pipeline implements AutoCloseable {
     /** A source for an encoder and tokenizer given by the caller (left open by {@link #close()}). */
     static Source source(Encoder encoder, XlmRobertaTokenizer tokenizer) {
         Objects.requireNonNull(encoder, "encoder");
-        return new Source(null, encoder, tokenizer, encoder.config().maxSequenceLength(), false);
+        return new Source(null, encoder, tokenizer, encoder.config().maxSequenceLength(), false, null);
     }
 
-    /**
-     * Resolves a folder or hub id with {@link ModelLocator}, loads the tokenizer and the model on the
-     * fast engine ({@link Encoders}: {@code -Dxlmr.encoder=reference} for the plain reference). The longest input is the smaller of the tokenizer's {@code model_max_length} and what the
-     * position embeddings allow.
-     */
+    /** Resolves a folder or hub id and loads it as a {@link ModelSession} does; the source owns the encoder. */
     static Source loadSource(String modelOrPath, String revision) {
-        Path dir = ModelLocator.resolve(modelOrPath, revision);
-        // the tokenizer (parsing a 17 MB tokenizer.json for XLM-R) loads on another core while the model maps
-        CompletableFuture<XlmRobertaTokenizer> loading = CompletableFuture.supplyAsync(() -> XlmRobertaTokenizer.load(dir),
-                r -> Thread.ofPlatform().daemon().name("xlmr-tokenizer-load").start(r));
-        Encoder model;
-        try {
-            model = Encoders.open(dir);
-        } catch (RuntimeException | Error e) {
-            loading.exceptionally(t -> null).join(); // do not leave a parse running behind the failure
-            throw e;
-        }
-        XlmRobertaTokenizer tok;
-        try {
-            tok = loading.join();
-        } catch (CompletionException e) {
-            model.close();
-            if (e.getCause() instanceof RuntimeException re) {
-                throw re;
-            }
-            if (e.getCause() instanceof Error er) {
-                throw er;
-            }
-            throw e;
-        }
-        int max = model.config().maxSequenceLength();
-        int tokMax = tokenizerMaxLength(dir);
-        if (tokMax > 0) {
-            max = Math.min(max, tokMax);
-        }
-        return new Source(dir, model, tok, max, true);
+        return ModelSession.open(modelOrPath, revision).ownedSource();
     }
 
     /** Loads a source and makes the pipeline, closing the model when the pipeline refuses it. */
@@ -193,6 +162,23 @@ public abstract class Pipeline implements AutoCloseable {
         return this;
     }
 
+    /** Padded tokens (rows x longest) per forward pass at most; 0 (the default) for no limit but the batch size. */
+    public int maxBatchTokens() {
+        return maxBatchTokens;
+    }
+
+    /**
+     * Bounds a forward pass by its padded size as well (rows x longest input), so that a big batch of
+     * mostly short inputs does not pad them all to one long one; 0 for no bound but {@link #batchSize()}.
+     */
+    public Pipeline maxBatchTokens(int tokens) {
+        if (tokens < 0) {
+            throw new IllegalArgumentException("max batch tokens must not be negative, got " + tokens);
+        }
+        this.maxBatchTokens = tokens;
+        return this;
+    }
+
     /** Where one-line warnings go (default: standard error); e.g. {@code s -> {}} to drop them. */
     public Pipeline warnings(Consumer<String> sink) {
         this.warnings = Objects.requireNonNull(sink);
@@ -217,6 +203,12 @@ public abstract class Pipeline implements AutoCloseable {
      * one warning line when any input was longer.
      */
     List<Encoding> encodeTruncating(List<String> texts, List<String> pairs, EncodeOptions.Truncation strategy, int max) {
+        return encodeTruncating(texts, pairs, strategy, max, n -> { });
+    }
+
+    /** As {@link #encodeTruncating(List, List, EncodeOptions.Truncation, int)}, telling each input's length before the cut. */
+    List<Encoding> encodeTruncating(List<String> texts, List<String> pairs, EncodeOptions.Truncation strategy, int max,
+                                    java.util.function.IntConsumer fullLengths) {
         EncodeOptions plain = EncodeOptions.defaults();
         EncodeOptions cut = plain.maxLength(max).truncation(strategy);
         List<Encoding> out = new ArrayList<>(texts.size());
@@ -225,6 +217,7 @@ public abstract class Pipeline implements AutoCloseable {
             String t = requireText(texts.get(i), "text");
             String p = pairs == null ? null : requireText(pairs.get(i), "text pair");
             Encoding e = tokenizer.encode(t, p, plain);
+            fullLengths.accept(e.length());
             if (e.length() > max) {
                 truncated++;
                 e = tokenizer.encode(t, p, cut);
@@ -305,8 +298,10 @@ public abstract class Pipeline implements AutoCloseable {
     }
 
     /**
-     * Runs encodings through the encoder, longest first in batches, and hands each row to the
-     * handler with its index in {@code encodings}.
+     * The one length-aware batching of the project: runs encodings through the encoder, longest first, in
+     * batches of at most {@link #batchSize()} rows (and {@link #maxBatchTokens()} padded tokens), and hands
+     * each row to the handler with its index in {@code encodings}. The fast engine packs each batch (padding
+     * costs no compute), so similar lengths sharing a batch only saves the padded outputs' memory.
      */
     void forEachRow(List<Encoding> encodings, RowHandler handler) {
         int n = encodings.size();
@@ -324,6 +319,10 @@ public abstract class Pipeline implements AutoCloseable {
         for (int from = 0; from < n; ) {
             int longest = encodings.get(order[from]).length();
             int rows = Math.max(1, Math.min(rowsPerBatch(longest), n - from));
+            int cap = maxBatchTokens;
+            if (cap > 0) {
+                rows = Math.max(1, Math.min(rows, cap / Math.max(1, longest)));
+            }
             int[][] ids = new int[rows][longest];
             int[][] mask = new int[rows][longest];
             for (int r = 0; r < rows; r++) {
@@ -344,24 +343,11 @@ public abstract class Pipeline implements AutoCloseable {
     // ---- math -----------------------------------------------------------------------------------
 
     static double[] softmax(float[] logits) {
-        double max = Double.NEGATIVE_INFINITY;
-        for (float v : logits) {
-            max = Math.max(max, v);
-        }
-        double[] p = new double[logits.length];
-        double sum = 0;
-        for (int i = 0; i < p.length; i++) {
-            p[i] = Math.exp(logits[i] - max);
-            sum += p[i];
-        }
-        for (int i = 0; i < p.length; i++) {
-            p[i] /= sum;
-        }
-        return p;
+        return Scores.softmax(logits);
     }
 
     static double sigmoid(double x) {
-        return 1.0 / (1.0 + Math.exp(-x));
+        return Scores.sigmoid(x);
     }
 
     static int argmax(double[] v) {

@@ -88,7 +88,7 @@ public final class TextClassificationPipeline extends Pipeline {
         this(source(encoder, tokenizer));
     }
 
-    private TextClassificationPipeline(Source s) {
+    TextClassificationPipeline(Source s) {
         super(s);
         requireHead(Head.SEQUENCE_CLASSIFICATION);
     }
@@ -133,22 +133,42 @@ public final class TextClassificationPipeline extends Pipeline {
 
     /** Batched: labels of each text (with its pair when {@code pairs} is not null), best first. */
     public List<List<Label>> classifyAll(List<String> texts, List<String> pairs, Options options) {
+        return classifyPrepared(prepare(texts, pairs, true), options);
+    }
+
+    /**
+     * Tokenizes texts (with their pairs; {@code pairs} or one of its entries may be null) as
+     * {@link #classifyAll} does, once. With {@code truncate}, pairs longer than {@link #maxLength()} are cut
+     * longest first (one warning line); without, they are left whole and {@link #classifyPrepared} refuses them.
+     */
+    public List<Encoding> prepare(List<String> texts, List<String> pairs, boolean truncate) {
         if (pairs != null && pairs.size() != texts.size()) {
             throw new IllegalArgumentException(texts.size() + " texts but " + pairs.size() + " pairs");
         }
-        List<Encoding> encs;
-        if (pairs == null || pairs.stream().allMatch(p -> p != null)) {
-            encs = encodeTruncating(texts, pairs, EncodeOptions.Truncation.LONGEST_FIRST, maxLength());
-        } else {
-            encs = new ArrayList<>();
+        if (!truncate) {
+            List<Encoding> encs = new ArrayList<>(texts.size());
             for (int i = 0; i < texts.size(); i++) {
-                encs.addAll(encodeTruncating(List.of(texts.get(i)), pairs.get(i) == null ? null : List.of(pairs.get(i)),
-                        EncodeOptions.Truncation.LONGEST_FIRST, maxLength()));
+                String pair = pairs == null || pairs.get(i) == null ? null : requireText(pairs.get(i), "text pair");
+                encs.add(tokenizer.encode(requireText(texts.get(i), "text"), pair, EncodeOptions.defaults()));
             }
+            return encs;
         }
+        if (pairs == null || pairs.stream().allMatch(p -> p != null)) {
+            return encodeTruncating(texts, pairs, EncodeOptions.Truncation.LONGEST_FIRST, maxLength());
+        }
+        List<Encoding> encs = new ArrayList<>();
+        for (int i = 0; i < texts.size(); i++) {
+            encs.addAll(encodeTruncating(List.of(texts.get(i)), pairs.get(i) == null ? null : List.of(pairs.get(i)),
+                    EncodeOptions.Truncation.LONGEST_FIRST, maxLength()));
+        }
+        return encs;
+    }
+
+    /** Labels of prepared inputs, best first, in their order. */
+    public List<List<Label>> classifyPrepared(List<Encoding> encodings, Options options) {
         Function f = options.function() != null ? options.function() : defaultFunction();
-        List<List<Label>> out = new ArrayList<>(Collections.nCopies(texts.size(), null));
-        forEachRow(encs, (input, row) -> out.set(input, labels(row.get("logits"), f, options.topK())));
+        List<List<Label>> out = new ArrayList<>(Collections.nCopies(encodings.size(), null));
+        forEachRow(encodings, (input, row) -> out.set(input, labels(row.get("logits"), f, options.topK())));
         return out;
     }
 

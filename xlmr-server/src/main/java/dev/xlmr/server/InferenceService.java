@@ -1,48 +1,27 @@
 package dev.xlmr.server;
 
+import dev.xlmr.pipelines.EmbeddingPipeline.Pooling;
 import java.util.List;
 import java.util.Map;
 
 /**
  * What the HTTP endpoints need from a model: embeddings, classification, tokens. {@link LocalInferenceService}
- * implements it over the tokenizer and the reference model; a pipelines-based implementation can replace
- * it without touching the server.
+ * implements it over the pipelines' inference core ({@link dev.xlmr.pipelines.ModelSession}); tests plug in fakes.
  *
- * <p>Implementations are called from one batching thread for the model work ({@link #embed},
- * {@link #embedAll}, {@link #classify}, {@link #rerank}) and from many request threads for the cheap
- * tokenizer work ({@link #countTokens}, {@link #tokenize}, {@link #decode}), so those must be thread-safe.
- * Invalid input is an {@link IllegalArgumentException} with a message for the client.
+ * <p>Texts are tokenized once, on the request threads ({@link #prepare}, {@link #preparePairs}); the model work
+ * ({@link #embed}, {@link #embedAll}, {@link #paddedBatchMean}, {@link #classify}, {@link #rerank}) runs on one
+ * batching thread over inputs that several requests may have prepared, so prepare, {@link #tokenize} and
+ * {@link #decode} must be thread-safe. Invalid input is an {@link IllegalArgumentException} with a message for
+ * the client.
  *
  * <pre>{@code
  * try (InferenceService s = LocalInferenceService.load(Path.of("testdata/xlmr-base"), "xlmr-base", 0)) {
- *     float[][] v = s.embed(List.of("Hello world"), Pooling.DEFAULT, true, false);
+ *     float[][] v = s.embed(s.prepare(List.of("Hello world"), null, false), Pooling.AUTO, true);
  *     List<List<Token>> tokens = s.tokenize(List.of("Hello world"), true);
  * }
  * }</pre>
  */
 public interface InferenceService extends AutoCloseable {
-
-    /** How token vectors become one sentence vector. */
-    enum Pooling {
-        /** The model's own choice: sentence-transformers' Pooling module, else the pooler output, else mean. */
-        DEFAULT,
-        /** The hidden state of the first token ({@code <s>}). */
-        CLS,
-        /** Mean over the tokens (not over padding). */
-        MEAN,
-        /** Element-wise maximum over the tokens. */
-        MAX,
-        /** Sum over the tokens divided by the square root of their number. */
-        MEAN_SQRT_LEN,
-        /** The model's pooler output: tanh(dense(first token)). */
-        POOLER,
-        /**
-         * The mean of last_hidden_state over the whole batch padded to its longest text, padding included:
-         * what the original DISCOVER xlm_roberta module computes for its last batch. The result of a text
-         * depends on the other texts of the call, so such calls are never merged with others.
-         */
-        PADDED_BATCH_MEAN
-    }
 
     /** What kind of model is served, as text-embeddings-inference reports it in {@code /info}. */
     enum ModelKind { EMBEDDING, CLASSIFIER, RERANKER }
@@ -52,8 +31,8 @@ public interface InferenceService extends AutoCloseable {
      *
      * @param modelId        the name or folder it was loaded from
      * @param kind           embedding, classifier (several labels) or reranker (one label)
-     * @param pooling        the default pooling of embeddings, lower case ("mean", "cls", "pooler", ...)
-     * @param hiddenSize     width of token and sentence vectors
+     * @param pooling        the default pooling of embeddings, lower case ("mean", "cls", "cls+mean", ...)
+     * @param hiddenSize     width of token vectors
      * @param maxInputLength longest input in tokens, special tokens included
      * @param id2label       label names by index (classifiers)
      */
@@ -62,6 +41,15 @@ public interface InferenceService extends AutoCloseable {
         public ModelInfo {
             id2label = Map.copyOf(id2label);
         }
+    }
+
+    /** A text or pair tokenized for the model, by {@link #prepare} or {@link #preparePairs} of the same service. */
+    interface Input {
+        /** Tokens the model runs (after any cut). */
+        int tokens();
+
+        /** Tokens before any cut. */
+        int fullTokens();
     }
 
     /**
@@ -79,7 +67,7 @@ public interface InferenceService extends AutoCloseable {
      * A class and its score.
      *
      * @param label the label name
-     * @param score softmax probability (sigmoid for one label), or the raw logit
+     * @param score the pipeline's score (softmax, or sigmoid for one label), or the raw logit
      */
     record Prediction(String label, float score) {}
 
@@ -87,41 +75,51 @@ public interface InferenceService extends AutoCloseable {
     ModelInfo info();
 
     /**
-     * Tokens of a text (or pair) with special tokens and without truncation; used to check lengths and to
-     * size batches before the model runs.
+     * Tokenizes texts for embeddings as the embedding pipeline does: the prompt {@code promptName} (null: the
+     * folder's default prompt, if any; "": no prompt) before each, stripped and lower-cased as the folder says.
      *
-     * @param pair second text, or null
+     * @param truncate cut inputs longer than {@link ModelInfo#maxInputLength()}; else they stay whole
+     *                 ({@link Input#tokens()} tells) and the model work refuses them
+     * @throws IllegalArgumentException for an unknown prompt name
      */
-    int countTokens(String text, String pair);
+    List<Input> prepare(List<String> texts, String promptName, boolean truncate);
+
+    /** Tokenizes texts with their pairs ({@code pairs} or an entry may be null) for classification and re-ranking. */
+    List<Input> preparePairs(List<String> texts, List<String> pairs, boolean truncate);
 
     /**
-     * One sentence vector per text.
+     * One sentence vector per input.
      *
-     * @param normalize scale to unit L2 norm
-     * @param truncate  cut inputs longer than {@link ModelInfo#maxInputLength()} instead of failing
+     * @param pooling   {@link Pooling#AUTO}: the folder's sentence-transformers modules, else mean
+     * @param normalize scale to unit L2 norm (on top of a folder's Normalize module under AUTO)
      * @throws UnsupportedOperationException when the model is not an embedding model
      */
-    float[][] embed(List<String> texts, Pooling pooling, boolean normalize, boolean truncate);
+    float[][] embed(List<Input> inputs, Pooling pooling, boolean normalize);
 
-    /** Every token's last hidden state: {@code [text][token][hidden]}, special tokens included. */
-    float[][][] embedAll(List<String> texts, boolean truncate);
+    /** Every token's last hidden state: {@code [input][token][hidden]}, special tokens included. */
+    float[][][] embedAll(List<Input> inputs);
 
     /**
-     * Class scores of texts or text pairs, best first.
+     * The mean of last_hidden_state over the inputs padded to the longest, padding included: what the original
+     * DISCOVER xlm_roberta module computes for its last batch. A vector depends on the other inputs, so such
+     * calls are never merged with others.
+     */
+    float[][] paddedBatchMean(List<Input> inputs);
+
+    /**
+     * Class scores of prepared texts or pairs, best first.
      *
-     * @param pairs     second texts ({@code pairs.get(i)} may be null), or null
-     * @param rawScores the logits instead of softmax (sigmoid for a one-label model)
+     * @param rawScores the logits instead of the pipeline's scores
      * @throws UnsupportedOperationException when the model is not a sequence classifier
      */
-    List<List<Prediction>> classify(List<String> texts, List<String> pairs, boolean truncate, boolean rawScores);
+    List<List<Prediction>> classify(List<Input> inputs, boolean rawScores);
 
     /**
-     * Relevance of each text to the query: the sigmoid (or the raw logit) of a one-label cross-encoder on
-     * (query, text), in the order of {@code texts}.
+     * Relevance of prepared (query, text) pairs: the sigmoid (or the raw logit) of a one-label cross-encoder.
      *
      * @throws UnsupportedOperationException when the model is not a one-label sequence classifier
      */
-    float[] rerank(String query, List<String> texts, boolean truncate, boolean rawScores);
+    float[] rerank(List<Input> pairs, boolean rawScores);
 
     /** Tokens of each text, as {@code /tokenize} reports them. */
     List<List<Token>> tokenize(List<String> texts, boolean addSpecialTokens);
@@ -132,6 +130,42 @@ public interface InferenceService extends AutoCloseable {
      * @throws IllegalArgumentException for ids outside the vocabulary
      */
     String decode(int[] ids, boolean skipSpecialTokens);
+
+    /**
+     * Convenience for callers outside the batcher: prepares and embeds at once.
+     *
+     * @throws IllegalArgumentException when an input is too long and {@code truncate} is false
+     */
+    default float[][] embed(List<String> texts, Pooling pooling, boolean normalize, boolean truncate) {
+        return embed(checked(prepare(texts, null, truncate)), pooling, normalize);
+    }
+
+    /** Convenience: token embeddings of texts. */
+    default float[][][] embedAll(List<String> texts, boolean truncate) {
+        return embedAll(checked(prepare(texts, null, truncate)));
+    }
+
+    /** Convenience: class scores of texts or pairs. */
+    default List<List<Prediction>> classify(List<String> texts, List<String> pairs, boolean truncate, boolean rawScores) {
+        return classify(checked(preparePairs(texts, pairs, truncate)), rawScores);
+    }
+
+    /** Convenience: relevance of each text to the query. */
+    default float[] rerank(String query, List<String> texts, boolean truncate, boolean rawScores) {
+        return rerank(checked(preparePairs(java.util.Collections.nCopies(texts.size(), query), texts, truncate)), rawScores);
+    }
+
+    /** Inputs within {@link ModelInfo#maxInputLength()}, or an IllegalArgumentException naming the first that is not. */
+    default List<Input> checked(List<Input> inputs) {
+        int max = info().maxInputLength();
+        for (int i = 0; i < inputs.size(); i++) {
+            if (inputs.get(i).tokens() > max) {
+                throw new IllegalArgumentException("input " + i + " has " + inputs.get(i).tokens()
+                        + " tokens, more than the maximum of " + max + " (set truncate to cut it)");
+            }
+        }
+        return inputs;
+    }
 
     /** Releases the model. */
     @Override

@@ -7,7 +7,7 @@ import dev.xlmr.nova.FramingOptions;
 import dev.xlmr.nova.FreeAnnotation;
 import dev.xlmr.nova.SsiStream;
 import dev.xlmr.nova.XlmRobertaModule;
-import dev.xlmr.server.InferenceService.Pooling;
+import dev.xlmr.pipelines.EmbeddingPipeline.Pooling;
 import java.io.IOException;
 import java.net.URI;
 import java.net.URLEncoder;
@@ -65,9 +65,9 @@ public final class LoadBenchmark {
                 System.getProperty("os.name"), System.getProperty("os.arch"), System.getProperty("java.version"),
                 Runtime.getRuntime().maxMemory() >> 20);
         try (LocalInferenceService service = LocalInferenceService.load(model, model.toString(), 0)) {
-            texts = texts.stream().filter(t -> service.countTokens(t, null) <= service.info().maxInputLength()).toList();
+            texts = texts.stream().filter(t -> service.prepare(List.of(t), null, false).getFirst().tokens() <= service.info().maxInputLength()).toList();
             System.out.printf(Locale.ROOT, "model: %s (hidden %d), %d texts, %.1f tokens on average%n", model,
-                    service.info().hiddenSize(), texts.size(), texts.stream().mapToInt(t -> service.countTokens(t, null)).average().orElse(0));
+                    service.info().hiddenSize(), texts.size(), texts.stream().mapToInt(t -> service.prepare(List.of(t), null, false).getFirst().tokens()).average().orElse(0));
             System.out.println("load average before: " + loadAverage());
             double before = offline(service, texts, Math.max(2, warmup), Math.max(5, seconds / 6));
             ServerOptions opts = ServerOptions.defaults().port(0).novaRoot(root).maxQueue(Integer.parseInt(a.get("--max-queue")));
@@ -166,7 +166,7 @@ public final class LoadBenchmark {
             if (now >= end) break;
             List<String> batch = new ArrayList<>(64);
             for (int i = 0; i < 64; i++) batch.add(texts.get(at++ % texts.size()));
-            service.embed(batch, Pooling.DEFAULT, true, false);
+            service.embed(batch, Pooling.AUTO, true, false);
             done += batch.size();
         }
         double perSecond = done / ((System.nanoTime() - t0) / 1e9);

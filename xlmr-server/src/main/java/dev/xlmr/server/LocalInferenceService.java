@@ -1,68 +1,74 @@
 package dev.xlmr.server;
 
-import com.fasterxml.jackson.databind.JsonNode;
-import com.fasterxml.jackson.databind.ObjectMapper;
-import dev.xlmr.engine.Encoders;
-import dev.xlmr.model.Batch;
-import dev.xlmr.model.Encoder;
 import dev.xlmr.model.Head;
 import dev.xlmr.model.ModelConfig;
-import dev.xlmr.model.ModelOutput;
-import dev.xlmr.model.Weights;
-import dev.xlmr.model.XlmRobertaModel;
+import dev.xlmr.pipelines.EmbeddingPipeline;
+import dev.xlmr.pipelines.EmbeddingPipeline.Pooling;
+import dev.xlmr.pipelines.ModelSession;
+import dev.xlmr.pipelines.TextClassificationPipeline;
 import dev.xlmr.tokenizer.EncodeOptions;
 import dev.xlmr.tokenizer.Encoding;
 import dev.xlmr.tokenizer.XlmRobertaTokenizer;
-import java.io.IOException;
-import java.io.UncheckedIOException;
-import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
-import java.util.Arrays;
-import java.util.Comparator;
 import java.util.List;
 import java.util.Locale;
 
 /**
- * {@link InferenceService} over {@link XlmRobertaTokenizer} and {@link XlmRobertaModel}, with
- * sentence-transformers' pooling: {@code modules.json} names a Pooling module (its {@code config.json}
- * picks cls, mean, max or mean_sqrt_len) and maybe a Normalize module; without one the pooler output is
- * used when the checkpoint has a pooler, else the mean. A sequence-classification checkpoint is served as
- * a classifier (a reranker when it has one label); any other head is served as an embedding model through
- * its encoder.
+ * {@link InferenceService} over the pipelines' inference core: one {@link ModelSession} (the fast engine by
+ * default) and the same {@link EmbeddingPipeline} and {@link TextClassificationPipeline} code as the Java API,
+ * so the server's numbers are the pipelines' numbers: sentence-transformers' modules (every Pooling mode,
+ * combined ones too, Normalize, prompts and the default prompt, max_seq_length, do_lower_case), mean pooling for
+ * a plain folder. A sequence-classification checkpoint is served as a classifier (a reranker when it has one
+ * label); any other is served as an embedding model through its encoder alone.
  *
- * <p>Texts of equal token length run together without padding, so a text's result does not depend on
- * the texts it is batched with (except for {@link Pooling#PADDED_BATCH_MEAN}, which pads on purpose).
+ * <p>Each batch from the {@link DynamicBatcher} runs as one forward pass (the engine packs it: no compute on
+ * padding), bounded only by {@link #MAX_PADDED_TOKENS} padded tokens for the memory of its outputs.
  *
  * <pre>{@code
  * try (LocalInferenceService s = LocalInferenceService.load(Path.of("testdata/xlmr-base"), "xlmr-base", 0)) {
- *     float[][] v = s.embed(List.of("Hello", "Bonjour"), Pooling.DEFAULT, true, false);
+ *     float[][] v = s.embed(s.prepare(List.of("Hello", "Bonjour"), null, false), Pooling.AUTO, true);
  * }
  * }</pre>
  */
 public final class LocalInferenceService implements InferenceService {
-    /** Tokens per forward call: bounds the memory of one call, whatever the batch. */
-    private static final int MAX_FORWARD_TOKENS = 16_384;
+    /** Padded tokens (rows x longest) per forward pass at most: bounds the memory of one pass's outputs. */
+    static final int MAX_PADDED_TOKENS = 1 << 17;
 
+    private final ModelSession session;
+    private final EmbeddingPipeline embeddings;
+    private final TextClassificationPipeline classifier;
     private final XlmRobertaTokenizer tokenizer;
-    private final Encoder model;
-    /** The plain reference, for the one path that needs hidden states at padded positions (NOVA compat). */
-    private final XlmRobertaModel reference;
     private final ModelInfo info;
-    private final Pooling defaultPooling;
-    private final boolean hasPooler;
-    private final EncodeOptions truncating;
 
-    private LocalInferenceService(XlmRobertaTokenizer tokenizer, Encoder model, XlmRobertaModel reference,
-                                  ModelInfo info, Pooling defaultPooling, boolean hasPooler) {
-        this.tokenizer = tokenizer;
-        this.model = model;
-        this.reference = reference;
-        this.info = info;
-        this.defaultPooling = defaultPooling;
-        this.hasPooler = hasPooler;
-        this.truncating = EncodeOptions.defaults().maxLength(info.maxInputLength())
-                .truncation(EncodeOptions.Truncation.LONGEST_FIRST);
+    /** An input of this service: the pipeline's prepared embedding input, or a classification encoding. */
+    private record Prepared(EmbeddingPipeline.Input embedding, Encoding pair, int tokens, int fullTokens) implements Input {}
+
+    private LocalInferenceService(ModelSession session, String modelId, int maxInputLength) {
+        this.session = session;
+        this.tokenizer = session.tokenizer();
+        ModelConfig config = session.config();
+        boolean classifies = config.head() == Head.SEQUENCE_CLASSIFICATION;
+        ModelKind kind = !classifies ? ModelKind.EMBEDDING : config.numLabels() == 1 ? ModelKind.RERANKER : ModelKind.CLASSIFIER;
+        int limit = config.maxSequenceLength();
+        if (maxInputLength > limit) {
+            throw new IllegalArgumentException("max input length " + maxInputLength + " exceeds the model's limit of "
+                    + limit + " tokens");
+        }
+        if (classifies) {
+            this.embeddings = null;
+            this.classifier = session.textClassification();
+            if (maxInputLength > 0) classifier.maxLength(maxInputLength);
+            classifier.warnings(w -> { }).batchSize(Integer.MAX_VALUE).maxBatchTokens(MAX_PADDED_TOKENS);
+            this.info = new ModelInfo(modelId, kind, "none", config.hiddenSize(), classifier.maxLength(), config.id2label());
+        } else {
+            this.classifier = null;
+            this.embeddings = session.embeddings();
+            if (maxInputLength > 0) embeddings.maxLength(maxInputLength);
+            embeddings.warnings(w -> { }).batchSize(Integer.MAX_VALUE).maxBatchTokens(MAX_PADDED_TOKENS);
+            this.info = new ModelInfo(modelId, kind, embeddings.poolingName(), config.hiddenSize(),
+                    embeddings.inputLimit(), config.id2label());
+        }
     }
 
     /**
@@ -74,102 +80,18 @@ public final class LocalInferenceService implements InferenceService {
      * @throws IllegalArgumentException when the folder is unusable or maxInputLength exceeds the model's limit
      */
     public static LocalInferenceService load(Path dir, String modelId, int maxInputLength) {
-        SentenceTransformers st = SentenceTransformers.read(dir);
-        ModelConfig config = ModelConfig.load(st.transformerDir.resolve("config.json"));
-        XlmRobertaModel model;
-        if (config.head() == Head.SEQUENCE_CLASSIFICATION || config.head() == Head.BASE) {
-            model = XlmRobertaModel.load(st.transformerDir);
-        } else {
-            // Served for embeddings: run only the encoder, not an LM head over the whole vocabulary.
-            ModelConfig base = new ModelConfig(config.modelType(), "XLMRobertaModel", Head.BASE, config.vocabSize(),
-                    config.hiddenSize(), config.numHiddenLayers(), config.numAttentionHeads(),
-                    config.intermediateSize(), config.hiddenAct(), config.layerNormEps(), config.padTokenId(),
-                    config.maxPositionEmbeddings(), config.typeVocabSize(), config.isDecoder(), config.numLabels(),
-                    config.id2label(), config.label2id(), config.problemType(), config.tieWordEmbeddings());
-            model = new XlmRobertaModel(base, Weights.open(st.transformerDir));
-        }
+        ModelSession session = ModelSession.open(dir, true);
         try {
-            Path tokDir = Files.exists(dir.resolve("tokenizer.json")) || Files.exists(dir.resolve("sentencepiece.bpe.model"))
-                    ? dir : st.transformerDir;
-            XlmRobertaTokenizer tokenizer = XlmRobertaTokenizer.load(tokDir);
-            int limit = config.maxSequenceLength();
-            if (maxInputLength > limit) {
-                throw new IllegalArgumentException("max input length " + maxInputLength + " exceeds the model's limit of "
-                        + limit + " tokens");
-            }
-            if (maxInputLength <= 0) {
-                maxInputLength = st.maxSeqLength > 0 ? Math.min(st.maxSeqLength, limit) : limit;
-            }
-            boolean pooler = model.tensors().containsKey("pooler.dense.weight");
-            ModelKind kind = config.head() != Head.SEQUENCE_CLASSIFICATION ? ModelKind.EMBEDDING
-                    : config.numLabels() == 1 ? ModelKind.RERANKER : ModelKind.CLASSIFIER;
-            Pooling pooling = st.pooling != null ? st.pooling : pooler ? Pooling.POOLER : Pooling.MEAN;
-            ModelInfo info = new ModelInfo(modelId, kind, pooling.name().toLowerCase(Locale.ROOT), config.hiddenSize(),
-                    maxInputLength, config.id2label());
-            // The fast engine runs it (Encoders: -Dxlmr.encoder=reference for the plain reference).
-            // The fast engine runs it (Encoders: -Dxlmr.encoder=reference for the plain reference); it owns
-            // the reference model, which stays open as long as the engine does.
-            return new LocalInferenceService(tokenizer, Encoders.wrap(model), model, info, pooling, pooler);
+            return new LocalInferenceService(session, modelId, maxInputLength);
         } catch (RuntimeException e) {
-            model.close();
+            session.close();
             throw e;
         }
     }
 
-    /** What a sentence-transformers folder adds: where the transformer is, its pooling, its length limit. */
-    private record SentenceTransformers(Path transformerDir, Pooling pooling, int maxSeqLength) {
-        static SentenceTransformers read(Path dir) {
-            Path modulesFile = dir.resolve("modules.json");
-            if (!Files.isRegularFile(modulesFile)) {
-                return new SentenceTransformers(dir, null, 0);
-            }
-            ObjectMapper json = new ObjectMapper();
-            try {
-                Path transformer = dir;
-                Pooling pooling = null;
-                for (JsonNode m : json.readTree(modulesFile.toFile())) {
-                    String type = m.path("type").asText();
-                    Path path = dir.resolve(m.path("path").asText("")).normalize();
-                    if (!path.startsWith(dir.normalize())) {
-                        throw new IllegalArgumentException(modulesFile + ": module path leaves the folder: " + path);
-                    }
-                    if (type.endsWith("models.Transformer")) {
-                        transformer = path;
-                    } else if (type.endsWith("models.Pooling")) {
-                        pooling = poolingOf(json.readTree(path.resolve("config.json").toFile()), path);
-                    } else if (!type.endsWith("models.Normalize")) {
-                        throw new IllegalArgumentException(modulesFile + ": sentence-transformers module " + type
-                                + " is not supported (Transformer, Pooling and Normalize are)");
-                    }
-                }
-                int maxSeq = 0;
-                Path stConfig = transformer.resolve("sentence_bert_config.json");
-                if (Files.isRegularFile(stConfig)) {
-                    maxSeq = json.readTree(stConfig.toFile()).path("max_seq_length").asInt(0);
-                }
-                return new SentenceTransformers(transformer, pooling, maxSeq);
-            } catch (IOException e) {
-                throw new UncheckedIOException(dir + ": cannot read the sentence-transformers configuration: "
-                        + e.getMessage(), e);
-            }
-        }
-
-        private static Pooling poolingOf(JsonNode c, Path where) {
-            List<Pooling> modes = new ArrayList<>();
-            if (c.path("pooling_mode_cls_token").asBoolean(false)) modes.add(Pooling.CLS);
-            if (c.path("pooling_mode_mean_tokens").asBoolean(false)) modes.add(Pooling.MEAN);
-            if (c.path("pooling_mode_max_tokens").asBoolean(false)) modes.add(Pooling.MAX);
-            if (c.path("pooling_mode_mean_sqrt_len_tokens").asBoolean(false)) modes.add(Pooling.MEAN_SQRT_LEN);
-            for (String other : List.of("pooling_mode_weightedmean_tokens", "pooling_mode_lasttoken")) {
-                if (c.path(other).asBoolean(false)) {
-                    throw new IllegalArgumentException(where + ": " + other + " is not supported");
-                }
-            }
-            if (modes.size() != 1) {
-                throw new IllegalArgumentException(where + ": expected exactly one pooling mode, found " + modes);
-            }
-            return modes.getFirst();
-        }
+    /** The embedding pipeline the service embeds with (null for a classifier). */
+    public EmbeddingPipeline embeddings() {
+        return embeddings;
     }
 
     @Override
@@ -178,160 +100,106 @@ public final class LocalInferenceService implements InferenceService {
     }
 
     @Override
-    public int countTokens(String text, String pair) {
-        return tokenizer.encode(text, pair, EncodeOptions.defaults()).length();
-    }
-
-    @Override
-    public float[][] embed(List<String> texts, Pooling pooling, boolean normalize, boolean truncate) {
+    public List<Input> prepare(List<String> texts, String promptName, boolean truncate) {
         requireKind(ModelKind.EMBEDDING, "embeddings");
-        Pooling p = pooling == Pooling.DEFAULT ? defaultPooling : pooling;
-        if (p == Pooling.POOLER && !hasPooler) {
-            throw new IllegalArgumentException("this model has no pooler; use mean (or another) pooling");
-        }
-        int h = info.hiddenSize();
-        float[][] out = new float[texts.size()][];
-        List<Encoding> encodings = encode(texts, null, truncate);
-        if (p == Pooling.PADDED_BATCH_MEAN) {
-            paddedBatchMean(encodings, out);
-        } else {
-            forwardByLength(encodings, (i, result, row, len) -> {
-                if (p == Pooling.POOLER) {
-                    out[i] = Arrays.copyOfRange(result.get("pooler_output").data(), row * h, row * h + h);
-                } else {
-                    out[i] = pool(p, result.get("last_hidden_state").data(), row * len * h, len, h);
-                }
-            });
-        }
-        if (normalize) {
-            for (float[] v : out) normalize(v);
+        List<Input> out = new ArrayList<>(texts.size());
+        for (EmbeddingPipeline.Input in : embeddings.prepare(texts, options(Pooling.AUTO, false, promptName), truncate)) {
+            out.add(new Prepared(in, null, in.length(), in.fullLength()));
         }
         return out;
     }
 
-    /** The hidden states of a padded batch averaged over all positions, padding included. */
-    private void paddedBatchMean(List<Encoding> encodings, float[][] out) {
-        if (encodings.isEmpty()) return;
-        int longest = encodings.stream().mapToInt(Encoding::length).max().orElse(0);
-        int n = encodings.size(), h = info.hiddenSize();
-        int[][] ids = new int[n][longest], mask = new int[n][longest];
-        for (int i = 0; i < n; i++) {
-            int[] e = encodings.get(i).ids();
-            Arrays.fill(ids[i], tokenizer.padId());
-            System.arraycopy(e, 0, ids[i], 0, e.length);
-            Arrays.fill(mask[i], 0, e.length, 1);
-        }
-        // The fast engine leaves padded positions at zero; the quirk averages what transformers computes there.
-        float[] hidden = reference.forward(Batch.of(ids, mask, null)).get("last_hidden_state").data();
-        for (int i = 0; i < n; i++) {
-            float[] v = new float[h];
-            for (int t = 0; t < longest; t++) {
-                for (int d = 0; d < h; d++) v[d] += hidden[(i * longest + t) * h + d];
-            }
-            for (int d = 0; d < h; d++) v[d] /= longest;
-            out[i] = v;
-        }
-    }
-
-    private static float[] pool(Pooling p, float[] hidden, int offset, int len, int h) {
-        float[] v = new float[h];
-        switch (p) {
-            case CLS -> System.arraycopy(hidden, offset, v, 0, h);
-            case MAX -> {
-                Arrays.fill(v, Float.NEGATIVE_INFINITY);
-                for (int t = 0; t < len; t++) {
-                    for (int d = 0; d < h; d++) v[d] = Math.max(v[d], hidden[offset + t * h + d]);
-                }
-            }
-            case MEAN, MEAN_SQRT_LEN -> {
-                double[] sum = new double[h];
-                for (int t = 0; t < len; t++) {
-                    for (int d = 0; d < h; d++) sum[d] += hidden[offset + t * h + d];
-                }
-                double div = p == Pooling.MEAN ? len : Math.sqrt(len);
-                for (int d = 0; d < h; d++) v[d] = (float) (sum[d] / div);
-            }
-            default -> throw new IllegalStateException("pooling " + p);
-        }
-        return v;
-    }
-
-    private static void normalize(float[] v) {
-        double sq = 0;
-        for (float x : v) sq += (double) x * x;
-        double norm = Math.max(Math.sqrt(sq), 1e-12); // as torch.nn.functional.normalize
-        for (int d = 0; d < v.length; d++) v[d] = (float) (v[d] / norm);
-    }
-
     @Override
-    public float[][][] embedAll(List<String> texts, boolean truncate) {
-        requireKind(ModelKind.EMBEDDING, "token embeddings");
-        int h = info.hiddenSize();
-        float[][][] out = new float[texts.size()][][];
-        forwardByLength(encode(texts, null, truncate), (i, result, row, len) -> {
-            float[] hidden = result.get("last_hidden_state").data();
-            out[i] = new float[len][];
-            for (int t = 0; t < len; t++) {
-                int at = (row * len + t) * h;
-                out[i][t] = Arrays.copyOfRange(hidden, at, at + h);
+    public List<Input> preparePairs(List<String> texts, List<String> pairs, boolean truncate) {
+        if (classifier == null) {
+            throw new UnsupportedOperationException("the model is not a sequence classifier");
+        }
+        List<Input> out = new ArrayList<>(texts.size());
+        List<Encoding> whole = classifier.prepare(texts, pairs, false);
+        for (int i = 0; i < whole.size(); i++) {
+            Encoding e = whole.get(i);
+            int full = e.length();
+            if (truncate && full > info.maxInputLength()) {
+                // only the long ones are tokenized again, with the cut
+                e = classifier.prepare(List.of(texts.get(i)), pairs == null ? null : java.util.Collections.singletonList(pairs.get(i)),
+                        true).getFirst();
             }
-        });
+            out.add(new Prepared(null, e, e.length(), full));
+        }
+        return out;
+    }
+
+    /** The pipeline's options; prompt name "" is no prompt at all (not even the folder's default). */
+    private static EmbeddingPipeline.Options options(Pooling pooling, boolean normalize, String promptName) {
+        EmbeddingPipeline.Options o = EmbeddingPipeline.Options.defaults().pooling(pooling).normalize(normalize);
+        return promptName == null ? o : promptName.isEmpty() ? o.prefix("") : o.promptName(promptName);
+    }
+
+    private List<EmbeddingPipeline.Input> embeddingInputs(List<Input> inputs) {
+        requireKind(ModelKind.EMBEDDING, "embeddings");
+        List<EmbeddingPipeline.Input> out = new ArrayList<>(checked(inputs).size());
+        for (Input in : inputs) {
+            if (!(in instanceof Prepared p) || p.embedding() == null) {
+                throw new IllegalArgumentException("not an embedding input of this service");
+            }
+            out.add(p.embedding());
+        }
+        return out;
+    }
+
+    private List<Encoding> pairInputs(List<Input> inputs) {
+        List<Encoding> out = new ArrayList<>(checked(inputs).size());
+        for (Input in : inputs) {
+            if (!(in instanceof Prepared p) || p.pair() == null) {
+                throw new IllegalArgumentException("not a classification input of this service");
+            }
+            out.add(p.pair());
+        }
         return out;
     }
 
     @Override
-    public List<List<Prediction>> classify(List<String> texts, List<String> pairs, boolean truncate, boolean rawScores) {
+    public float[][] embed(List<Input> inputs, Pooling pooling, boolean normalize) {
+        if (pooling == Pooling.NONE) throw new IllegalArgumentException("pooling none gives token embeddings: use embed_all");
+        return embeddings.embedPrepared(embeddingInputs(inputs), options(pooling, normalize, null)).toArray(float[][]::new);
+    }
+
+    @Override
+    public float[][][] embedAll(List<Input> inputs) {
+        return embeddings.tokenEmbeddingsPrepared(embeddingInputs(inputs), options(Pooling.NONE, false, null))
+                .toArray(float[][][]::new);
+    }
+
+    @Override
+    public float[][] paddedBatchMean(List<Input> inputs) {
+        return embeddings.paddedBatchMean(embeddingInputs(inputs)).toArray(float[][]::new);
+    }
+
+    @Override
+    public List<List<Prediction>> classify(List<Input> inputs, boolean rawScores) {
         if (info.kind() == ModelKind.EMBEDDING) {
             throw new UnsupportedOperationException("the model is not a sequence classifier");
         }
-        float[][] logits = logits(texts, pairs, truncate);
-        List<List<Prediction>> out = new ArrayList<>(logits.length);
-        for (float[] l : logits) {
-            float[] s = rawScores ? l : l.length == 1 ? new float[] {sigmoid(l[0])} : softmax(l);
-            List<Prediction> ps = new ArrayList<>(s.length);
-            for (int k = 0; k < s.length; k++) {
-                ps.add(new Prediction(info.id2label().getOrDefault(k, "LABEL_" + k), s[k]));
-            }
-            ps.sort(Comparator.comparingDouble(Prediction::score).reversed());
-            out.add(ps);
+        TextClassificationPipeline.Options o = TextClassificationPipeline.Options.all()
+                .function(rawScores ? TextClassificationPipeline.Function.NONE : null);
+        List<List<Prediction>> out = new ArrayList<>(inputs.size());
+        for (List<TextClassificationPipeline.Label> labels : classifier.classifyPrepared(pairInputs(inputs), o)) {
+            out.add(labels.stream().map(l -> new Prediction(l.label(), (float) l.score())).toList());
         }
         return out;
     }
 
     @Override
-    public float[] rerank(String query, List<String> texts, boolean truncate, boolean rawScores) {
+    public float[] rerank(List<Input> pairs, boolean rawScores) {
         if (info.kind() != ModelKind.RERANKER) {
             throw new UnsupportedOperationException("the model is not a re-ranker (a sequence classifier with one label)");
         }
-        List<String> queries = new ArrayList<>(texts.size());
-        for (int i = 0; i < texts.size(); i++) queries.add(query);
-        float[][] logits = logits(queries, texts, truncate);
-        float[] out = new float[logits.length];
-        for (int i = 0; i < out.length; i++) out[i] = rawScores ? logits[i][0] : sigmoid(logits[i][0]);
+        TextClassificationPipeline.Options o = TextClassificationPipeline.Options.all()
+                .function(rawScores ? TextClassificationPipeline.Function.NONE : TextClassificationPipeline.Function.SIGMOID);
+        List<List<TextClassificationPipeline.Label>> labels = classifier.classifyPrepared(pairInputs(pairs), o);
+        float[] out = new float[labels.size()];
+        for (int i = 0; i < out.length; i++) out[i] = (float) labels.get(i).getFirst().score();
         return out;
-    }
-
-    private float[][] logits(List<String> texts, List<String> pairs, boolean truncate) {
-        float[][] out = new float[texts.size()][];
-        forwardByLength(encode(texts, pairs, truncate), (i, result, row, len) -> {
-            int k = result.get("logits").dim(1);
-            out[i] = Arrays.copyOfRange(result.get("logits").data(), row * k, row * k + k);
-        });
-        return out;
-    }
-
-    private static float sigmoid(float x) {
-        return (float) (1.0 / (1.0 + Math.exp(-x)));
-    }
-
-    private static float[] softmax(float[] l) {
-        double max = Double.NEGATIVE_INFINITY, sum = 0;
-        for (float x : l) max = Math.max(max, x);
-        double[] e = new double[l.length];
-        for (int k = 0; k < l.length; k++) sum += e[k] = Math.exp(l[k] - max);
-        float[] p = new float[l.length];
-        for (int k = 0; k < l.length; k++) p[k] = (float) (e[k] / sum);
-        return p;
     }
 
     @Override
@@ -366,49 +234,13 @@ public final class LocalInferenceService implements InferenceService {
 
     @Override
     public void close() {
-        model.close();
+        session.close();
     }
 
     private void requireKind(ModelKind kind, String what) {
         if (info.kind() != kind) {
             throw new UnsupportedOperationException("the model is a " + info.kind().name().toLowerCase(Locale.ROOT)
                     + ", not an embedding model: no " + what);
-        }
-    }
-
-    private List<Encoding> encode(List<String> texts, List<String> pairs, boolean truncate) {
-        List<Encoding> out = tokenizer.encodeBatch(texts, pairs, truncate ? truncating : EncodeOptions.defaults());
-        for (int i = 0; i < out.size(); i++) {
-            if (out.get(i).length() > info.maxInputLength()) {
-                throw new IllegalArgumentException("input " + i + " has " + out.get(i).length()
-                        + " tokens, more than the maximum of " + info.maxInputLength() + " (set truncate to cut it)");
-            }
-        }
-        return out;
-    }
-
-    /** Receives the outputs of one encoded input: its index, the forward result and its row in it. */
-    private interface RowSink {
-        void accept(int index, ModelOutput result, int row, int length);
-    }
-
-    /** Runs inputs grouped by token length (no padding), at most {@link #MAX_FORWARD_TOKENS} per call. */
-    private void forwardByLength(List<Encoding> encodings, RowSink sink) {
-        Integer[] order = new Integer[encodings.size()];
-        for (int i = 0; i < order.length; i++) order[i] = i;
-        Arrays.sort(order, Comparator.comparingInt(i -> encodings.get(i).length()));
-        for (int at = 0; at < order.length; ) {
-            int len = encodings.get(order[at]).length();
-            int end = at;
-            while (end < order.length && encodings.get(order[end]).length() == len
-                    && (end - at + 1) * len <= Math.max(MAX_FORWARD_TOKENS, len)) {
-                end++;
-            }
-            int[][] ids = new int[end - at][];
-            for (int r = 0; r < ids.length; r++) ids[r] = encodings.get(order[at + r]).ids();
-            ModelOutput result = model.forward(Batch.of(ids, null, null));
-            for (int r = 0; r < ids.length; r++) sink.accept(order[at + r], result, r, len);
-            at = end;
         }
     }
 }

@@ -11,7 +11,9 @@ import dev.xlmr.nova.NovaFormatException;
 import dev.xlmr.nova.PathEscapeException;
 import dev.xlmr.nova.SsiStream;
 import dev.xlmr.nova.Trainer;
-import dev.xlmr.server.InferenceService.Pooling;
+import dev.xlmr.nova.NovaEmbedding;
+import dev.xlmr.pipelines.EmbeddingPipeline.Pooling;
+import dev.xlmr.server.InferenceService.Input;
 import java.io.IOException;
 import java.io.InputStream;
 import java.io.UncheckedIOException;
@@ -102,8 +104,8 @@ final class NovaRoutes implements AutoCloseable {
     }
 
     /** A checked /process request. */
-    private record Plan(FramingOptions framing, NovaEmbedding.Mode mode, int batchSize, Path input, Path output,
-                        String outputName) {}
+    private record Plan(FramingOptions framing, NovaEmbedding.Mode mode, int batchSize, String promptName, Path input,
+                        Path output, String outputName) {}
 
     private final InferenceService service;
     private final DynamicBatcher batcher;
@@ -217,6 +219,11 @@ final class NovaRoutes implements AutoCloseable {
         } catch (IllegalArgumentException e) {
             throw new ApiException(400, "validation", e.getMessage());
         }
+        String promptName = opts.get("prompt_name");
+        if (promptName != null && promptName.isBlank()) promptName = null;
+        if (promptName != null && mode == NovaEmbedding.Mode.COMPAT) {
+            throw new ApiException(400, "validation", "pooling compat is the original module's output: it takes no prompt_name");
+        }
         String inputId = trainer.io().stream().filter(Trainer.Io::isInput).map(Trainer.Io::id).findFirst().orElse("transcript");
         String outputId = trainer.io().stream().filter(io -> !io.isInput()).map(Trainer.Io::id).findFirst().orElse("embeddings");
         JsonNode data = dataEntries(form.get("data"));
@@ -240,14 +247,14 @@ final class NovaRoutes implements AutoCloseable {
         switch (outSrc[0]) {
             case "file" -> {
                 Path output = confined(withExtension(outUri, ".stream"), "output uri");
-                return new Plan(framing, mode, batchSize, input, output, null);
+                return new Plan(framing, mode, batchSize, promptName, input, output, null);
             }
             case "request" -> {
                 String name = outUri.isBlank() ? out.path("id").asText(outputId) : outUri;
                 name = name.replace('\\', '/');
                 name = name.substring(name.lastIndexOf('/') + 1);
                 if (name.isBlank() || name.equals(".") || name.equals("..")) name = outputId;
-                return new Plan(framing, mode, batchSize, input, null, withExtension(name, ".stream"));
+                return new Plan(framing, mode, batchSize, promptName, input, null, withExtension(name, ".stream"));
             }
             default -> throw new ApiException(400, "validation", "output origin " + outSrc[0]
                     + " is not supported; use file or request");
@@ -353,7 +360,8 @@ final class NovaRoutes implements AutoCloseable {
             job.log("read " + transcript.size() + " segments, " + transcript.durationMs() + " ms, from " + plan.input());
             long t0 = System.nanoTime();
             SsiStream stream = NovaEmbedding.process(transcript, plan.framing(), plan.mode(), plan.batchSize(),
-                    this::embedThroughBatcher, service.info().hiddenSize(), () -> job.cancelled,
+                    (texts, vectors) -> embedThroughBatcher(texts, vectors, plan.promptName()), service.info().hiddenSize(),
+                    () -> job.cancelled,
                     (done, total) -> job.progress = (total == 0 ? 100 : 100L * done / total) + "%");
             if (job.cancelled) throw new CancellationException();
             Path out = plan.output();
@@ -389,15 +397,21 @@ final class NovaRoutes implements AutoCloseable {
         if (job.status != Status.CANCELED) job.status = job.cancelled ? Status.CANCELED : status;
     }
 
-    private float[][] embedThroughBatcher(List<String> texts, Pooling pooling) {
-        int max = service.info().maxInputLength();
+    /**
+     * NOVA's vectors through the shared batcher, with the same prepared inputs as /embed: the prompt (named,
+     * else the folder's default) for pooler and mean, none for the padded batch mean (the original module).
+     */
+    private float[][] embedThroughBatcher(List<String> texts, NovaEmbedding.Vectors vectors, String promptName) {
+        boolean padded = vectors == NovaEmbedding.Vectors.PADDED_BATCH_MEAN;
+        List<Input> inputs = service.prepare(texts, padded ? "" : promptName, true);
         int tokens = 0;
-        for (String t : texts) tokens += Math.min(max, service.countTokens(t, null));
+        for (Input in : inputs) tokens += in.tokens();
+        Pooling pooling = vectors == NovaEmbedding.Vectors.MEAN ? Pooling.MEAN : Pooling.POOLER;
         // the padded mean depends on the whole batch: never merged (null key)
-        Object key = pooling == Pooling.PADDED_BATCH_MEAN ? null : "nova-" + pooling;
+        Object key = padded ? null : "nova-" + pooling;
         try {
-            List<float[]> out = batcher.call(key, texts, tokens,
-                    batch -> java.util.Arrays.asList(service.embed(batch, pooling, false, true)));
+            List<float[]> out = batcher.call(key, inputs, tokens, batch -> java.util.Arrays.asList(
+                    padded ? service.paddedBatchMean(batch) : service.embed(batch, pooling, false)));
             return out.toArray(float[][]::new);
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();

@@ -2,7 +2,8 @@ package dev.xlmr.server;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import dev.xlmr.server.InferenceService.ModelInfo;
-import dev.xlmr.server.InferenceService.Pooling;
+import dev.xlmr.pipelines.EmbeddingPipeline.Pooling;
+import dev.xlmr.server.InferenceService.Input;
 import dev.xlmr.server.InferenceService.Prediction;
 import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
@@ -35,8 +36,8 @@ final class TeiRoutes {
     private final ServerMetrics metrics;
     private final ServerOptions options;
 
-    /** Merge key of model work: requests with equal keys share batches. */
-    private record Work(String op, boolean normalize, boolean truncate, boolean raw) {}
+    /** Merge key of model work: requests with equal keys share batches (inputs are tokenized before, prompts included). */
+    private record Work(String op, boolean normalize, boolean raw) {}
 
     /** A (query, text) or (text, text_pair) input. */
     private record Pair(String text, String pair) {}
@@ -66,9 +67,9 @@ final class TeiRoutes {
         List<String> texts = texts(req, "inputs");
         boolean normalize = bool(req, "normalize", true);
         boolean truncate = bool(req, "truncate", false);
-        int tokens = checkLengths(texts.stream().map(t -> new Pair(t, null)).toList(), truncate);
-        List<float[]> vectors = runModel(new Work("embed", normalize, truncate, false), texts, tokens,
-                batch -> Arrays.asList(service.embed(batch, Pooling.DEFAULT, normalize, truncate)));
+        List<Input> inputs = prepare(texts, promptName(req), truncate);
+        List<float[]> vectors = runModel(new Work("embed", normalize, false), inputs, checkLengths(inputs, truncate),
+                batch -> Arrays.asList(service.embed(batch, Pooling.AUTO, normalize)));
         ex.sendJson(200, vectors);
     }
 
@@ -76,9 +77,9 @@ final class TeiRoutes {
         JsonNode req = ex.json();
         List<String> texts = texts(req, "inputs");
         boolean truncate = bool(req, "truncate", false);
-        int tokens = checkLengths(texts.stream().map(t -> new Pair(t, null)).toList(), truncate);
-        List<float[][]> vectors = runModel(new Work("embed_all", false, truncate, false), texts, tokens,
-                batch -> Arrays.asList(service.embedAll(batch, truncate)));
+        List<Input> inputs = prepare(texts, promptName(req), truncate);
+        List<float[][]> vectors = runModel(new Work("embed_all", false, false), inputs, checkLengths(inputs, truncate),
+                batch -> Arrays.asList(service.embedAll(batch)));
         ex.sendJson(200, vectors);
     }
 
@@ -90,9 +91,10 @@ final class TeiRoutes {
             if (!format.equals("float") && !format.equals("base64")) {
                 throw new ApiException(422, "validation", "encoding_format must be float or base64, got " + format);
             }
-            int tokens = checkLengths(texts.stream().map(t -> new Pair(t, null)).toList(), false);
-            List<float[]> vectors = runModel(new Work("embed", true, false, false), texts, tokens,
-                    batch -> Arrays.asList(service.embed(batch, Pooling.DEFAULT, true, false)));
+            List<Input> inputs = prepare(texts, promptName(req), false);
+            int tokens = checkLengths(inputs, false);
+            List<float[]> vectors = runModel(new Work("embed", true, false), inputs, tokens,
+                    batch -> Arrays.asList(service.embed(batch, Pooling.AUTO, true)));
             List<Map<String, Object>> data = new ArrayList<>();
             for (int i = 0; i < vectors.size(); i++) {
                 Map<String, Object> d = new LinkedHashMap<>();
@@ -116,6 +118,36 @@ final class TeiRoutes {
             body.put("error_type", e.errorType());
             body.put("error", e.getMessage());
             ex.sendJson(e.status(), body);
+        }
+    }
+
+    /** TEI's {@code prompt_name}: a prompt of the folder's config_sentence_transformers.json, or null. */
+    private static String promptName(JsonNode req) {
+        JsonNode v = req.get("prompt_name");
+        if (v == null || v.isNull()) return null;
+        if (!v.isTextual()) throw new ApiException(422, "validation", "`prompt_name` must be a string");
+        return v.asText();
+    }
+
+    /** Tokenizes on the request thread (once): 424 for a model that does not embed, 422 for an unknown prompt. */
+    private List<Input> prepare(List<String> texts, String promptName, boolean truncate) {
+        try {
+            return service.prepare(texts, promptName, truncate);
+        } catch (UnsupportedOperationException e) {
+            throw new ApiException(424, "backend", e.getMessage());
+        } catch (IllegalArgumentException e) {
+            throw new ApiException(422, "validation", e.getMessage());
+        }
+    }
+
+    private List<Input> preparePairs(List<Pair> pairs, boolean truncate) {
+        try {
+            return service.preparePairs(pairs.stream().map(Pair::text).toList(),
+                    pairs.stream().map(Pair::pair).toList(), truncate);
+        } catch (UnsupportedOperationException e) {
+            throw new ApiException(424, "backend", e.getMessage());
+        } catch (IllegalArgumentException e) {
+            throw new ApiException(422, "validation", e.getMessage());
         }
     }
 
@@ -156,10 +188,9 @@ final class TeiRoutes {
         }
         checkCount(inputs.size());
         requireClassifier("predict");
-        int tokens = checkLengths(inputs, truncate);
-        List<List<Prediction>> out = runModel(new Work("predict", false, truncate, raw), inputs, tokens,
-                batch -> service.classify(batch.stream().map(Pair::text).toList(),
-                        batch.stream().map(Pair::pair).toList(), truncate, raw));
+        List<Input> prepared = preparePairs(inputs, truncate);
+        List<List<Prediction>> out = runModel(new Work("predict", false, raw), prepared, checkLengths(prepared, truncate),
+                batch -> service.classify(batch, raw));
         ex.sendJson(200, single ? out.getFirst() : out);
     }
 
@@ -181,18 +212,12 @@ final class TeiRoutes {
                     + "label); this model is a " + service.info().kind().name().toLowerCase(Locale.ROOT));
         }
         String query = q.asText();
-        List<Pair> pairs = texts.stream().map(t -> new Pair(query, t)).toList();
-        int tokens = checkLengths(pairs, truncate);
-        List<Float> scores = runModel(new Work("rerank", false, truncate, raw), pairs, tokens, batch -> {
-            // merged requests may have different queries: one call per query
-            Map<String, List<Integer>> byQuery = new LinkedHashMap<>();
-            for (int i = 0; i < batch.size(); i++) byQuery.computeIfAbsent(batch.get(i).text(), k -> new ArrayList<>()).add(i);
-            Float[] s = new Float[batch.size()];
-            byQuery.forEach((qq, idx) -> {
-                float[] r = service.rerank(qq, idx.stream().map(i -> batch.get(i).pair()).toList(), truncate, raw);
-                for (int k = 0; k < r.length; k++) s[idx.get(k)] = r[k];
-            });
-            return Arrays.asList(s);
+        List<Input> pairs = preparePairs(texts.stream().map(t -> new Pair(query, t)).toList(), truncate);
+        List<Float> scores = runModel(new Work("rerank", false, raw), pairs, checkLengths(pairs, truncate), batch -> {
+            float[] r = service.rerank(batch, raw);
+            List<Float> s = new ArrayList<>(r.length);
+            for (float v : r) s.add(v);
+            return s;
         });
         List<Map<String, Object>> ranks = new ArrayList<>();
         for (int i = 0; i < scores.size(); i++) {
@@ -335,19 +360,16 @@ final class TeiRoutes {
     }
 
     /** Checks input lengths against the model's limit; returns the token cost of the request. */
-    private int checkLengths(List<Pair> inputs, boolean truncate) {
+    private int checkLengths(List<Input> inputs, boolean truncate) {
         int max = service.info().maxInputLength();
         int total = 0;
-        for (Pair p : inputs) {
-            int n = service.countTokens(p.text(), p.pair());
-            if (n > max) {
-                if (!truncate) {
-                    throw new ApiException(422, "validation", "`inputs` must have less than " + max
-                            + " tokens. Given: " + n + " (set \"truncate\": true to cut it)");
-                }
-                n = max;
+        for (Input in : inputs) {
+            int n = in.fullTokens();
+            if (n > max && !truncate) {
+                throw new ApiException(422, "validation", "`inputs` must have less than " + max
+                        + " tokens. Given: " + n + " (set \"truncate\": true to cut it)");
             }
-            total += n;
+            total += Math.min(n, max);
         }
         return total;
     }

@@ -5,6 +5,7 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import dev.xlmr.pipelines.EmbeddingPipeline.Pooling;
 import dev.xlmr.server.TestSupport.Answer;
 import java.io.IOException;
 import java.net.ConnectException;
@@ -33,34 +34,57 @@ class LoadLimitsTest {
             return new ModelInfo("slow", ModelKind.EMBEDDING, "mean", 1, 512, Map.of());
         }
 
-        @Override
-        public int countTokens(String text, String pair) {
-            return text.length() + 2;
+        /** A text as its length in characters. */
+        record Text(String text) implements Input {
+            @Override
+            public int tokens() {
+                return text.length() + 2;
+            }
+
+            @Override
+            public int fullTokens() {
+                return tokens();
+            }
         }
 
         @Override
-        public float[][] embed(List<String> texts, Pooling pooling, boolean normalize, boolean truncate) {
+        public List<Input> prepare(List<String> texts, String promptName, boolean truncate) {
+            return texts.stream().map(t -> (Input) new Text(t)).toList();
+        }
+
+        @Override
+        public List<Input> preparePairs(List<String> texts, List<String> pairs, boolean truncate) {
+            throw new UnsupportedOperationException("not a classifier");
+        }
+
+        @Override
+        public float[][] embed(List<Input> inputs, Pooling pooling, boolean normalize) {
             started.countDown();
             try {
                 release.await();
             } catch (InterruptedException e) {
                 throw new IllegalStateException(e);
             }
-            return texts.stream().map(t -> new float[] {t.length()}).toArray(float[][]::new);
+            return inputs.stream().map(t -> new float[] {((Text) t).text().length()}).toArray(float[][]::new);
         }
 
         @Override
-        public float[][][] embedAll(List<String> texts, boolean truncate) {
+        public float[][][] embedAll(List<Input> inputs) {
             throw new UnsupportedOperationException("the load-limit tests only embed");
         }
 
         @Override
-        public List<List<Prediction>> classify(List<String> texts, List<String> pairs, boolean truncate, boolean rawScores) {
+        public float[][] paddedBatchMean(List<Input> inputs) {
+            throw new UnsupportedOperationException("the load-limit tests only embed");
+        }
+
+        @Override
+        public List<List<Prediction>> classify(List<Input> inputs, boolean rawScores) {
             throw new UnsupportedOperationException("not a classifier");
         }
 
         @Override
-        public float[] rerank(String query, List<String> texts, boolean truncate, boolean rawScores) {
+        public float[] rerank(List<Input> pairs, boolean rawScores) {
             throw new UnsupportedOperationException("not a reranker");
         }
 

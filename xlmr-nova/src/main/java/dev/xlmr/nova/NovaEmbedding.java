@@ -1,12 +1,5 @@
-package dev.xlmr.server;
+package dev.xlmr.nova;
 
-import dev.xlmr.nova.FramingOptions;
-import dev.xlmr.nova.FreeAnnotation;
-import dev.xlmr.nova.SampleType;
-import dev.xlmr.nova.SsiStream;
-import dev.xlmr.nova.TextEmbedder;
-import dev.xlmr.nova.XlmRobertaModule;
-import dev.xlmr.server.InferenceService.Pooling;
 import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
 import java.util.ArrayList;
@@ -19,8 +12,9 @@ import java.util.concurrent.CancellationException;
 import java.util.function.BooleanSupplier;
 
 /**
- * The DISCOVER {@code xlm_roberta} module with an {@link InferenceService}: frames a transcript with
- * {@link XlmRobertaModule} and embeds each frame's window text with one of three poolings.
+ * The DISCOVER {@code xlm_roberta} module with a model: frames a transcript with {@link XlmRobertaModule} and
+ * embeds each frame's window text with one of three poolings. The server's {@code /process} and
+ * {@code ./xlmr nova process} both run it, over the same pipelines code ({@code EmbeddingPipeline}).
  *
  * <ul>
  *   <li>{@code default}: the pooler output for every frame (what the original gives almost all frames);
@@ -35,8 +29,7 @@ import java.util.function.BooleanSupplier;
  *
  * <pre>{@code
  * SsiStream s = NovaEmbedding.process(transcript, FramingOptions.of(40, 960), NovaEmbedding.Mode.DEFAULT, 16,
- *         (texts, pooling) -> service.embed(texts, pooling, false, true), service.info().hiddenSize(),
- *         () -> false, (done, total) -> { });
+ *         (texts, vectors) -> myModel.embed(texts, vectors), 768, () -> false, (done, total) -> { });
  * }</pre>
  */
 public final class NovaEmbedding {
@@ -57,10 +50,20 @@ public final class NovaEmbedding {
         }
     }
 
-    /** Embeds texts with a pooling (unnormalized, truncated at the model's limit). */
+    /** The vectors a mode asks the model for. */
+    public enum Vectors {
+        /** The pooler output (dense + tanh on {@code <s>}). */
+        POOLER,
+        /** The mean of the last hidden states over the tokens, padding excluded. */
+        MEAN,
+        /** The mean over the texts' batch padded to its longest text, padding included (one call, never split). */
+        PADDED_BATCH_MEAN
+    }
+
+    /** Embeds texts (unnormalized, truncated at the model's limit); one vector per text. */
     @FunctionalInterface
     public interface Embedder {
-        float[][] embed(List<String> texts, Pooling pooling);
+        float[][] embed(List<String> texts, Vectors vectors);
     }
 
     /**
@@ -74,7 +77,7 @@ public final class NovaEmbedding {
                                     int dim, BooleanSupplier cancelled, XlmRobertaModule.Progress progress) {
         if (batchSize < 1) throw new IllegalArgumentException("batch_size must be at least 1, got " + batchSize);
         if (mode == Mode.COMPAT) return compat(ann, framing, batchSize, embedder, dim, cancelled, progress);
-        Pooling pooling = mode == Mode.MEAN ? Pooling.MEAN : Pooling.POOLER;
+        Vectors pooling = mode == Mode.MEAN ? Vectors.MEAN : Vectors.POOLER;
         TextEmbedder te = new TextEmbedder() {
             @Override
             public float[][] embed(List<String> texts) {
@@ -105,14 +108,14 @@ public final class NovaEmbedding {
         for (int at = 0; at < todo.size(); at += b) {
             if (cancelled.getAsBoolean()) throw new CancellationException("cancelled after " + done + " of " + total + " texts");
             List<String> batch = todo.subList(at, Math.min(todo.size(), at + b));
-            put(pooled, batch, embedder.embed(batch, Pooling.POOLER));
+            put(pooled, batch, embedder.embed(batch, Vectors.POOLER));
             progress.update(done += batch.size(), total);
         }
         if (!leftoverTexts.isEmpty()) {
             // One padded batch: its longest text is the same whether duplicates are in it or not.
             if (cancelled.getAsBoolean()) throw new CancellationException("cancelled after " + done + " of " + total + " texts");
             List<String> batch = new ArrayList<>(leftoverTexts);
-            put(leftover, batch, embedder.embed(batch, Pooling.PADDED_BATCH_MEAN));
+            put(leftover, batch, embedder.embed(batch, Vectors.PADDED_BATCH_MEAN));
             progress.update(total, total);
         }
         if (n > 0) {

@@ -42,6 +42,7 @@ final class StdinLines implements AutoCloseable {
     private final BlockingQueue<Line> queue;
     private final Thread reader;
     private volatile IOException failure;
+    private volatile boolean closed;
     private boolean ended;
 
     StdinLines(InputStream in, int capacity) {
@@ -59,6 +60,9 @@ final class StdinLines implements AutoCloseable {
                 queue.put(new Line(++number, line));
             }
         } catch (IOException e) {
+            if (closed) {
+                return; // e.g. an interrupted read of a pipe after close()
+            }
             failure = e;
         } catch (InterruptedException e) {
             return; // closed
@@ -121,6 +125,7 @@ final class StdinLines implements AutoCloseable {
     /** Stops the reader when it waits for room in the queue; one blocked in a read stays (a daemon). */
     @Override
     public void close() {
+        closed = true;
         reader.interrupt();
     }
 }

@@ -146,7 +146,7 @@ abstract class TaskCommand implements Callable<Integer> {
         }
         // stdin streams: each batch is what has arrived so far (at most --batch-size), answered before
         // more is read, so that outputs come while the input still arrives
-        try (StdinLines stdin = new StdinLines(Main.stdin, 2 * batchSize + 64)) {
+        try (StdinLines stdin = new StdinLines(Main.stdin, (int) Math.min(2L * batchSize + 64, 1 << 16))) {
             List<Item> items = nextItems(stdin);
             if (items.isEmpty()) {
                 throw usage("no input: give a text on the command line or lines on stdin");

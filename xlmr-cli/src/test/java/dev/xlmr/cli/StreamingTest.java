@@ -170,6 +170,44 @@ class StreamingTest {
     }
 
     @Test
+    void stdinLinesComeInBatchesOfWhatIsThereThenTheReadError() {
+        StringBuilder ten = new StringBuilder();
+        for (int i = 1; i <= 10; i++) {
+            ten.append("line ").append(i).append(i % 2 == 0 ? "\r\n" : "\n");
+        }
+        byte[] bytes = ten.toString().getBytes(StandardCharsets.UTF_8);
+        // all ten lines, then a failing read: the lines first, then the error
+        InputStream in = new InputStream() {
+            int pos;
+
+            @Override
+            public int read() throws IOException {
+                if (pos < bytes.length) {
+                    return bytes[pos++] & 0xff;
+                }
+                throw new IOException("device gone");
+            }
+        };
+        try (StdinLines lines = new StdinLines(in, 3)) {
+            List<StdinLines.Line> all = new ArrayList<>();
+            List<Integer> sizes = new ArrayList<>();
+            var e = org.junit.jupiter.api.Assertions.assertThrows(java.io.UncheckedIOException.class, () -> {
+                for (List<StdinLines.Line> b; !(b = lines.next(4)).isEmpty(); ) {
+                    sizes.add(b.size());
+                    all.addAll(b);
+                }
+            });
+            assertEquals("cannot read standard input: device gone", e.getMessage());
+            assertEquals(10, all.size());
+            for (int i = 0; i < 10; i++) {
+                assertEquals(new StdinLines.Line(i + 1, "line " + (i + 1)), all.get(i));
+            }
+            assertTrue(sizes.stream().allMatch(n -> n >= 1 && n <= 4), sizes.toString());
+            assertTrue(lines.next(4).isEmpty(), "the error is reported once");
+        }
+    }
+
+    @Test
     void answersComeWhileTheInputStillArrives() throws Exception {
         List<String> texts = new ArrayList<>(references().keySet());
         Map<String, JsonNode> ref = references();

@@ -3,15 +3,12 @@ package dev.xlmr.cli;
 import com.fasterxml.jackson.core.JsonProcessingException;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
-import java.io.BufferedReader;
-import java.io.IOException;
-import java.io.InputStreamReader;
 import java.io.PrintWriter;
-import java.io.UncheckedIOException;
-import java.nio.charset.StandardCharsets;
+import java.util.List;
+import java.util.Map;
 
 /**
- * Reads JSON lines from stdin and writes one JSON line per input. A line that fails (bad JSON or bad
+ * Reads JSON lines from stdin as they arrive and writes one JSON line per input. A line that fails (bad JSON or bad
  * input) is reported on stderr with its line number and as {@code {"error": ...}} on stdout, so the
  * outputs stay aligned with the inputs; the other lines are still processed.
  */
@@ -28,43 +25,63 @@ final class JsonLines {
 
     private JsonLines() {}
 
-    /** Processes every line; returns 0 when all succeeded, else 1. */
+    /** Lines handled between flushes at most; fewer when no more input is ready. */
+    static final int CHUNK = 256;
+
+    /**
+     * Processes every line as it arrives; returns 0 when all succeeded, else 1. Outputs are flushed
+     * whenever no more input is ready (so answers come while the input still arrives); a closed
+     * stdout ({@code | head -1}) ends it quietly with 0.
+     */
     static int process(PrintWriter out, PrintWriter err, Handler handler) {
         int failures = 0;
-        int lineNo = 0;
-        try (BufferedReader r = new BufferedReader(new InputStreamReader(Main.stdin, StandardCharsets.UTF_8))) {
-            for (String line; (line = r.readLine()) != null; ) {
-                lineNo++;
-                if (line.isBlank()) {
-                    continue;
-                }
-                Object result;
-                try {
-                    JsonNode node;
+        try (StdinLines lines = new StdinLines(Main.stdin, 2 * CHUNK)) {
+            for (List<StdinLines.Line> chunk; !(chunk = lines.next(CHUNK)).isEmpty(); ) {
+                for (StdinLines.Line line : chunk) {
+                    if (line.text().isBlank()) {
+                        continue;
+                    }
+                    Object result;
                     try {
-                        node = JSON.readTree(line);
-                    } catch (JsonProcessingException e) {
-                        throw new IllegalArgumentException("not valid JSON: " + e.getOriginalMessage());
+                        result = handler.handle(parse(line.text()));
+                    } catch (Exception e) {
+                        failures++;
+                        String m = e.getMessage() == null ? e.toString() : e.getMessage();
+                        String msg = "line " + line.number() + ": " + m.lines().findFirst().orElse(m);
+                        err.println("xlmr: " + msg);
+                        result = Map.of("error", msg);
                     }
-                    if (node == null || !node.isObject()) {
-                        throw new IllegalArgumentException("expected a JSON object");
-                    }
-                    result = handler.handle(node);
-                } catch (Exception e) {
-                    failures++;
-                    String m = e.getMessage() == null ? e.toString() : e.getMessage();
-                    String msg = "line " + lineNo + ": " + m.lines().findFirst().orElse(m);
-                    err.println("xlmr: " + msg);
-                    result = java.util.Map.of("error", msg);
+                    out.println(result instanceof Raw raw ? raw.json() : json(result));
                 }
-                out.println(result instanceof Raw raw ? raw.json() : JSON.writeValueAsString(result));
                 out.flush();
+                if (out.checkError()) {
+                    return 0; // stdout was closed: nobody reads the rest
+                }
             }
-        } catch (IOException e) {
-            throw new UncheckedIOException("cannot read standard input: " + e.getMessage(), e);
         }
         err.flush();
         return failures == 0 ? 0 : 1;
+    }
+
+    private static JsonNode parse(String line) {
+        JsonNode node;
+        try {
+            node = JSON.readTree(line);
+        } catch (JsonProcessingException e) {
+            throw new IllegalArgumentException("not valid JSON: " + e.getOriginalMessage());
+        }
+        if (node == null || !node.isObject()) {
+            throw new IllegalArgumentException("expected a JSON object");
+        }
+        return node;
+    }
+
+    private static String json(Object o) {
+        try {
+            return JSON.writeValueAsString(o);
+        } catch (JsonProcessingException e) {
+            throw new IllegalStateException(e);
+        }
     }
 
     /** A required string field. */

@@ -36,7 +36,8 @@ public final class Main {
     public static int run(InputStream in, PrintStream out, PrintStream err, String... args) {
         stdin = in;
         CommandLine cl = new CommandLine(new Main());
-        cl.setOut(new PrintWriter(new java.io.OutputStreamWriter(out, StandardCharsets.UTF_8), true));
+        // PrintWriter over the PrintStream itself: its checkError() then sees a closed stdout (EPIPE)
+        cl.setOut(new PrintWriter(out, true, StandardCharsets.UTF_8));
         cl.setErr(new PrintWriter(new java.io.OutputStreamWriter(err, StandardCharsets.UTF_8), true));
         cl.setExecutionExceptionHandler((ex, cmd, parsed) -> {
             String msg = ex.getMessage() == null ? ex.toString() : ex.getMessage();

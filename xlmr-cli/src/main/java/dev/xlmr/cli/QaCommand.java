@@ -83,10 +83,10 @@ final class QaCommand extends TaskCommand {
     }
 
     @Override
-    List<Item> plainInputs(List<String> lines) {
+    List<Item> plainInputs(List<StdinLines.Line> lines) {
         List<Item> items = new ArrayList<>();
-        for (int i = 0; i < lines.size(); i++) {
-            items.add(new Item(i + 1, input(question, lines.get(i)), null));
+        for (StdinLines.Line l : lines) {
+            items.add(new Item(l.number(), input(question, l.text()), null));
         }
         return items;
     }

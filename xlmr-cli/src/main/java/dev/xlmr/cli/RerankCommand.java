@@ -54,8 +54,13 @@ final class RerankCommand extends TaskCommand {
     }
 
     @Override
-    List<Item> plainInputs(List<String> lines) {
-        return List.of(new Item(1, input(lines), null));
+    boolean wholeStdin() {
+        return true; // the lines are the texts of one ranking (JSON lines, one ranking each, stream)
+    }
+
+    @Override
+    List<Item> plainInputs(List<StdinLines.Line> lines) {
+        return List.of(new Item(1, input(lines.stream().map(StdinLines.Line::text).toList()), null));
     }
 
     @Override

@@ -69,12 +69,12 @@ final class SimilarityCommand extends TaskCommand {
     }
 
     @Override
-    List<Item> plainInputs(List<String> lines) {
+    List<Item> plainInputs(List<StdinLines.Line> lines) {
         List<Item> items = new ArrayList<>();
-        for (int i = 0; i < lines.size(); i++) {
-            String[] parts = lines.get(i).split("\t", -1);
-            items.add(parts.length == 2 ? new Item(i + 1, pair(parts[0], parts[1]), null)
-                    : new Item(i + 1, null, "expected two texts separated by a tab"));
+        for (StdinLines.Line l : lines) {
+            String[] parts = l.text().split("\t", -1);
+            items.add(parts.length == 2 ? new Item(l.number(), pair(parts[0], parts[1]), null)
+                    : new Item(l.number(), null, "expected two texts separated by a tab"));
         }
         return items;
     }

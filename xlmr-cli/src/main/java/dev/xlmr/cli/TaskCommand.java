@@ -4,12 +4,8 @@ import com.fasterxml.jackson.core.JsonProcessingException;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.xlmr.pipelines.Pipeline;
-import java.io.BufferedReader;
 import java.io.IOException;
-import java.io.InputStreamReader;
 import java.io.PrintWriter;
-import java.io.UncheckedIOException;
-import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
@@ -30,6 +26,11 @@ import picocli.CommandLine.Spec;
  * What the task commands share: {@code --model} (folder or hub id) and {@code --revision}, inputs from
  * the command line or from stdin (one text per line, or JSON lines with {@code --jsonl}), batches,
  * JSON or table output, and a progress bar on stderr for long runs when stderr is a terminal.
+ *
+ * <p>Stdin streams: a batch is what has arrived so far (at most {@code --batch-size} inputs, see
+ * {@link StdinLines}), answered and flushed before more is read, so answers come while the input still
+ * arrives and outputs keep the input order. When stdout is closed ({@code | head -1}) the command stops
+ * quietly with exit code 0.
  *
  * <p>Inputs are JSON objects internally: a plain line becomes {@code {"text": line}}. A bad stdin
  * input gives {@code {"error": "line N: ..."}} on stdout (outputs stay aligned with the inputs) and
@@ -83,12 +84,17 @@ abstract class TaskCommand implements Callable<Integer> {
     abstract String table(JsonNode input, Object result);
 
     /** Turns plain stdin lines into inputs (default: each line is {@code {"text": line}}). */
-    List<Item> plainInputs(List<String> lines) {
+    List<Item> plainInputs(List<StdinLines.Line> lines) {
         List<Item> items = new ArrayList<>(lines.size());
-        for (int i = 0; i < lines.size(); i++) {
-            items.add(new Item(i + 1, text(lines.get(i)), null));
+        for (StdinLines.Line l : lines) {
+            items.add(new Item(l.number(), text(l.text()), null));
         }
         return items;
+    }
+
+    /** Whether plain stdin lines make one input together (rerank: the texts of one ranking), read to the end. */
+    boolean wholeStdin() {
+        return false;
     }
 
     ParameterException usage(String message) {
@@ -128,57 +134,76 @@ abstract class TaskCommand implements Callable<Integer> {
         PrintWriter out = spec.commandLine().getOut();
         PrintWriter err = spec.commandLine().getErr();
         List<JsonNode> given = commandLineInputs();
-        List<Item> items;
-        boolean fromStdin = given.isEmpty();
-        if (fromStdin) {
-            items = readStdin();
-            if (items.isEmpty()) {
-                throw usage("no input: give a text on the command line or lines on stdin");
-            }
-        } else {
-            items = new ArrayList<>();
-            for (JsonNode n : given) {
-                items.add(new Item(0, n, null));
-            }
-        }
-        try (Pipeline pipeline = open(model, revision)) {
-            pipeline.batchSize(batchSize);
-            pipeline.warnings(w -> {
-                err.println(w);
-                err.flush();
-            });
-            if (!fromStdin) {
-                // command-line inputs: errors end the command (exit 1 with one line on stderr)
+        if (!given.isEmpty()) {
+            // command-line inputs: errors end the command (exit 1 with one line on stderr)
+            try (Pipeline pipeline = openPipeline(err)) {
                 List<Object> results = run(pipeline, given);
                 for (int i = 0; i < given.size(); i++) {
                     print(out, given.get(i), results.get(i));
                 }
                 return 0;
             }
-            int failures = 0;
-            try (ProgressBar bar = progressBar(items.size())) {
-                int chunk = Math.max(batchSize, 1);
-                for (int from = 0; from < items.size(); from += chunk) {
-                    List<Item> part = items.subList(from, Math.min(items.size(), from + chunk));
-                    List<Object> results = runIsolated(pipeline, part, err);
-                    for (int i = 0; i < part.size(); i++) {
-                        Object r = results.get(i);
-                        if (r instanceof Failure f) {
-                            failures++;
-                            out.println(json(Map.of("error", f.message())));
-                        } else {
-                            print(out, part.get(i).input(), r);
-                        }
-                    }
-                    out.flush();
-                    if (bar != null) {
-                        bar.stepBy(part.size());
+        }
+        // stdin streams: each batch is what has arrived so far (at most --batch-size), answered before
+        // more is read, so that outputs come while the input still arrives
+        try (StdinLines stdin = new StdinLines(Main.stdin, (int) Math.min(2L * batchSize + 64, 1 << 16))) {
+            List<Item> items = nextItems(stdin);
+            if (items.isEmpty()) {
+                throw usage("no input: give a text on the command line or lines on stdin");
+            }
+            try (Pipeline pipeline = openPipeline(err)) {
+                return answer(pipeline, stdin, items, out, err);
+            }
+        }
+    }
+
+    private Pipeline openPipeline(PrintWriter err) {
+        Pipeline pipeline = open(model, revision);
+        pipeline.batchSize(batchSize);
+        pipeline.warnings(w -> {
+            err.println(w);
+            err.flush();
+        });
+        return pipeline;
+    }
+
+    /** Answers the stdin batches in input order; stops quietly (exit 0) when stdout is closed. */
+    private int answer(Pipeline pipeline, StdinLines stdin, List<Item> items, PrintWriter out, PrintWriter err) {
+        int failures = 0;
+        long done = 0;
+        ProgressBar bar = Boolean.TRUE.equals(progress) ? progressBar() : null;
+        try {
+            while (!items.isEmpty()) {
+                List<Object> results = runIsolated(pipeline, items, err);
+                for (int i = 0; i < items.size(); i++) {
+                    Object r = results.get(i);
+                    if (r instanceof Failure f) {
+                        failures++;
+                        out.println(json(Map.of("error", f.message())));
+                    } else {
+                        print(out, items.get(i).input(), r);
                     }
                 }
+                out.flush();
+                if (out.checkError()) {
+                    return 0; // stdout was closed (`| head -1`): nobody reads the rest
+                }
+                done += items.size();
+                if (bar == null && progress == null && done > batchSize && stderrTerminal()) {
+                    bar = progressBar(); // a long run: the total is unknown while stdin streams
+                }
+                if (bar != null) {
+                    bar.stepTo(done);
+                }
+                items = nextItems(stdin);
             }
-            err.flush();
-            return failures == 0 ? 0 : 1;
+        } finally {
+            if (bar != null) {
+                bar.close();
+            }
         }
+        err.flush();
+        return failures == 0 ? 0 : 1;
     }
 
     private record Failure(String message) {}
@@ -238,51 +263,61 @@ abstract class TaskCommand implements Callable<Integer> {
         }
     }
 
-    private List<Item> readStdin() {
-        List<String> lines = new ArrayList<>();
-        try (BufferedReader r = new BufferedReader(new InputStreamReader(Main.stdin, StandardCharsets.UTF_8))) {
-            for (String line; (line = r.readLine()) != null; ) {
-                lines.add(line);
-            }
-        } catch (IOException e) {
-            throw new UncheckedIOException("cannot read standard input: " + e.getMessage(), e);
+    /** The next batch of stdin inputs; empty at the end of the input. */
+    private List<Item> nextItems(StdinLines stdin) {
+        if (!jsonl && wholeStdin()) {
+            List<StdinLines.Line> all = stdin.all();
+            return all.isEmpty() ? List.of() : plainInputs(all);
         }
-        if (!jsonl) {
-            return plainInputs(lines);
-        }
-        List<Item> items = new ArrayList<>();
-        for (int i = 0; i < lines.size(); i++) {
-            String line = lines.get(i);
-            if (line.isBlank()) {
-                continue;
+        while (true) {
+            List<StdinLines.Line> lines = stdin.next(batchSize);
+            if (lines.isEmpty()) {
+                return List.of();
             }
-            try {
-                JsonNode n = JsonLines.JSON.readTree(line);
-                if (n == null || !n.isObject()) {
-                    items.add(new Item(i + 1, null, "expected a JSON object"));
-                } else {
-                    items.add(new Item(i + 1, n, null));
+            if (!jsonl) {
+                return plainInputs(lines);
+            }
+            List<Item> items = new ArrayList<>();
+            for (StdinLines.Line l : lines) {
+                if (l.text().isBlank()) {
+                    continue;
                 }
-            } catch (JsonProcessingException e) {
-                items.add(new Item(i + 1, null, "not valid JSON: " + e.getOriginalMessage()));
+                try {
+                    JsonNode n = JsonLines.JSON.readTree(l.text());
+                    if (n == null || !n.isObject()) {
+                        items.add(new Item(l.number(), null, "expected a JSON object"));
+                    } else {
+                        items.add(new Item(l.number(), n, null));
+                    }
+                } catch (JsonProcessingException e) {
+                    items.add(new Item(l.number(), null, "not valid JSON: " + e.getOriginalMessage()));
+                }
+            }
+            if (!items.isEmpty()) {
+                return items;
             }
         }
-        return items;
     }
 
-    private ProgressBar progressBar(int total) {
-        boolean show = progress != null ? progress : total > batchSize && stderrIsTerminal();
-        if (!show) {
-            return null;
-        }
+    /** A bar with an unknown total (-1: the input is still arriving), count and speed. */
+    private ProgressBar progressBar() {
         return new ProgressBarBuilder()
                 .setTaskName(spec.name())
-                .setInitialMax(total)
+                .setInitialMax(-1)
                 .setStyle(ProgressBarStyle.ASCII)
                 .showSpeed()
                 .setUpdateIntervalMillis(250)
                 .setConsumer(new ConsoleProgressBarConsumer(System.err))
                 .build();
+    }
+
+    private Boolean stderrTerminal;
+
+    private boolean stderrTerminal() {
+        if (stderrTerminal == null) {
+            stderrTerminal = stderrIsTerminal();
+        }
+        return stderrTerminal;
     }
 
     /** isatty(2): on Linux /proc tells where stderr goes; elsewhere the console. */

@@ -20,13 +20,13 @@ import java.util.List;
  * }</pre>
  *
  * @param problemType the sequence-classification loss, or null
- * @param steps per step: the batch index and, when the spec gives them, the reference lr, loss and grad_norm (NaN if absent)
- * @param gradientAccumulation batches per optimizer step (1 unless the spec says {@code gradient_accumulation_steps})
+ * @param steps per step: the batch index ({@code "batch": i}, or {@code "batches": [i, j, ..]} to accumulate
+ *     gradients over several) and, when the spec gives them, the reference lr, loss and grad_norm (NaN if absent)
  */
 public record TrainSpec(String head, String problemType, List<TrainBatch> batches, double lr, double beta1,
                         double beta2, double eps, double weightDecay, List<String> noDecay, String schedule,
                         int warmupSteps, int totalSteps, double maxGradNorm, List<Step> steps,
-                        List<String> parameters, int gradientAccumulation) {
+                        List<String> parameters) {
 
     /** One optimizer step: which batches (several with gradient accumulation) and the reference numbers. */
     public record Step(int[] batches, double lr, double loss, double gradNorm) {}
@@ -62,7 +62,6 @@ public record TrainSpec(String head, String problemType, List<TrainBatch> batche
             noDecay.addAll(List.of("bias", "LayerNorm.weight"));
         }
         JsonNode sched = root.path("schedule");
-        int accumulation = root.path("gradient_accumulation_steps").asInt(1);
         List<Step> steps = new ArrayList<>();
         JsonNode ss = need(root, "steps", where);
         for (int i = 0; i < ss.size(); i++) {
@@ -95,7 +94,7 @@ public record TrainSpec(String head, String problemType, List<TrainBatch> batche
                 opt.path("eps").asDouble(1e-8), opt.path("weight_decay").asDouble(0), noDecay,
                 sched.path("name").asText("linear"), sched.path("warmup_steps").asInt(0),
                 sched.path("total_steps").asInt(steps.size()), root.path("max_grad_norm").asDouble(Double.POSITIVE_INFINITY),
-                steps, params, accumulation);
+                steps, params);
     }
 
     /** The schedule the spec names. */

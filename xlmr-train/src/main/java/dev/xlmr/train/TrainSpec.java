@@ -122,6 +122,9 @@ public record TrainSpec(String head, String problemType, List<TrainBatch> batche
         int[][] inputIds = ints(ids, choices, where + ".input_ids");
         int[][] mask = b.has("attention_mask") ? ints(b.get("attention_mask"), choices, where + ".attention_mask") : null;
         int[][] types = b.has("token_type_ids") ? ints(b.get("token_type_ids"), choices, where + ".token_type_ids") : null;
+        sameShape(inputIds, inputIds, where + ".input_ids");
+        sameShape(inputIds, mask, where + ".attention_mask");
+        sameShape(inputIds, types, where + ".token_type_ids");
         double[] labels = null;
         boolean integral = true;
         if (b.has("labels")) {
@@ -132,6 +135,22 @@ public record TrainSpec(String head, String problemType, List<TrainBatch> batche
         int[] start = b.has("start_positions") ? ints1(b.get("start_positions")) : null;
         int[] end = b.has("end_positions") ? ints1(b.get("end_positions")) : null;
         return new TrainBatch(inputIds, mask, types, nChoices, labels, integral, start, end);
+    }
+
+    /** Every row of {@code a} as long as the first row of {@code ref}, and as many rows (null passes). */
+    private static void sameShape(int[][] ref, int[][] a, String where) {
+        if (a == null) {
+            return;
+        }
+        if (a.length != ref.length) {
+            throw new IllegalArgumentException(where + " has " + a.length + " rows, input_ids has " + ref.length);
+        }
+        for (int i = 0; i < a.length; i++) {
+            if (a[i].length != ref[0].length) {
+                throw new IllegalArgumentException(where + " row " + i + " has " + a[i].length
+                        + " tokens, expected " + ref[0].length + " (pad every row to the same length)");
+            }
+        }
     }
 
     private static boolean flatten(JsonNode n, List<Double> out) {

@@ -65,6 +65,11 @@ class TrainStepTest {
         e = assertThrows(IllegalArgumentException.class,
                 () -> TrainStep.run(tmp, dir.resolve("train.json"), tmp.resolve("out")));
         assertTrue(e.getMessage().contains("no config.json"), e.getMessage());
+        Path ragged = tmp.resolve("ragged.json");
+        Files.writeString(ragged, "{\"batches\": [{\"input_ids\": [[0, 2], [0, 5, 2]], \"labels\": [1, 1]}],"
+                + " \"optimizer\": {\"lr\": 1}, \"steps\": [{\"batch\": 0}]}");
+        e = assertThrows(IllegalArgumentException.class, () -> TrainStep.run(dir, ragged, tmp.resolve("out")));
+        assertTrue(e.getMessage().contains("batches[0].input_ids row 1 has 3 tokens, expected 2"), e.getMessage());
         Path badLabel = tmp.resolve("badlabel.json");
         Files.writeString(badLabel, "{\"batches\": [{\"input_ids\": [[0, 2]], \"labels\": [7]}], \"optimizer\": {\"lr\": 1},"
                 + " \"steps\": [{\"batch\": 0}]}");

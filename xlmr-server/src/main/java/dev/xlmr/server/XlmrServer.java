@@ -72,7 +72,8 @@ public final class XlmrServer implements AutoCloseable {
         threads.setName("xlmr-http");
         threads.setVirtualThreadsExecutor(Executors.newVirtualThreadPerTaskExecutor());
         jetty = new Server(threads);
-        connector = new ServerConnector(jetty);
+        connector = options.tlsCert() == null ? new ServerConnector(jetty)
+                : new ServerConnector(jetty, Tls.server(options.tlsCert(), options.tlsKey()));
         connector.setHost(options.host());
         connector.setPort(options.port());
         jetty.addConnector(connector);
@@ -102,10 +103,10 @@ public final class XlmrServer implements AutoCloseable {
         return connector.getLocalPort();
     }
 
-    /** {@code http://host:port/}. */
+    /** {@code http://host:port/} ({@code https://} with TLS). */
     public URI uri() {
         String host = connector.getHost() == null ? "127.0.0.1" : connector.getHost();
-        return URI.create("http://" + (host.contains(":") ? "[" + host + "]" : host) + ":" + port() + "/");
+        return URI.create((options.tlsCert() == null ? "http://" : "https://") + (host.contains(":") ? "[" + host + "]" : host) + ":" + port() + "/");
     }
 
     /** Waits until the server has stopped. */

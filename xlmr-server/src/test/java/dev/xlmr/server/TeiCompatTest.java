@@ -376,6 +376,34 @@ class TeiCompatTest {
         }
     }
 
+    @Test
+    void httpsWithPemCertificateAndKey() throws Exception {
+        java.nio.file.Path dir = java.nio.file.Path.of(TeiCompatTest.class.getResource("/tls/cert.pem").toURI()).getParent();
+        java.security.KeyStore trust = java.security.KeyStore.getInstance("PKCS12");
+        trust.load(null, null);
+        try (var in = Files.newInputStream(dir.resolve("cert.pem"))) {
+            trust.setCertificateEntry("server", java.security.cert.CertificateFactory.getInstance("X.509").generateCertificate(in));
+        }
+        javax.net.ssl.TrustManagerFactory tmf = javax.net.ssl.TrustManagerFactory.getInstance(javax.net.ssl.TrustManagerFactory.getDefaultAlgorithm());
+        tmf.init(trust);
+        javax.net.ssl.SSLContext ctx = javax.net.ssl.SSLContext.getInstance("TLS");
+        ctx.init(null, tmf.getTrustManagers(), null);
+        java.net.http.HttpClient https = java.net.http.HttpClient.newBuilder().sslContext(ctx).build();
+        for (String key : List.of("key.pem", "key-rsa.pem")) { // PKCS#8 and PKCS#1
+            try (XlmrServer s = XlmrServer.start(service, ServerOptions.defaults().port(0).tls(dir.resolve("cert.pem"), dir.resolve(key)))) {
+                assertEquals("https", s.uri().getScheme());
+                var r = https.send(HttpRequest.newBuilder(s.uri().resolve("/embed")).header("Content-Type", "application/json")
+                        .POST(HttpRequest.BodyPublishers.ofString("{\"inputs\": " + TestSupport.JSON.writeValueAsString(texts.get(0)) + "}")).build(),
+                        java.net.http.HttpResponse.BodyHandlers.ofString());
+                assertEquals(200, r.statusCode(), r.body());
+                assertClose(embeddings.get(0), floats(TestSupport.JSON.readTree(r.body()).get(0)), 1e-4, "https " + key);
+            }
+        }
+        java.io.IOException bad = org.junit.jupiter.api.Assertions.assertThrows(java.io.IOException.class,
+                () -> XlmrServer.start(service, ServerOptions.defaults().port(0).tls(dir.resolve("cert.pem"), dir.resolve("cert.pem"))));
+        assertTrue(bad.getMessage().contains("private key"), bad.getMessage());
+    }
+
     /** OpenAI's error shape: {"error": {"message", "type", "param", "code"}}. */
     static void expectOpenAiError(Answer a, int status, String param) {
         assertEquals(status, a.status(), a.body());

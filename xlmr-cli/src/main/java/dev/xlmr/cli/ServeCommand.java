@@ -1,12 +1,14 @@
 package dev.xlmr.cli;
 
 import dev.xlmr.hub.ModelLocator;
+import dev.xlmr.pipelines.EmbeddingPipeline.Pooling;
 import dev.xlmr.server.InferenceService;
 import dev.xlmr.server.LocalInferenceService;
 import dev.xlmr.server.ServerOptions;
 import dev.xlmr.server.XlmrServer;
 import java.io.PrintWriter;
 import java.nio.file.Path;
+import java.util.List;
 import java.util.Locale;
 import java.util.concurrent.Callable;
 import picocli.CommandLine.Command;
@@ -25,9 +27,10 @@ import picocli.CommandLine.Spec;
  * }</pre>
  */
 @Command(name = "serve", mixinStandardHelpOptions = true,
-        description = {"Serve a model over HTTP: text-embeddings-inference routes (/embed, /embed_all, /predict, /rerank,",
-                "/tokenize, /decode, /info, /health, /metrics), OpenAI /v1/embeddings, and with --nova-root the",
-                "NOVA/DISCOVER routes (/process, /job_status, ...). SIGTERM or Ctrl-C stop it gracefully.",
+        description = {"Serve a model over HTTP: text-embeddings-inference routes (/embed, /embed_all, /similarity, /predict,",
+                "/rerank, /tokenize, /decode, /info, /health, /metrics, POST /), OpenAI /v1/embeddings, the pipelines'",
+                "/fill-mask, /ner, /qa, /zero-shot, the OpenAPI document at /api-doc/openapi.json (/docs), and with",
+                "--nova-root the NOVA/DISCOVER routes (/process, /job_status, ...). SIGTERM or Ctrl-C stop it gracefully.",
                 "",
                 "Example:",
                 "  ./xlmr serve --model testdata/xlmr-base --port 8080"})
@@ -72,8 +75,48 @@ final class ServeCommand implements Callable<Integer> {
     int payloadLimit;
 
     @Option(names = "--max-client-batch-size", defaultValue = "32",
-            description = "Most inputs in one request; more get 413. Default: ${DEFAULT-VALUE}.")
+            description = "Most inputs in one request on TEI's routes; more get 422 (OpenAI's route takes up to 2048 and "
+                    + "splits them). Default: ${DEFAULT-VALUE}.")
     int maxClientBatchSize;
+
+    @Option(names = "--auto-truncate", defaultValue = "true", arity = "0..1", fallbackValue = "true", paramLabel = "BOOL",
+            description = "Cut over-long inputs when a request does not say \"truncate\" (as TEI >= 1.9.2). Default: ${DEFAULT-VALUE}.")
+    boolean autoTruncate;
+
+    @Option(names = "--api-key", paramLabel = "KEY",
+            description = "Require \"Authorization: Bearer KEY\" on every route but /, /health, /ping, /metrics and the docs.")
+    String apiKey;
+
+    @Option(names = "--cors-allow-origin", paramLabel = "ORIGIN", split = ",",
+            description = "Origins allowed by CORS (comma-separated or repeated; default: any).")
+    List<String> corsAllowOrigins;
+
+    @Option(names = "--served-model-name", paramLabel = "NAME",
+            description = "The model name in OpenAI's answers and /info (default: --model).")
+    String servedModelName;
+
+    @Option(names = "--pooling", paramLabel = "P",
+            description = "Pooling instead of the folder's: mean, cls, max, mean_sqrt_len, weighted_mean, last_token, pooler.")
+    String pooling;
+
+    @Option(names = "--default-prompt-name", paramLabel = "NAME",
+            description = "A prompt of config_sentence_transformers.json for requests that name none.")
+    String defaultPromptName;
+
+    @Option(names = "--default-prompt", paramLabel = "TEXT",
+            description = "A text put before the inputs of requests that name no prompt.")
+    String defaultPrompt;
+
+    @Option(names = "--with-head",
+            description = "Keep the checkpoint's task head (masked LM, token classification, question answering) so that "
+                    + "/fill-mask, /ner and /qa answer; embeddings then also pay for the head.")
+    boolean withHead;
+
+    @Option(names = "--tls-cert", paramLabel = "PEM", description = "Certificate chain (PEM) for HTTPS; needs --tls-key.")
+    Path tlsCert;
+
+    @Option(names = "--tls-key", paramLabel = "PEM", description = "Private key (PEM, PKCS#8 or PKCS#1 RSA) for HTTPS.")
+    Path tlsKey;
 
     @Spec
     CommandSpec spec;
@@ -84,14 +127,24 @@ final class ServeCommand implements Callable<Integer> {
         try {
             options = ServerOptions.defaults().host(host).port(port).maxBatchTokens(maxBatchTokens).maxWaitMs(maxWaitMs)
                     .maxQueue(maxQueue).requestTimeoutMs(requestTimeoutMs).payloadLimit(payloadLimit)
-                    .maxClientBatchSize(maxClientBatchSize).novaRoot(novaRoot);
+                    .maxClientBatchSize(maxClientBatchSize).novaRoot(novaRoot).autoTruncate(autoTruncate).apiKey(apiKey)
+                    .corsAllowOrigins(corsAllowOrigins).servedModelName(servedModelName);
+            if (tlsCert != null || tlsKey != null) options = options.tls(tlsCert, tlsKey);
         } catch (IllegalArgumentException e) {
             throw new ParameterException(spec.commandLine(), e.getMessage());
         }
         if (maxInputLength < 0) throw new ParameterException(spec.commandLine(), "--max-input-length must be >= 0");
+        LocalInferenceService.Settings settings;
+        try {
+            settings = LocalInferenceService.Settings.defaults().maxInputLength(maxInputLength)
+                    .pooling(pooling == null ? null : Pooling.parse(pooling)).defaultPromptName(defaultPromptName)
+                    .defaultPrompt(defaultPrompt).withHead(withHead);
+        } catch (IllegalArgumentException e) {
+            throw new ParameterException(spec.commandLine(), e.getMessage());
+        }
         PrintWriter err = spec.commandLine().getErr();
         Path dir = ModelLocator.resolve(model, revision);
-        InferenceService service = LocalInferenceService.load(dir, model, maxInputLength);
+        InferenceService service = LocalInferenceService.load(dir, model, settings);
         XlmrServer server;
         try {
             server = XlmrServer.start(service, options);

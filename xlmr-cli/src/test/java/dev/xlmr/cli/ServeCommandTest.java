@@ -67,5 +67,15 @@ class ServeCommandTest {
         CliRun tooLong = CliRun.run("", "serve", "--model", model, "--port", "0", "--max-input-length", "100000");
         assertEquals(1, tooLong.code());
         assertTrue(tooLong.err().contains("max input length"), tooLong.err());
+        CliRun pooling = CliRun.run("", "serve", "--model", model, "--port", "0", "--pooling", "median");
+        assertEquals(2, pooling.code());
+        assertTrue(pooling.err().contains("unknown pooling"), pooling.err());
+        CliRun halfTls = CliRun.run("", "serve", "--model", model, "--port", "0", "--tls-cert", "cert.pem");
+        assertEquals(2, halfTls.code());
+        assertTrue(halfTls.err().contains("--tls-key"), halfTls.err());
+        assertEquals(2, CliRun.run("", "serve", "--model", model, "--default-prompt", "q: ", "--default-prompt-name", "q").code());
+        CliRun noPrompt = CliRun.run("", "serve", "--model", model, "--port", "0", "--default-prompt-name", "query");
+        assertEquals(1, noPrompt.code());
+        assertTrue(noPrompt.err().contains("default prompt name"), noPrompt.err());
     }
 }

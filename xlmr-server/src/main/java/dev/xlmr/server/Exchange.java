@@ -73,12 +73,55 @@ final class Exchange {
         try {
             JsonNode node = JSON.readTree(body);
             if (node == null || node.isMissingNode()) throw new ApiException(400, "validation", "the request body is empty");
+            String bad = loneSurrogate(node);
+            if (bad != null) {
+                throw new ApiException(400, "validation", "malformed JSON: " + bad + " is not valid Unicode (a lone surrogate)");
+            }
             return node;
         } catch (JsonProcessingException e) {
             throw new ApiException(400, "validation", "malformed JSON: " + e.getOriginalMessage());
         } catch (IOException e) {
             throw new ApiException(400, "validation", "cannot read the request body: " + e.getMessage());
         }
+    }
+
+    /**
+     * The first string (value or field name) of a JSON tree that holds a lone UTF-16 surrogate, quoted, or
+     * null: JSON allows {@code "\\ud800"} but it is no text (serde_json, behind TEI, refuses it too).
+     */
+    static String loneSurrogate(JsonNode node) {
+        if (node.isTextual()) return loneSurrogate(node.textValue()) ? JSON.valueToTree(node.textValue()).toString() : null;
+        if (node.isObject()) {
+            for (var it = node.properties().iterator(); it.hasNext(); ) {
+                var e = it.next();
+                if (loneSurrogate(e.getKey())) return "field name " + JSON.valueToTree(e.getKey());
+                String bad = loneSurrogate(e.getValue());
+                if (bad != null) return bad;
+            }
+        } else if (node.isArray()) {
+            for (JsonNode v : node) {
+                String bad = loneSurrogate(v);
+                if (bad != null) return bad;
+            }
+        }
+        return null;
+    }
+
+    static boolean loneSurrogate(String s) {
+        for (int i = 0; i < s.length(); i++) {
+            char c = s.charAt(i);
+            if (Character.isHighSurrogate(c) && i + 1 < s.length() && Character.isLowSurrogate(s.charAt(i + 1))) {
+                i++;
+            } else if (Character.isSurrogate(c)) {
+                return true;
+            }
+        }
+        return false;
+    }
+
+    /** A request header, or null. */
+    String requestHeader(String name) {
+        return request.getHeaders().get(name);
     }
 
     /** The body, at most {@code limit} bytes (413 beyond). */
@@ -216,12 +259,26 @@ final class Exchange {
         Content.copy(Content.Source.from(file), response, afterwards == null ? callback : Callback.from(callback, afterwards));
     }
 
-    /** Answers with TEI's error body {@code {"error", "error_type"}}. */
+    /** Answers with TEI's error body {@code {"error", "error_type"}}, the type in PascalCase as TEI sends it. */
     void sendError(ApiException e) {
         if (e.retryAfterSeconds() > 0) header("Retry-After", Long.toString(e.retryAfterSeconds()));
         Map<String, Object> body = new LinkedHashMap<>();
         body.put("error", e.getMessage());
-        body.put("error_type", e.errorType());
+        body.put("error_type", e.teiType());
         sendJson(e.status(), body);
+    }
+
+    /**
+     * Answers with OpenAI's error body {@code {"error": {"message", "type", "param", "code"}}}: {@code type} is
+     * OpenAI's class of error, {@code code} TEI's error type in snake case ({@code validation}, {@code empty}, ...).
+     */
+    void sendOpenAiError(ApiException e) {
+        if (e.retryAfterSeconds() > 0) header("Retry-After", Long.toString(e.retryAfterSeconds()));
+        Map<String, Object> error = new LinkedHashMap<>();
+        error.put("message", e.getMessage());
+        error.put("type", e.openAiType());
+        error.put("param", e.param());
+        error.put("code", e.errorType());
+        sendJson(e.status(), Map.of("error", error));
     }
 }

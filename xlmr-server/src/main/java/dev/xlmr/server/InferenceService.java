@@ -58,8 +58,8 @@ public interface InferenceService extends AutoCloseable {
      * @param id      token id
      * @param text    the covered text, or the token itself for special tokens
      * @param special whether it is an added special token
-     * @param start   first code point in the input, null for special tokens
-     * @param stop    end code point (exclusive), null for special tokens
+     * @param start   first UTF-8 byte in the input (as TEI reports it), null for special tokens
+     * @param stop    end UTF-8 byte (exclusive), null for special tokens
      */
     record Token(int id, String text, boolean special, Integer start, Integer stop) {}
 
@@ -71,8 +71,64 @@ public interface InferenceService extends AutoCloseable {
      */
     record Prediction(String label, float score) {}
 
+    /**
+     * One input of the embedding routes: a text, or token ids that the model runs as given (no special
+     * tokens added), as text-embeddings-inference takes them.
+     *
+     * @param text a text, or null
+     * @param ids  token ids, or null
+     */
+    record EmbedInput(String text, int[] ids) {
+        public EmbedInput {
+            if ((text == null) == (ids == null)) throw new IllegalArgumentException("give a text or token ids");
+        }
+
+        public static EmbedInput of(String text) {
+            return new EmbedInput(text, null);
+        }
+
+        public static EmbedInput of(int... ids) {
+            return new EmbedInput(null, ids);
+        }
+
+        /** What TEI counts for {@code x-compute-characters}: code points of a text, or the number of ids. */
+        public int characters() {
+            return text != null ? text.codePointCount(0, text.length()) : ids.length;
+        }
+    }
+
     /** The served model. */
     ModelInfo info();
+
+    /**
+     * Prepares texts and token-id inputs for embeddings. Ids run as given, unless a prompt applies: then, as
+     * TEI does, they are decoded (special tokens skipped) and tokenized again after the prompt.
+     *
+     * @param truncate     cut inputs longer than {@link ModelInfo#maxInputLength()}
+     * @param truncateLeft cut from the start instead of the end (TEI's {@code truncation_direction: Left}):
+     *                     {@code <s>} and {@code </s>} stay, the last tokens of the text are kept
+     * @throws IllegalArgumentException for an unknown prompt name or an id outside the vocabulary
+     * @throws UnsupportedOperationException when this service cannot take ids or cut from the left
+     */
+    default List<Input> prepare(List<EmbedInput> inputs, String promptName, boolean truncate, boolean truncateLeft) {
+        if (truncate && truncateLeft) throw new UnsupportedOperationException("this model cannot truncate from the left");
+        List<String> texts = new java.util.ArrayList<>(inputs.size());
+        for (EmbedInput in : inputs) {
+            if (in.text() == null) throw new UnsupportedOperationException("this model takes no token ids as inputs");
+            texts.add(in.text());
+        }
+        return prepare(texts, promptName, truncate);
+    }
+
+    /**
+     * The pipeline behind a task route ({@code fill-mask}, {@code ner}, {@code qa}, {@code zero-shot}) on the
+     * served encoder; the caller runs it on the model thread.
+     *
+     * @throws UnsupportedOperationException when the served model cannot do the task
+     */
+    default dev.xlmr.pipelines.Pipeline taskPipeline(String task) {
+        throw new UnsupportedOperationException("this server answers no " + task + " requests");
+    }
 
     /**
      * Tokenizes texts for embeddings as the embedding pipeline does: the prompt {@code promptName} (null: the

@@ -1,9 +1,15 @@
 package dev.xlmr.server;
 
 import com.fasterxml.jackson.databind.JsonNode;
-import dev.xlmr.server.InferenceService.ModelInfo;
+import dev.xlmr.pipelines.EmbeddingPipeline;
 import dev.xlmr.pipelines.EmbeddingPipeline.Pooling;
+import dev.xlmr.pipelines.FillMaskPipeline;
+import dev.xlmr.pipelines.QuestionAnsweringPipeline;
+import dev.xlmr.pipelines.TokenClassificationPipeline;
+import dev.xlmr.pipelines.ZeroShotClassificationPipeline;
+import dev.xlmr.server.InferenceService.EmbedInput;
 import dev.xlmr.server.InferenceService.Input;
+import dev.xlmr.server.InferenceService.ModelInfo;
 import dev.xlmr.server.InferenceService.Prediction;
 import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
@@ -18,14 +24,17 @@ import java.util.Map;
 import java.util.TreeMap;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.RejectedExecutionException;
+import java.util.concurrent.TimeUnit;
 import java.util.concurrent.TimeoutException;
 import java.util.function.Function;
 
 /**
- * The text-embeddings-inference routes ({@code /embed}, {@code /embed_all}, {@code /predict},
- * {@code /rerank}, {@code /tokenize}, {@code /decode}, {@code /info}, {@code /health}, {@code /metrics}) and
- * OpenAI's {@code /v1/embeddings}, with TEI's request and answer shapes and error codes: 400 empty input,
- * 413 too many inputs or too large a body, 422 too long an input (with truncate false) or invalid input,
+ * The text-embeddings-inference routes ({@code /embed}, {@code /embed_all}, {@code /predict}, {@code /rerank},
+ * {@code /similarity}, {@code /tokenize}, {@code /decode}, {@code /info}, {@code /health}, {@code /metrics},
+ * {@code GET /} and {@code /ping}, {@code POST /} and {@code /invocations}), OpenAI's {@code /v1/embeddings}
+ * (also at {@code /embeddings}) and the task routes of the pipelines ({@code /fill-mask}, {@code /ner},
+ * {@code /qa}, {@code /zero-shot}), with TEI's request and answer shapes, headers and error codes: 400 empty
+ * input, 413 too large a body, 422 invalid input, too many inputs or too long an input (with truncate false),
  * 424 a route the model cannot serve, 429 a full queue, 503 a request that timed out.
  */
 final class TeiRoutes {
@@ -42,6 +51,46 @@ final class TeiRoutes {
     /** A (query, text) or (text, text_pair) input. */
     private record Pair(String text, String pair) {}
 
+    /**
+     * What TEI reports of a request in its {@code x-*} headers: characters, tokens and where the time went.
+     * The model thread stamps it when a batch with the request's inputs runs.
+     */
+    static final class Timing {
+        final long start = System.nanoTime();
+        long tokenizationNanos;
+        long submitted;
+        long firstBatch = Long.MAX_VALUE;
+        long lastBatchEnd;
+        int characters;
+        int tokens;
+
+        synchronized void ran(long from, long to) {
+            firstBatch = Math.min(firstBatch, from);
+            lastBatchEnd = Math.max(lastBatchEnd, to);
+        }
+
+        synchronized void headers(Exchange ex) {
+            long now = System.nanoTime();
+            long queue = firstBatch == Long.MAX_VALUE ? 0 : Math.max(0, firstBatch - submitted);
+            long inference = firstBatch == Long.MAX_VALUE ? 0 : lastBatchEnd - firstBatch;
+            ex.header("x-compute-type", "cpu");
+            ex.header("x-compute-time", Long.toString(ms(now - start)));
+            ex.header("x-compute-characters", Integer.toString(characters));
+            ex.header("x-compute-tokens", Integer.toString(tokens));
+            ex.header("x-total-time", Long.toString(ms(now - start)));
+            ex.header("x-tokenization-time", Long.toString(ms(tokenizationNanos)));
+            ex.header("x-queue-time", Long.toString(ms(queue)));
+            ex.header("x-inference-time", Long.toString(ms(inference)));
+        }
+
+        private static long ms(long nanos) {
+            return TimeUnit.NANOSECONDS.toMillis(nanos);
+        }
+    }
+
+    /** An input on its way through the batcher, with the timing of its request. */
+    private record Job<I>(I input, Timing timing) {}
+
     TeiRoutes(InferenceService service, DynamicBatcher batcher, ServerMetrics metrics, ServerOptions options) {
         this.service = service;
         this.batcher = batcher;
@@ -54,101 +103,252 @@ final class TeiRoutes {
         routes.put("POST /embed_all", this::embedAll);
         routes.put("POST /predict", this::predict);
         routes.put("POST /rerank", this::rerank);
+        routes.put("POST /similarity", this::similarity);
         routes.put("POST /tokenize", this::tokenize);
         routes.put("POST /decode", this::decode);
         routes.put("POST /v1/embeddings", this::openAiEmbeddings);
+        routes.put("POST /embeddings", this::openAiEmbeddings);
+        routes.put("POST /fill-mask", this::fillMask);
+        routes.put("POST /ner", this::ner);
+        routes.put("POST /qa", this::qa);
+        routes.put("POST /zero-shot", this::zeroShot);
         routes.put("GET /info", ex -> ex.sendJson(200, info()));
         routes.put("GET /health", this::health);
+        routes.put("GET /", this::health);
+        routes.put("GET /ping", this::health);
         routes.put("GET /metrics", ex -> ex.sendText(200, metrics.scrape(), ServerMetrics.contentType()));
+        // TEI's default route (and SageMaker's /invocations): the model's own task
+        XlmrServer.Route main = switch (service.info().kind()) {
+            case EMBEDDING -> this::embed;
+            case CLASSIFIER -> this::predict;
+            case RERANKER -> this::rerank;
+        };
+        routes.put("POST /", main);
+        routes.put("POST /invocations", main);
+    }
+
+    /** The name of the model in OpenAI's answers and {@code /info}. */
+    String servedModelName() {
+        return options.servedModelName() != null ? options.servedModelName() : service.info().modelId();
+    }
+
+    // ---- embeddings ----
+
+    /** The options the embedding routes share. */
+    private record EmbedRequest(List<EmbedInput> inputs, boolean truncate, boolean left, String promptName,
+                                boolean normalize, Integer dimensions) {}
+
+    private EmbedRequest embedRequest(JsonNode req, String field, int maxInputs, boolean normalizeByDefault) {
+        List<EmbedInput> inputs = embedInputs(req, field, maxInputs);
+        return new EmbedRequest(inputs, bool(req, "truncate", options.autoTruncate()), truncateLeft(req),
+                promptName(req), bool(req, "normalize", normalizeByDefault), dimensions(req));
     }
 
     private void embed(Exchange ex) throws Exception {
         JsonNode req = ex.json();
-        List<String> texts = texts(req, "inputs");
-        boolean normalize = bool(req, "normalize", true);
-        boolean truncate = bool(req, "truncate", false);
-        List<Input> inputs = prepare(texts, promptName(req), truncate);
-        List<float[]> vectors = runModel(new Work("embed", normalize, false), inputs, checkLengths(inputs, truncate),
-                batch -> Arrays.asList(service.embed(batch, Pooling.AUTO, normalize)));
+        EmbedRequest r = embedRequest(req, "inputs", options.maxClientBatchSize(), true);
+        Timing t = new Timing();
+        List<float[]> vectors = pooled(r, t);
+        t.headers(ex);
         ex.sendJson(200, vectors);
+    }
+
+    /** Pooled embeddings of a request, cut to its {@code dimensions} (renormalised when it normalises), as TEI. */
+    private List<float[]> pooled(EmbedRequest r, Timing t) throws InterruptedException {
+        List<Input> inputs = prepare(r, t);
+        boolean normalize = r.normalize();
+        List<float[]> vectors = runModel(new Work("embed", normalize, false), inputs, t,
+                batch -> Arrays.asList(service.embed(batch, Pooling.AUTO, normalize)));
+        if (r.dimensions() == null) return vectors;
+        List<float[]> out = new ArrayList<>(vectors.size());
+        for (float[] v : vectors) {
+            if (r.dimensions() > v.length) {
+                throw new ApiException(422, "validation", "`dimensions` should be smaller than the maximum embedding "
+                        + "dimension (" + v.length + "), got " + r.dimensions(), 0, "dimensions");
+            }
+            float[] cut = Arrays.copyOf(v, r.dimensions());
+            if (normalize) normalize(cut);
+            out.add(cut);
+        }
+        return out;
+    }
+
+    /** L2 normalisation in double, as TEI after a Matryoshka cut. */
+    static void normalize(float[] v) {
+        double s = 0;
+        for (float x : v) s += (double) x * x;
+        if (s == 0) return;
+        float scale = (float) (1.0 / Math.sqrt(s));
+        for (int i = 0; i < v.length; i++) v[i] *= scale;
     }
 
     private void embedAll(Exchange ex) throws Exception {
         JsonNode req = ex.json();
-        List<String> texts = texts(req, "inputs");
-        boolean truncate = bool(req, "truncate", false);
-        List<Input> inputs = prepare(texts, promptName(req), truncate);
-        List<float[][]> vectors = runModel(new Work("embed_all", false, false), inputs, checkLengths(inputs, truncate),
+        EmbedRequest r = embedRequest(req, "inputs", options.maxClientBatchSize(), false);
+        Timing t = new Timing();
+        List<Input> inputs = prepare(r, t);
+        List<float[][]> vectors = runModel(new Work("embed_all", false, false), inputs, t,
                 batch -> Arrays.asList(service.embedAll(batch)));
+        t.headers(ex);
         ex.sendJson(200, vectors);
     }
 
-    private void openAiEmbeddings(Exchange ex) throws Exception {
-        try {
-            JsonNode req = ex.json();
-            List<String> texts = texts(req, "input");
-            String format = req.path("encoding_format").asText("float");
-            if (!format.equals("float") && !format.equals("base64")) {
-                throw new ApiException(422, "validation", "encoding_format must be float or base64, got " + format);
-            }
-            List<Input> inputs = prepare(texts, promptName(req), false);
-            int tokens = checkLengths(inputs, false);
-            List<float[]> vectors = runModel(new Work("embed", true, false), inputs, tokens,
-                    batch -> Arrays.asList(service.embed(batch, Pooling.AUTO, true)));
-            List<Map<String, Object>> data = new ArrayList<>();
-            for (int i = 0; i < vectors.size(); i++) {
-                Map<String, Object> d = new LinkedHashMap<>();
-                d.put("object", "embedding");
-                d.put("embedding", format.equals("base64") ? base64(vectors.get(i)) : vectors.get(i));
-                d.put("index", i);
-                data.add(d);
-            }
-            Map<String, Object> body = new LinkedHashMap<>();
-            body.put("object", "list");
-            body.put("data", data);
-            body.put("model", service.info().modelId());
-            body.put("usage", Map.of("prompt_tokens", tokens, "total_tokens", tokens));
-            ex.sendJson(200, body);
-        } catch (ApiException e) {
-            // TEI's OpenAI route answers {message, code, error_type}; "error" is kept for uniformity.
-            if (e.retryAfterSeconds() > 0) ex.header("Retry-After", Long.toString(e.retryAfterSeconds()));
-            Map<String, Object> body = new LinkedHashMap<>();
-            body.put("message", e.getMessage());
-            body.put("code", e.status());
-            body.put("error_type", e.errorType());
-            body.put("error", e.getMessage());
-            ex.sendJson(e.status(), body);
+    private void similarity(Exchange ex) throws Exception {
+        JsonNode req = ex.json();
+        JsonNode in = req.get("inputs");
+        if (in == null || !in.isObject()) {
+            throw ApiException.invalid("inputs", "`inputs` must be {\"source_sentence\": string, \"sentences\": [string, ...]}");
         }
+        JsonNode source = in.get("source_sentence");
+        if (source == null || !source.isTextual()) {
+            throw ApiException.invalid("inputs", "`inputs.source_sentence` must be a string");
+        }
+        JsonNode sentences = in.get("sentences");
+        if (sentences == null || !sentences.isArray()) {
+            throw ApiException.invalid("inputs", "`inputs.sentences` must be a list of strings");
+        }
+        if (sentences.isEmpty()) throw new ApiException(400, "empty", "`inputs.sentences` cannot be empty");
+        checkCount(sentences.size() + 1, options.maxClientBatchSize());
+        List<EmbedInput> inputs = new ArrayList<>();
+        inputs.add(text(source, "inputs.source_sentence"));
+        for (JsonNode s : sentences) {
+            if (!s.isTextual()) throw ApiException.invalid("inputs", "`inputs.sentences` must be a list of strings");
+            inputs.add(text(s, "inputs.sentences"));
+        }
+        JsonNode p = req.get("parameters");
+        if (p != null && !p.isNull() && !p.isObject()) throw ApiException.invalid("parameters", "`parameters` must be an object");
+        JsonNode params = p == null || p.isNull() ? Exchange.JSON.createObjectNode() : p;
+        EmbedRequest r = new EmbedRequest(inputs, bool(params, "truncate", options.autoTruncate()), truncateLeft(params),
+                promptName(params), false, null);
+        Timing t = new Timing();
+        List<float[]> v = pooled(r, t);
+        List<Float> scores = new ArrayList<>();
+        for (int i = 1; i < v.size(); i++) scores.add((float) EmbeddingPipeline.cosine(v.get(0), v.get(i)));
+        t.headers(ex);
+        ex.sendJson(200, scores);
+    }
+
+    private void openAiEmbeddings(Exchange ex) throws Exception {
+        JsonNode req = ex.json();
+        JsonNode f = req.get("encoding_format");
+        String format = f == null || f.isNull() ? "float" : f.isTextual() ? f.asText() : "";
+        if (!format.equals("float") && !format.equals("base64")) {
+            throw ApiException.invalid("encoding_format", "`encoding_format` must be \"float\" or \"base64\", got " + f);
+        }
+        // OpenAI's limit, not TEI's client batch size: clients send hundreds at once and the batcher splits them
+        EmbedRequest r = embedRequest(req, "input", Math.max(options.maxClientBatchSize(), ServerOptions.OPENAI_MAX_INPUTS), true);
+        if (!r.normalize()) throw ApiException.invalid("normalize", "OpenAI embeddings are always normalized");
+        Timing t = new Timing();
+        List<float[]> vectors = pooled(r, t);
+        List<Map<String, Object>> data = new ArrayList<>();
+        for (int i = 0; i < vectors.size(); i++) {
+            Map<String, Object> d = new LinkedHashMap<>();
+            d.put("object", "embedding");
+            d.put("embedding", format.equals("base64") ? base64(vectors.get(i)) : vectors.get(i));
+            d.put("index", i);
+            data.add(d);
+        }
+        Map<String, Object> body = new LinkedHashMap<>();
+        body.put("object", "list");
+        body.put("data", data);
+        body.put("model", servedModelName());
+        body.put("usage", Map.of("prompt_tokens", t.tokens, "total_tokens", t.tokens));
+        t.headers(ex);
+        ex.sendJson(200, body);
+    }
+
+    /** Tokenizes on the request thread (once): 424 for a model that does not embed, 422 for invalid inputs. */
+    private List<Input> prepare(EmbedRequest r, Timing t) {
+        long start = System.nanoTime();
+        List<Input> inputs;
+        try {
+            inputs = service.prepare(r.inputs(), r.promptName(), r.truncate(), r.left());
+        } catch (UnsupportedOperationException e) {
+            throw new ApiException(424, "backend", e.getMessage());
+        } catch (IllegalArgumentException e) {
+            throw new ApiException(422, e.getMessage().startsWith("token id") ? "tokenizer" : "validation", e.getMessage());
+        }
+        t.tokenizationNanos = System.nanoTime() - start;
+        for (EmbedInput in : r.inputs()) t.characters += in.characters();
+        t.tokens = checkLengths(inputs, r.truncate());
+        return inputs;
+    }
+
+    /**
+     * TEI's inputs: a string, token ids, or a list of strings and token-id lists. An empty string or list is
+     * 400 (TEI's "Empty"); more than {@code maxInputs} is 422 with TEI's message.
+     */
+    private List<EmbedInput> embedInputs(JsonNode req, String field, int maxInputs) {
+        JsonNode in = req.get(field);
+        String shape = "`" + field + "` must be a string, a list of token ids, or a list of strings or of token-id lists";
+        List<EmbedInput> out = new ArrayList<>();
+        if (in == null || in.isNull()) {
+            throw ApiException.invalid(field, shape);
+        } else if (in.isTextual()) {
+            out.add(text(in, field));
+        } else if (in.isArray()) {
+            if (in.isEmpty()) throw new ApiException(400, "empty", "`" + field + "` cannot be empty", 0, field);
+            if (in.get(0).isNumber()) {
+                out.add(ids(in, field, shape));
+            } else {
+                checkCount(in.size(), maxInputs);
+                for (JsonNode item : in) {
+                    if (item.isTextual()) out.add(text(item, field));
+                    else if (item.isArray()) out.add(ids(item, field, shape));
+                    else throw ApiException.invalid(field, shape);
+                }
+            }
+        } else {
+            throw ApiException.invalid(field, shape);
+        }
+        return out;
+    }
+
+    private static EmbedInput text(JsonNode t, String field) {
+        if (t.asText().isEmpty()) throw new ApiException(400, "empty", "`" + field + "` cannot be empty", 0, field);
+        return EmbedInput.of(t.asText());
+    }
+
+    private static EmbedInput ids(JsonNode a, String field, String shape) {
+        if (a.isEmpty()) throw new ApiException(400, "empty", "`" + field + "` cannot be empty", 0, field);
+        int[] ids = new int[a.size()];
+        for (int i = 0; i < ids.length; i++) {
+            JsonNode v = a.get(i);
+            if (!v.isIntegralNumber() || !v.canConvertToInt() || v.intValue() < 0) {
+                throw ApiException.invalid(field, shape + " (token ids are integers >= 0, got " + v + ")");
+            }
+            ids[i] = v.intValue();
+        }
+        return EmbedInput.of(ids);
     }
 
     /** TEI's {@code prompt_name}: a prompt of the folder's config_sentence_transformers.json, or null. */
     private static String promptName(JsonNode req) {
         JsonNode v = req.get("prompt_name");
         if (v == null || v.isNull()) return null;
-        if (!v.isTextual()) throw new ApiException(422, "validation", "`prompt_name` must be a string");
+        if (!v.isTextual()) throw ApiException.invalid("prompt_name", "`prompt_name` must be a string");
         return v.asText();
     }
 
-    /** Tokenizes on the request thread (once): 424 for a model that does not embed, 422 for an unknown prompt. */
-    private List<Input> prepare(List<String> texts, String promptName, boolean truncate) {
-        try {
-            return service.prepare(texts, promptName, truncate);
-        } catch (UnsupportedOperationException e) {
-            throw new ApiException(424, "backend", e.getMessage());
-        } catch (IllegalArgumentException e) {
-            throw new ApiException(422, "validation", e.getMessage());
-        }
+    /** TEI's {@code truncation_direction}: Right (the default) or Left, in either case. */
+    private static boolean truncateLeft(JsonNode req) {
+        JsonNode v = req.get("truncation_direction");
+        if (v == null || v.isNull()) return false;
+        String s = v.isTextual() ? v.asText() : "";
+        if (s.equals("Left") || s.equals("left")) return true;
+        if (s.equals("Right") || s.equals("right")) return false;
+        throw ApiException.invalid("truncation_direction", "`truncation_direction` must be \"Left\" or \"Right\", got " + v);
     }
 
-    private List<Input> preparePairs(List<Pair> pairs, boolean truncate) {
-        try {
-            return service.preparePairs(pairs.stream().map(Pair::text).toList(),
-                    pairs.stream().map(Pair::pair).toList(), truncate);
-        } catch (UnsupportedOperationException e) {
-            throw new ApiException(424, "backend", e.getMessage());
-        } catch (IllegalArgumentException e) {
-            throw new ApiException(422, "validation", e.getMessage());
+    /** OpenAI's and TEI's {@code dimensions}: a positive integer, or null for the whole vector. */
+    private static Integer dimensions(JsonNode req) {
+        JsonNode v = req.get("dimensions");
+        if (v == null || v.isNull()) return null;
+        if (!v.isIntegralNumber() || !v.canConvertToInt() || v.intValue() < 0) {
+            throw ApiException.invalid("dimensions", "`dimensions` must be a positive integer, got " + v);
         }
+        if (v.intValue() == 0) throw ApiException.invalid("dimensions", "`dimensions` should be positive");
+        return v.intValue();
     }
 
     /** Little-endian float32 bytes in base64, as OpenAI's encoding_format=base64. */
@@ -158,11 +358,40 @@ final class TeiRoutes {
         return Base64.getEncoder().encodeToString(b.array());
     }
 
+    // ---- classification ----
+
+    private List<Input> preparePairs(List<Pair> pairs, boolean truncate, Timing t) {
+        long start = System.nanoTime();
+        List<Input> inputs;
+        try {
+            inputs = service.preparePairs(pairs.stream().map(Pair::text).toList(), pairs.stream().map(Pair::pair).toList(), truncate);
+        } catch (UnsupportedOperationException e) {
+            throw new ApiException(424, "backend", e.getMessage());
+        } catch (IllegalArgumentException e) {
+            throw new ApiException(422, "validation", e.getMessage());
+        }
+        t.tokenizationNanos = System.nanoTime() - start;
+        for (Pair p : pairs) {
+            t.characters += p.text().codePointCount(0, p.text().length()) + (p.pair() == null ? 0 : p.pair().codePointCount(0, p.pair().length()));
+        }
+        t.tokens = checkLengths(inputs, truncate);
+        return inputs;
+    }
+
+    /** Pairs are cut from the end only (the pipelines' truncation); Left is refused rather than ignored. */
+    private static void rightOnly(JsonNode req) {
+        if (truncateLeft(req)) {
+            throw ApiException.invalid("truncation_direction", "`truncation_direction` Left is supported on the embedding "
+                    + "routes only; classification and re-ranking cut from the right");
+        }
+    }
+
     private void predict(Exchange ex) throws Exception {
         JsonNode req = ex.json();
         JsonNode in = req.get("inputs");
-        boolean truncate = bool(req, "truncate", false);
+        boolean truncate = bool(req, "truncate", options.autoTruncate());
         boolean raw = bool(req, "raw_scores", false);
+        rightOnly(req);
         List<Pair> inputs = new ArrayList<>();
         boolean single;
         if (in != null && in.isTextual()) {
@@ -170,12 +399,14 @@ final class TeiRoutes {
             inputs.add(new Pair(in.asText(), null));
         } else if (in != null && in.isArray() && !in.isEmpty() && in.get(0).isTextual()) {
             single = true;
-            if (in.size() != 2 || !in.get(1).isTextual()) {
+            if (in.size() > 2 || in.size() == 2 && !in.get(1).isTextual()) {
                 throw invalidPredict();
             }
-            inputs.add(new Pair(in.get(0).asText(), in.get(1).asText()));
+            inputs.add(new Pair(in.get(0).asText(), in.size() == 2 ? in.get(1).asText() : null));
         } else if (in != null && in.isArray()) {
             single = false;
+            if (in.isEmpty()) throw new ApiException(400, "empty", "`inputs` cannot be empty");
+            checkCount(in.size(), options.maxClientBatchSize());
             for (JsonNode item : in) {
                 if (!item.isArray() || item.isEmpty() || item.size() > 2 || !item.get(0).isTextual()
                         || item.size() == 2 && !item.get(1).isTextual()) {
@@ -186,34 +417,49 @@ final class TeiRoutes {
         } else {
             throw invalidPredict();
         }
-        checkCount(inputs.size());
+        for (Pair p : inputs) {
+            if (p.text().isEmpty() && (p.pair() == null || p.pair().isEmpty())) {
+                throw new ApiException(400, "empty", "`inputs` cannot be empty");
+            }
+        }
         requireClassifier("predict");
-        List<Input> prepared = preparePairs(inputs, truncate);
-        List<List<Prediction>> out = runModel(new Work("predict", false, raw), prepared, checkLengths(prepared, truncate),
-                batch -> service.classify(batch, raw));
+        Timing t = new Timing();
+        List<Input> prepared = preparePairs(inputs, truncate, t);
+        List<List<Prediction>> out = runModel(new Work("predict", false, raw), prepared, t, batch -> service.classify(batch, raw));
+        t.headers(ex);
         ex.sendJson(200, single ? out.getFirst() : out);
     }
 
     private static ApiException invalidPredict() {
-        return new ApiException(422, "validation",
+        return ApiException.invalid("inputs",
                 "inputs must be a string, a pair [text, text_pair], or a list of [text] or [text, text_pair]");
     }
 
     private void rerank(Exchange ex) throws Exception {
         JsonNode req = ex.json();
         JsonNode q = req.get("query");
-        if (q == null || !q.isTextual()) throw new ApiException(422, "validation", "query must be a string");
-        List<String> texts = texts(req, "texts");
-        boolean truncate = bool(req, "truncate", false);
+        if (q == null || !q.isTextual()) throw ApiException.invalid("query", "query must be a string");
+        JsonNode textsNode = req.get("texts");
+        if (textsNode == null || !textsNode.isArray()) throw ApiException.invalid("texts", "`texts` must be a list of strings");
+        if (textsNode.isEmpty()) throw new ApiException(400, "empty", "`texts` cannot be empty");
+        checkCount(textsNode.size(), options.maxClientBatchSize());
+        List<String> texts = new ArrayList<>();
+        for (JsonNode t : textsNode) {
+            if (!t.isTextual()) throw ApiException.invalid("texts", "`texts` must be a list of strings");
+            texts.add(t.asText());
+        }
+        boolean truncate = bool(req, "truncate", options.autoTruncate());
         boolean raw = bool(req, "raw_scores", false);
         boolean returnText = bool(req, "return_text", false);
+        rightOnly(req);
         if (service.info().kind() != InferenceService.ModelKind.RERANKER) {
             throw new ApiException(424, "backend", "rerank needs a re-ranker model (a sequence classifier with one "
                     + "label); this model is a " + service.info().kind().name().toLowerCase(Locale.ROOT));
         }
         String query = q.asText();
-        List<Input> pairs = preparePairs(texts.stream().map(t -> new Pair(query, t)).toList(), truncate);
-        List<Float> scores = runModel(new Work("rerank", false, raw), pairs, checkLengths(pairs, truncate), batch -> {
+        Timing t = new Timing();
+        List<Input> pairs = preparePairs(texts.stream().map(x -> new Pair(query, x)).toList(), truncate, t);
+        List<Float> scores = runModel(new Work("rerank", false, raw), pairs, t, batch -> {
             float[] r = service.rerank(batch, raw);
             List<Float> s = new ArrayList<>(r.length);
             for (float v : r) s.add(v);
@@ -228,12 +474,15 @@ final class TeiRoutes {
             ranks.add(r);
         }
         ranks.sort(Comparator.comparingDouble((Map<String, Object> r) -> (Float) r.get("score")).reversed());
+        t.headers(ex);
         ex.sendJson(200, ranks);
     }
 
+    // ---- tokens ----
+
     private void tokenize(Exchange ex) {
         JsonNode req = ex.json();
-        List<String> texts = texts(req, "inputs");
+        List<String> texts = texts(req, "inputs", options.maxClientBatchSize());
         boolean special = bool(req, "add_special_tokens", true);
         ex.sendJson(200, service.tokenize(texts, special));
     }
@@ -247,11 +496,11 @@ final class TeiRoutes {
         }
         List<int[]> sequences = new ArrayList<>();
         if (ids.get(0).isArray()) {
+            checkCount(ids.size(), options.maxClientBatchSize());
             for (JsonNode seq : ids) sequences.add(intArray(seq));
         } else {
             sequences.add(intArray(ids));
         }
-        checkCount(sequences.size());
         List<String> out = new ArrayList<>();
         try {
             for (int[] s : sequences) out.add(service.decode(s, skip));
@@ -262,17 +511,206 @@ final class TeiRoutes {
     }
 
     private static int[] intArray(JsonNode a) {
-        if (!a.isArray()) throw new ApiException(422, "validation", "ids must be lists of integers");
+        if (!a.isArray()) throw ApiException.invalid("ids", "ids must be lists of integers");
+        if (a.isEmpty()) throw new ApiException(400, "empty", "`input_ids` cannot be empty");
         int[] out = new int[a.size()];
         for (int i = 0; i < out.length; i++) {
             JsonNode v = a.get(i);
             if (!v.isIntegralNumber() || !v.canConvertToInt()) {
-                throw new ApiException(422, "validation", "ids must be integers, got " + v);
+                throw ApiException.invalid("ids", "ids must be integers, got " + v);
             }
             out[i] = v.intValue();
         }
         return out;
     }
+
+    // ---- the pipelines' task routes ----
+
+    /** A task's inputs: a value or a list of them (the answer is then a list). */
+    private record TaskInputs(List<JsonNode> items, boolean single) {}
+
+    private TaskInputs taskInputs(JsonNode req) {
+        JsonNode in = req.get("inputs");
+        if (in == null || in.isNull()) throw ApiException.invalid("inputs", "`inputs` is required");
+        if (!in.isArray()) return new TaskInputs(List.of(in), true);
+        if (in.isEmpty()) throw new ApiException(400, "empty", "`inputs` cannot be empty");
+        checkCount(in.size(), options.maxClientBatchSize());
+        List<JsonNode> items = new ArrayList<>();
+        in.forEach(items::add);
+        return new TaskInputs(items, false);
+    }
+
+    private static List<String> taskTexts(TaskInputs in) {
+        List<String> out = new ArrayList<>();
+        for (JsonNode t : in.items()) {
+            if (!t.isTextual()) throw ApiException.invalid("inputs", "`inputs` must be a string or a list of strings");
+            if (t.asText().isEmpty()) throw new ApiException(400, "empty", "`inputs` cannot be empty");
+            out.add(t.asText());
+        }
+        return out;
+    }
+
+    private static JsonNode parameters(JsonNode req) {
+        JsonNode p = req.get("parameters");
+        if (p == null || p.isNull()) return Exchange.JSON.createObjectNode();
+        if (!p.isObject()) throw ApiException.invalid("parameters", "`parameters` must be an object");
+        return p;
+    }
+
+    private static int integer(JsonNode params, String field, int dflt) {
+        JsonNode v = params.get(field);
+        if (v == null || v.isNull()) return dflt;
+        if (!v.isIntegralNumber() || !v.canConvertToInt()) throw ApiException.invalid(field, "`" + field + "` must be an integer");
+        return v.intValue();
+    }
+
+    private static List<String> strings(JsonNode params, String field) {
+        JsonNode v = params.get(field);
+        if (v == null || v.isNull()) return null;
+        if (v.isTextual()) return List.of(v.asText());
+        List<String> out = new ArrayList<>();
+        if (v.isArray()) {
+            for (JsonNode s : v) {
+                if (!s.isTextual()) throw ApiException.invalid(field, "`" + field + "` must be a list of strings");
+                out.add(s.asText());
+            }
+            return out;
+        }
+        throw ApiException.invalid(field, "`" + field + "` must be a list of strings");
+    }
+
+    private static String string(JsonNode params, String field, String dflt) {
+        JsonNode v = params.get(field);
+        if (v == null || v.isNull()) return dflt;
+        if (!v.isTextual()) throw ApiException.invalid(field, "`" + field + "` must be a string");
+        return v.asText();
+    }
+
+    /** The pipeline of a task, 424 when the model has not the head for it. */
+    private <P> P task(String name, Class<P> type) {
+        try {
+            return type.cast(service.taskPipeline(name));
+        } catch (UnsupportedOperationException e) {
+            throw new ApiException(424, "backend", e.getMessage());
+        }
+    }
+
+    /** Options of the pipelines, whose constructors check them: 422 with their message. */
+    private static <T> T taskOptions(java.util.function.Supplier<T> make) {
+        try {
+            return make.get();
+        } catch (IllegalArgumentException e) {
+            throw new ApiException(422, "validation", e.getMessage());
+        }
+    }
+
+    /** Runs a task request on the model thread, alone (its batches are the pipeline's own). */
+    private Object runTask(Exchange ex, List<String> texts, Function<Object, Object> run) throws InterruptedException {
+        Timing t = new Timing();
+        for (String s : texts) t.characters += s.codePointCount(0, s.length());
+        List<Object> out = runModel(null, List.of((Object) texts), t, batch -> List.of(run.apply(batch.getFirst())));
+        t.headers(ex);
+        return out.getFirst();
+    }
+
+    private void fillMask(Exchange ex) throws Exception {
+        JsonNode req = ex.json();
+        TaskInputs in = taskInputs(req);
+        List<String> texts = taskTexts(in);
+        JsonNode params = parameters(req);
+        FillMaskPipeline.Options o = taskOptions(() -> new FillMaskPipeline.Options(integer(params, "top_k", 5),
+                strings(params, "targets")));
+        FillMaskPipeline p = task("fill-mask", FillMaskPipeline.class);
+        Object out = runTask(ex, texts, x -> {
+            List<Object> all = new ArrayList<>();
+            for (var perMask : p.fillAll(texts, o)) {
+                List<Object> masks = new ArrayList<>();
+                for (var preds : perMask) masks.add(preds.stream().map(FillMaskPipeline.Prediction::toMap).toList());
+                all.add(masks.size() == 1 ? masks.getFirst() : masks);
+            }
+            return all;
+        });
+        ex.sendJson(200, in.single() ? ((List<?>) out).getFirst() : out);
+    }
+
+    private void ner(Exchange ex) throws Exception {
+        JsonNode req = ex.json();
+        TaskInputs in = taskInputs(req);
+        List<String> texts = taskTexts(in);
+        JsonNode params = parameters(req);
+        TokenClassificationPipeline.Options o = taskOptions(() -> new TokenClassificationPipeline.Options(
+                TokenClassificationPipeline.Aggregation.parse(string(params, "aggregation_strategy", "none")),
+                strings(params, "ignore_labels"), integer(params, "stride", -1)));
+        TokenClassificationPipeline p = task("ner", TokenClassificationPipeline.class);
+        Object out = runTask(ex, texts, x -> {
+            List<Object> all = new ArrayList<>();
+            var res = p.recognizeAll(texts, o);
+            for (int i = 0; i < res.size(); i++) {
+                String text = texts.get(i);
+                all.add(res.get(i).stream().map(e -> e.toMap(text)).toList());
+            }
+            return all;
+        });
+        ex.sendJson(200, in.single() ? ((List<?>) out).getFirst() : out);
+    }
+
+    private void qa(Exchange ex) throws Exception {
+        JsonNode req = ex.json();
+        TaskInputs in = taskInputs(req);
+        List<String> questions = new ArrayList<>();
+        List<String> contexts = new ArrayList<>();
+        for (JsonNode item : in.items()) {
+            JsonNode q = item.get("question");
+            JsonNode c = item.get("context");
+            if (!item.isObject() || q == null || !q.isTextual() || c == null || !c.isTextual()) {
+                throw ApiException.invalid("inputs", "`inputs` must be {\"question\": string, \"context\": string} or a list of them");
+            }
+            if (q.asText().isEmpty() || c.asText().isEmpty()) throw new ApiException(400, "empty", "question and context cannot be empty");
+            questions.add(q.asText());
+            contexts.add(c.asText());
+        }
+        JsonNode params = parameters(req);
+        QuestionAnsweringPipeline.Options d = QuestionAnsweringPipeline.Options.defaults();
+        QuestionAnsweringPipeline.Options o = taskOptions(() -> new QuestionAnsweringPipeline.Options(
+                integer(params, "top_k", d.topK()), integer(params, "doc_stride", d.docStride()),
+                integer(params, "max_seq_len", d.maxSeqLen()), integer(params, "max_question_len", d.maxQuestionLen()),
+                integer(params, "max_answer_len", d.maxAnswerLen()),
+                bool(params, "handle_impossible_answer", d.handleImpossibleAnswer()),
+                bool(params, "align_to_words", d.alignToWords())));
+        QuestionAnsweringPipeline p = task("qa", QuestionAnsweringPipeline.class);
+        List<String> all = new ArrayList<>(questions);
+        all.addAll(contexts);
+        Object out = runTask(ex, all, x -> {
+            List<Object> answers = new ArrayList<>();
+            var res = p.answerAll(questions, contexts, o);
+            for (int i = 0; i < res.size(); i++) {
+                String c = contexts.get(i);
+                List<Map<String, Object>> a = res.get(i).stream().map(r -> r.toMap(c)).toList();
+                answers.add(a.size() == 1 ? a.getFirst() : a);
+            }
+            return answers;
+        });
+        ex.sendJson(200, in.single() ? ((List<?>) out).getFirst() : out);
+    }
+
+    private void zeroShot(Exchange ex) throws Exception {
+        JsonNode req = ex.json();
+        TaskInputs in = taskInputs(req);
+        List<String> texts = taskTexts(in);
+        JsonNode params = parameters(req);
+        List<String> labels = strings(params, "candidate_labels");
+        if (labels == null || labels.isEmpty()) {
+            throw ApiException.invalid("candidate_labels", "`parameters.candidate_labels` must be a non-empty list of strings");
+        }
+        ZeroShotClassificationPipeline.Options o = taskOptions(() -> new ZeroShotClassificationPipeline.Options(
+                string(params, "hypothesis_template", ZeroShotClassificationPipeline.DEFAULT_TEMPLATE),
+                bool(params, "multi_label", false)));
+        ZeroShotClassificationPipeline p = task("zero-shot", ZeroShotClassificationPipeline.class);
+        Object out = runTask(ex, texts, x -> p.classifyAll(texts, labels, o).stream().map(r -> (Object) r.toMap()).toList());
+        ex.sendJson(200, in.single() ? ((List<?>) out).getFirst() : out);
+    }
+
+    // ---- info ----
 
     private void health(Exchange ex) {
         if (batcher.isHealthy()) {
@@ -301,13 +739,14 @@ final class TeiRoutes {
         out.put("model_id", i.modelId());
         out.put("model_sha", null);
         out.put("model_dtype", "float32");
+        out.put("served_model_name", servedModelName());
         out.put("model_type", type);
         out.put("max_concurrent_requests", options.maxQueue());
         out.put("max_input_length", i.maxInputLength());
         out.put("max_batch_tokens", options.maxBatchTokens());
         out.put("max_batch_requests", null);
         out.put("max_client_batch_size", options.maxClientBatchSize());
-        out.put("auto_truncate", false);
+        out.put("auto_truncate", options.autoTruncate());
         out.put("tokenization_workers", Runtime.getRuntime().availableProcessors());
         out.put("version", VERSION);
         out.put("sha", null);
@@ -318,38 +757,36 @@ final class TeiRoutes {
     // ---- shared request handling ----
 
     /** A string or a non-empty list of strings. */
-    private List<String> texts(JsonNode req, String field) {
+    private List<String> texts(JsonNode req, String field, int maxInputs) {
         JsonNode in = req.get(field);
         List<String> out = new ArrayList<>();
         if (in != null && in.isTextual()) {
             out.add(in.asText());
         } else if (in != null && in.isArray()) {
+            if (in.isEmpty()) throw new ApiException(400, "empty", "`" + field + "` cannot be empty");
+            checkCount(in.size(), maxInputs);
             for (JsonNode t : in) {
-                if (!t.isTextual()) {
-                    throw new ApiException(422, "validation", "`" + field + "` must be a string or a list of strings"
-                            + (t.isArray() ? " (token ids as inputs are not supported)" : ""));
-                }
+                if (!t.isTextual()) throw ApiException.invalid(field, "`" + field + "` must be a string or a list of strings");
                 out.add(t.asText());
             }
         } else {
-            throw new ApiException(422, "validation", "`" + field + "` must be a string or a list of strings");
+            throw ApiException.invalid(field, "`" + field + "` must be a string or a list of strings");
         }
-        if (out.isEmpty()) throw new ApiException(400, "empty", "`" + field + "` cannot be empty");
-        checkCount(out.size());
+        for (String s : out) if (s.isEmpty()) throw new ApiException(400, "empty", "`" + field + "` cannot be empty");
         return out;
     }
 
-    private void checkCount(int n) {
-        if (n > options.maxClientBatchSize()) {
-            throw new ApiException(413, "validation", "batch size " + n + " > maximum allowed batch size "
-                    + options.maxClientBatchSize());
+    /** TEI's client batch limit: 422 Validation with TEI's message. */
+    private static void checkCount(int n, int max) {
+        if (n > max) {
+            throw new ApiException(422, "validation", "batch size " + n + " > maximum allowed batch size " + max);
         }
     }
 
     private static boolean bool(JsonNode req, String field, boolean dflt) {
         JsonNode v = req.get(field);
         if (v == null || v.isNull()) return dflt;
-        if (!v.isBoolean()) throw new ApiException(422, "validation", "`" + field + "` must be true or false");
+        if (!v.isBoolean()) throw ApiException.invalid(field, "`" + field + "` must be true or false");
         return v.booleanValue();
     }
 
@@ -374,25 +811,66 @@ final class TeiRoutes {
         return total;
     }
 
-    /** Runs model work through the batcher with the request timeout and maps its failures to answers. */
-    private <I, R> List<R> runModel(Object key, List<I> inputs, int tokens, Function<List<I>, List<R>> run)
+    /**
+     * Runs model work through the batcher with the request timeout and maps its failures to answers. Inputs
+     * are submitted in parts of at most the client batch size and the batch token budget, so that a large
+     * OpenAI request shares the model with others; a null key runs the inputs alone, as one part.
+     */
+    private <I, R> List<R> runModel(Object key, List<I> inputs, Timing t, Function<List<I>, List<R>> run)
             throws InterruptedException {
-        CompletableFuture<List<R>> f;
+        Function<List<Job<I>>, List<R>> timed = jobs -> {
+            long from = System.nanoTime();
+            List<R> out = run.apply(jobs.stream().map(Job::input).toList());
+            long to = System.nanoTime();
+            for (Job<I> j : jobs) j.timing().ran(from, to);
+            return out;
+        };
+        List<List<Job<I>>> parts = new ArrayList<>();
+        List<Integer> costs = new ArrayList<>();
+        List<Job<I>> part = new ArrayList<>();
+        int cost = 0;
+        for (I in : inputs) {
+            int c = in instanceof Input x ? x.tokens() : 1;
+            if (key != null && !part.isEmpty() && (part.size() >= options.maxClientBatchSize() || cost + c > options.maxBatchTokens())) {
+                parts.add(part);
+                costs.add(cost);
+                part = new ArrayList<>();
+                cost = 0;
+            }
+            part.add(new Job<>(in, t));
+            cost += c;
+        }
+        parts.add(part);
+        costs.add(cost);
+        t.submitted = System.nanoTime();
+        List<CompletableFuture<List<R>>> futures = new ArrayList<>();
         try {
-            f = batcher.submit(key, inputs, tokens, run);
+            for (int i = 0; i < parts.size(); i++) futures.add(batcher.submit(key, parts.get(i), costs.get(i), timed));
         } catch (RejectedExecutionException e) {
+            futures.forEach(batcher::cancel);
             metrics.rejected();
             throw new ApiException(429, "overloaded", "Model is overloaded: " + e.getMessage(), 1);
         }
+        long deadline = System.nanoTime() + TimeUnit.MILLISECONDS.toNanos(options.requestTimeoutMs());
+        List<R> out = new ArrayList<>(inputs.size());
         try {
-            return batcher.await(f, options.requestTimeoutMs());
+            for (CompletableFuture<List<R>> f : futures) {
+                long left = Math.max(1, TimeUnit.NANOSECONDS.toMillis(deadline - System.nanoTime()));
+                out.addAll(batcher.await(f, left));
+            }
+            return out;
         } catch (TimeoutException e) {
-            throw new ApiException(503, "overloaded", "the request timed out after " + options.requestTimeoutMs()
-                    + " ms", 1);
+            futures.forEach(batcher::cancel);
+            throw new ApiException(503, "overloaded", "the request timed out after " + options.requestTimeoutMs() + " ms", 1);
         } catch (UnsupportedOperationException e) {
+            futures.forEach(batcher::cancel);
             throw new ApiException(424, "backend", e.getMessage());
         } catch (IllegalArgumentException e) {
+            futures.forEach(batcher::cancel);
             throw new ApiException(422, "validation", e.getMessage());
+        } catch (InterruptedException | RuntimeException e) {
+            futures.forEach(batcher::cancel);
+            throw e;
         }
     }
 }

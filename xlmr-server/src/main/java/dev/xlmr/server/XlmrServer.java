@@ -3,6 +3,7 @@ package dev.xlmr.server;
 import java.io.IOException;
 import java.net.URI;
 import java.util.HashMap;
+import java.util.List;
 import java.util.Map;
 import java.util.concurrent.Executors;
 import org.eclipse.jetty.server.Handler;
@@ -46,14 +47,24 @@ public final class XlmrServer implements AutoCloseable {
     private final NovaRoutes nova;
     private final Map<String, Route> routes = new HashMap<>();
     private final long payloadLimit;
+    private final ServerOptions options;
+    private final byte[] bearer;
     private volatile boolean closed;
+
+    /** Routes open without the API key, as TEI's public routes (health, metrics) and its documentation. */
+    private static final java.util.Set<String> PUBLIC = java.util.Set.of("GET /health", "GET /", "GET /ping", "GET /metrics",
+            "GET /docs", "GET /api-doc/openapi.json");
 
     private XlmrServer(InferenceService service, ServerOptions options) throws IOException {
         DynamicBatcher[] holder = new DynamicBatcher[1];
         this.metrics = new ServerMetrics(() -> holder[0] == null ? 0 : holder[0].queueDepth());
         this.batcher = holder[0] = new DynamicBatcher(options.maxBatchTokens(), options.maxWaitMs(), options.maxQueue(), metrics);
         this.payloadLimit = options.payloadLimit();
+        this.options = options;
+        this.bearer = options.apiKey() == null ? null
+                : ("Bearer " + options.apiKey()).getBytes(java.nio.charset.StandardCharsets.UTF_8);
         new TeiRoutes(service, batcher, metrics, options).register(routes);
+        ApiDoc.register(routes);
         this.nova = options.novaRoot() == null ? null : new NovaRoutes(service, batcher, options);
         if (nova != null) nova.register(routes);
 
@@ -61,7 +72,8 @@ public final class XlmrServer implements AutoCloseable {
         threads.setName("xlmr-http");
         threads.setVirtualThreadsExecutor(Executors.newVirtualThreadPerTaskExecutor());
         jetty = new Server(threads);
-        connector = new ServerConnector(jetty);
+        connector = options.tlsCert() == null ? new ServerConnector(jetty)
+                : new ServerConnector(jetty, Tls.server(options.tlsCert(), options.tlsKey()));
         connector.setHost(options.host());
         connector.setPort(options.port());
         jetty.addConnector(connector);
@@ -91,10 +103,10 @@ public final class XlmrServer implements AutoCloseable {
         return connector.getLocalPort();
     }
 
-    /** {@code http://host:port/}. */
+    /** {@code http://host:port/} ({@code https://} with TLS). */
     public URI uri() {
         String host = connector.getHost() == null ? "127.0.0.1" : connector.getHost();
-        return URI.create("http://" + (host.contains(":") ? "[" + host + "]" : host) + ":" + port() + "/");
+        return URI.create((options.tlsCert() == null ? "http://" : "https://") + (host.contains(":") ? "[" + host + "]" : host) + ":" + port() + "/");
     }
 
     /** Waits until the server has stopped. */
@@ -123,6 +135,8 @@ public final class XlmrServer implements AutoCloseable {
             Exchange ex = new Exchange(request, response, callback, payloadLimit);
             String path = ex.path();
             String method = request.getMethod();
+            // OpenAI's clients read OpenAI's error shape; everything else gets TEI's
+            boolean openAi = path.startsWith("/v1/") || path.equals("/embeddings");
             Route route = routes.get(method + " " + path);
             String label = path;
             if (route == null && nova != null && method.equals("GET") && path.startsWith("/log/")) {
@@ -130,29 +144,71 @@ public final class XlmrServer implements AutoCloseable {
                 label = "/log/{jobID}";
             }
             try {
-                if (route == null) {
-                    label = "other";
-                    boolean otherMethod = routes.keySet().stream().anyMatch(k -> k.endsWith(" " + path));
-                    throw otherMethod ? new ApiException(405, "validation", method + " is not allowed on " + path)
-                            : new ApiException(404, "not_found", "no route " + path);
+                boolean preflight = cors(ex, method);
+                if (preflight) {
+                    label = "preflight";
+                    ex.send(200, null, new byte[0]);
+                } else {
+                    if (route == null) {
+                        label = "other";
+                        boolean otherMethod = routes.keySet().stream().anyMatch(k -> k.endsWith(" " + path));
+                        throw otherMethod ? new ApiException(405, "validation", method + " is not allowed on " + path)
+                                : new ApiException(404, "not_found", "no route " + path);
+                    }
+                    if (bearer != null && !PUBLIC.contains(method + " " + path) && !authorized(ex)) {
+                        throw new ApiException(401, "unauthorized", "missing or wrong API key: send the header "
+                                + "\"Authorization: Bearer <key>\"");
+                    }
+                    route.handle(ex);
                 }
-                route.handle(ex);
             } catch (ApiException e) {
-                answer(ex, e);
+                answer(ex, e, openAi);
             } catch (InterruptedException e) {
                 Thread.currentThread().interrupt();
-                answer(ex, new ApiException(503, "unhealthy", "interrupted"));
+                answer(ex, new ApiException(503, "unhealthy", "interrupted"), openAi);
             } catch (Exception | Error e) {
-                answer(ex, new ApiException(500, "backend", e.getMessage() == null ? e.toString() : e.getMessage()));
+                answer(ex, new ApiException(500, "backend", e.getMessage() == null ? e.toString() : e.getMessage()), openAi);
             }
             metrics.request(label, ex.status(), (System.nanoTime() - start) / 1e9);
             return true;
         }
 
-        private void answer(Exchange ex, ApiException e) {
+        private boolean authorized(Exchange ex) {
+            String h = ex.requestHeader("Authorization");
+            return h != null && java.security.MessageDigest.isEqual(bearer, h.getBytes(java.nio.charset.StandardCharsets.UTF_8));
+        }
+
+        /**
+         * CORS as TEI's layer: GET and POST from any origin, or from the {@code --cors-allow-origin} list; a
+         * preflight ({@code OPTIONS} with {@code Access-Control-Request-Method}) is answered here. Returns
+         * whether the request was a preflight.
+         */
+        private boolean cors(Exchange ex, String method) {
+            String origin = ex.requestHeader("Origin");
+            boolean preflight = method.equals("OPTIONS") && ex.requestHeader("Access-Control-Request-Method") != null;
+            if (origin != null) {
+                List<String> allowed = options.corsAllowOrigins();
+                if (allowed == null || allowed.contains("*")) {
+                    ex.header("Access-Control-Allow-Origin", "*");
+                } else {
+                    ex.header("Vary", "Origin");
+                    if (allowed.contains(origin)) ex.header("Access-Control-Allow-Origin", origin);
+                }
+                if (preflight) {
+                    ex.header("Access-Control-Allow-Methods", "GET,POST");
+                    ex.header("Access-Control-Allow-Headers", "content-type,authorization");
+                    ex.header("Access-Control-Max-Age", "3600");
+                }
+            }
+            return preflight;
+        }
+
+        private void answer(Exchange ex, ApiException e, boolean openAi) {
             if (ex.status() == 0) {
                 if (!ex.drain(Math.max(16L << 20, 4 * payloadLimit))) ex.header("Connection", "close");
-                ex.sendError(e);
+                if (e.status() == 401) ex.header("WWW-Authenticate", "Bearer");
+                if (openAi) ex.sendOpenAiError(e);
+                else ex.sendError(e);
             } else {
                 System.err.println("xlmr: error after the answer was sent: " + e.getMessage());
             }

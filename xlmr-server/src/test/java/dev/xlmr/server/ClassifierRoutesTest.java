@@ -117,10 +117,10 @@ class ClassifierRoutesTest {
         assertEquals(classifier.classify(List.of("Hello world!"), null, false, true).getFirst().getFirst().score(),
                 batch.json().get(0).get(0).get("score").floatValue(), 1e-6);
         assertEquals(directPair.getFirst().label(), pair.json().get(0).get("label").asText());
-        expectError(postJson(base, "/predict", Map.of("inputs", List.of("a", "b", "c"))), 422, "validation");
-        expectError(postJson(base, "/predict", Map.of("inputs", 5)), 422, "validation");
-        expectError(postJson(base, "/embed", Map.of("inputs", "a")), 424, "backend");
-        expectError(postJson(base, "/rerank", Map.of("query", "a", "texts", List.of("b"))), 424, "backend");
+        expectError(postJson(base, "/predict", Map.of("inputs", List.of("a", "b", "c"))), 422, "Validation");
+        expectError(postJson(base, "/predict", Map.of("inputs", 5)), 422, "Validation");
+        expectError(postJson(base, "/embed", Map.of("inputs", "a")), 424, "Backend");
+        expectError(postJson(base, "/rerank", Map.of("query", "a", "texts", List.of("b"))), 424, "Backend");
         JsonNode info = get(base, "/info").json();
         assertEquals("positive", info.get("model_type").get("classifier").get("id2label").get("2").asText());
         assertEquals(0, info.get("model_type").get("classifier").get("label2id").get("negative").asInt());
@@ -150,8 +150,8 @@ class ClassifierRoutesTest {
         assertFalse(noText.json().get(0).has("text"));
         assertEquals(reranker.rerank("q", List.of("x"), false, true)[0], byIndex(noText.json(), 0), 1e-6);
         assertEquals("reranker", get(base, "/info").json().get("model_type").fieldNames().next());
-        expectError(postJson(base, "/rerank", Map.of("query", "q", "texts", List.of())), 400, "empty");
-        expectError(postJson(base, "/rerank", Map.of("texts", List.of("x"))), 422, "validation");
+        expectError(postJson(base, "/rerank", Map.of("query", "q", "texts", List.of())), 400, "Empty");
+        expectError(postJson(base, "/rerank", Map.of("texts", List.of("x"))), 422, "Validation");
     }
 
     private static double byIndex(JsonNode ranks, int index) {

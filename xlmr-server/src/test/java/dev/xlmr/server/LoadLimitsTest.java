@@ -131,7 +131,7 @@ class LoadLimitsTest {
             CompletableFuture<Answer> queued = embedAsync(base, "queued");
             awaitQueue(s, base, "1.0");
             Answer rejected = TestSupport.postJson(base, "/embed", Map.of("inputs", "rejected"));
-            expectError(rejected, 429, "overloaded");
+            expectError(rejected, 429, "Overloaded");
             assertEquals("1", rejected.header("retry-after"));
             release.countDown();
             assertEquals(200, running.get(10, TimeUnit.SECONDS).status());
@@ -149,7 +149,7 @@ class LoadLimitsTest {
         try (XlmrServer s = XlmrServer.start(slow, ServerOptions.defaults().port(0).requestTimeoutMs(300))) {
             long t0 = System.nanoTime();
             Answer a = TestSupport.postJson(s.uri(), "/embed", Map.of("inputs", "late"));
-            expectError(a, 503, "overloaded");
+            expectError(a, 503, "Overloaded");
             assertTrue(System.nanoTime() - t0 >= 290_000_000L);
             release.countDown();
         }

@@ -204,8 +204,8 @@ class NovaRoutesTest {
             Thread.sleep(10);
         }
         assertEquals(404, status);
-        expectError(postForm(base, "/fetch_result", Map.of("jobID", "seed")), 404, "not_found");
-        expectError(postForm(base, "/fetch_result", Map.of("jobID", "nobody")), 404, "not_found");
+        expectError(postForm(base, "/fetch_result", Map.of("jobID", "seed")), 404, "NotFound");
+        expectError(postForm(base, "/fetch_result", Map.of("jobID", "nobody")), 404, "NotFound");
     }
 
     @Test
@@ -235,8 +235,8 @@ class NovaRoutesTest {
         assertEquals(2, awaitDone("uploaded"));
         assertEquals(87, SsiStream.read(root.resolve("out/uploaded.stream")).numSamples());
         String evil = "--" + boundary + "\r\nContent-Disposition: form-data; name=\"file\"; filename=\"..\"\r\n\r\nx\r\n--" + boundary + "--\r\n";
-        expectError(TestSupport.post(base, "/upload", "multipart/form-data; boundary=" + boundary, evil), 400, "validation");
-        expectError(TestSupport.postJson(base, "/upload", Map.of("file", "x")), 415, "validation");
+        expectError(TestSupport.post(base, "/upload", "multipart/form-data; boundary=" + boundary, evil), 400, "Validation");
+        expectError(TestSupport.postJson(base, "/upload", Map.of("file", "x")), 415, "Validation");
     }
 
     @Test
@@ -259,40 +259,40 @@ class NovaRoutesTest {
         // a trainer of another module is refused at once
         Map<String, String> f = seed("other", "out/other.stream");
         f.put("trainerFilePath", "modules/other/other.trainer");
-        expectError(postForm(base, "/process", f), 400, "validation");
+        expectError(postForm(base, "/process", f), 400, "Validation");
     }
 
     @Test
     void badRequestsAndFailingJobs() throws Exception {
         Map<String, String> escape = seed("escape", "../outside.stream");
-        expectError(postForm(base, "/process", escape), 400, "path_escape");
+        expectError(postForm(base, "/process", escape), 400, "PathEscape");
         Map<String, String> escapeIn = seed("escape2", "out/x.stream");
         escapeIn.put("data", data("/etc/passwd", "file:stream:SSIStream", "out/x.stream"));
-        expectError(postForm(base, "/process", escapeIn), 400, "path_escape");
+        expectError(postForm(base, "/process", escapeIn), 400, "PathEscape");
         Map<String, String> trainer = seed("escape3", "out/x.stream");
         trainer.put("trainerFilePath", "..\\..\\x.trainer");
-        expectError(postForm(base, "/process", trainer), 400, "path_escape");
+        expectError(postForm(base, "/process", trainer), 400, "PathEscape");
         Map<String, String> unknown = seed("unknown", "out/x.stream");
         unknown.put("trainerFilePath", "modules/nothing/nothing.trainer");
-        expectError(postForm(base, "/process", unknown), 400, "validation");
+        expectError(postForm(base, "/process", unknown), 400, "Validation");
         Map<String, String> badData = seed("bad", "out/x.stream");
         badData.put("data", "[{");
-        expectError(postForm(base, "/process", badData), 400, "validation");
+        expectError(postForm(base, "/process", badData), 400, "Validation");
         Map<String, String> badFrame = seed("bad", "out/x.stream");
         badFrame.put("frame_size", "fast");
-        expectError(postForm(base, "/process", badFrame), 400, "validation");
+        expectError(postForm(base, "/process", badFrame), 400, "Validation");
         Map<String, String> badPooling = seed("bad", "out/x.stream");
         badPooling.put("optStr", "pooling=max");
-        expectError(postForm(base, "/process", badPooling), 400, "validation");
+        expectError(postForm(base, "/process", badPooling), 400, "Validation");
         Map<String, String> badId = seed("a/b", "out/x.stream");
-        expectError(postForm(base, "/process", badId), 400, "validation");
-        expectError(TestSupport.postJson(base, "/process", seed("json", "out/x.stream")), 415, "validation");
+        expectError(postForm(base, "/process", badId), 400, "Validation");
+        expectError(TestSupport.postJson(base, "/process", seed("json", "out/x.stream")), 415, "Validation");
         for (String job : List.of("escape", "unknown", "bad")) {
             assertEquals(0, postForm(base, "/job_status", Map.of("jobID", job)).json().get("status").asInt());
         }
         assertEquals("false", postForm(base, "/cancel", Map.of("jobID", "nobody")).json().get("success").asText());
         assertEquals("No log for the given parameters found.", postForm(base, "/log", Map.of("jobID", "nobody")).json().get("message").asText());
-        expectError(get(base, "/log/nobody"), 404, "not_found");
+        expectError(get(base, "/log/nobody"), 404, "NotFound");
 
         // a missing annotation fails the job, with the reason in its log
         Map<String, String> missing = seed("missing", "out/missing.stream");

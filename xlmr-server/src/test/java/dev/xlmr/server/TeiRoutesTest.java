@@ -90,9 +90,11 @@ class TeiRoutesTest {
         assertClose(v, decoded, 1e-6, "base64");
         Answer bad = postJson(base, "/v1/embeddings", Map.of("input", List.of()));
         assertEquals(400, bad.status());
-        assertEquals(400, bad.json().get("code").asInt());
-        assertEquals("empty", bad.json().get("error_type").asText());
-        assertTrue(bad.json().has("message"));
+        // OpenAI's error shape on the OpenAI route
+        assertEquals("empty", bad.json().get("error").get("code").asText());
+        assertEquals("invalid_request_error", bad.json().get("error").get("type").asText());
+        assertEquals("input", bad.json().get("error").get("param").asText());
+        assertTrue(bad.json().get("error").has("message"));
     }
 
     @Test
@@ -118,7 +120,7 @@ class TeiRoutesTest {
         assertFalse(noSpecial.json().get(0).get(0).get("special").asBoolean());
         Answer badId = postJson(base, "/decode", Map.of("ids", List.of(999_999)));
         assertEquals(422, badId.status());
-        assertEquals("tokenizer", badId.json().get("error_type").asText());
+        assertEquals("Tokenizer", badId.json().get("error_type").asText());
     }
 
     @Test
@@ -142,25 +144,25 @@ class TeiRoutesTest {
 
     @Test
     void badRequestsGetTeiErrorBodies() throws Exception {
-        expectError(post(base, "/embed", "application/json", "{\"inputs\": [\"a\""), 400, "validation");
-        expectError(postJson(base, "/embed", Map.of("inputs", List.of())), 400, "empty");
-        expectError(postJson(base, "/embed", Map.of("texts", "a")), 422, "validation");
-        expectError(postJson(base, "/embed", Map.of("inputs", List.of(1, 2))), 422, "validation");
-        expectError(postJson(base, "/embed", Map.of("inputs", "a", "normalize", "yes")), 422, "validation");
-        Answer tooLong = postJson(base, "/embed", Map.of("inputs", "word ".repeat(300)));
-        expectError(tooLong, 422, "validation");
+        expectError(post(base, "/embed", "application/json", "{\"inputs\": [\"a\""), 400, "Validation");
+        expectError(postJson(base, "/embed", Map.of("inputs", List.of())), 400, "Empty");
+        expectError(postJson(base, "/embed", Map.of("texts", "a")), 422, "Validation");
+        expectError(postJson(base, "/embed", Map.of("inputs", List.of(true, 2))), 422, "Validation");
+        expectError(postJson(base, "/embed", Map.of("inputs", "a", "normalize", "yes")), 422, "Validation");
+        Answer tooLong = postJson(base, "/embed", Map.of("inputs", "word ".repeat(300), "truncate", false));
+        expectError(tooLong, 422, "Validation");
         assertTrue(tooLong.json().get("error").asText().contains("128"), tooLong.body());
         assertEquals(200, postJson(base, "/embed", Map.of("inputs", "word ".repeat(300), "truncate", true)).status());
-        expectError(postJson(base, "/embed", Map.of("inputs", List.of("1", "2", "3", "4", "5", "6", "7", "8", "9"))), 413, "validation");
-        expectError(postJson(base, "/embed", Map.of("inputs", "x".repeat(30_000))), 413, "validation");
-        expectError(post(base, "/embed", "text/plain", "{\"inputs\": \"a\"}"), 415, "validation");
-        expectError(post(base, "/embed", null, "{\"inputs\": \"a\"}"), 415, "validation");
-        expectError(get(base, "/embed"), 405, "validation");
-        expectError(get(base, "/nope"), 404, "not_found");
-        expectError(postJson(base, "/predict", Map.of("inputs", "a")), 424, "backend");
-        expectError(postJson(base, "/rerank", Map.of("query", "a", "texts", List.of("b"))), 424, "backend");
+        expectError(postJson(base, "/embed", Map.of("inputs", List.of("1", "2", "3", "4", "5", "6", "7", "8", "9"))), 422, "Validation");
+        expectError(postJson(base, "/embed", Map.of("inputs", "x".repeat(30_000))), 413, "Validation");
+        expectError(post(base, "/embed", "text/plain", "{\"inputs\": \"a\"}"), 415, "Validation");
+        expectError(post(base, "/embed", null, "{\"inputs\": \"a\"}"), 415, "Validation");
+        expectError(get(base, "/embed"), 405, "Validation");
+        expectError(get(base, "/nope"), 404, "NotFound");
+        expectError(postJson(base, "/predict", Map.of("inputs", "a")), 424, "Backend");
+        expectError(postJson(base, "/rerank", Map.of("query", "a", "texts", List.of("b"))), 424, "Backend");
         // NOVA routes need --nova-root
-        expectError(TestSupport.postForm(base, "/process", Map.of("jobID", "x")), 404, "not_found");
+        expectError(TestSupport.postForm(base, "/process", Map.of("jobID", "x")), 404, "NotFound");
     }
 
     static void expectError(Answer a, int status, String type) {

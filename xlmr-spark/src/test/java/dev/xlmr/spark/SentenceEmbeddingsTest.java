@@ -141,6 +141,16 @@ class SentenceEmbeddingsTest {
     }
 
     @Test
+    void theModelRunsOnTheFastEngineWithTheExecutorsCores() {
+        ModelCache.Model m = ModelCache.model(model("xlmr-base"), "main");
+        // as the pipelines and the command line load it (Encoders.open), unless -Dxlmr.encoder=reference
+        assertTrue(m.encoder() instanceof dev.xlmr.engine.FastEncoder || "reference".equals(System.getProperty("xlmr.encoder")),
+                ModelCache.engine(m.encoder()));
+        // the tests' session is local[2]: its tasks share one encoder whose kernels get both cores (or fewer)
+        assertEquals(Math.min(2, Runtime.getRuntime().availableProcessors()), ModelCache.executorCores());
+    }
+
+    @Test
     void saveAndLoadKeepTheModelReferenceAndParams() throws Exception {
         XlmrSentenceEmbeddings e = new XlmrSentenceEmbeddings().setModel(model("xlmr-base")).setRevision("v1")
                 .setPooling("mean").setNormalize(true).setPromptName("query").setBatchSize(4).setMaxLength(100)

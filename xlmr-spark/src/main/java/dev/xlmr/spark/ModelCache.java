@@ -182,20 +182,21 @@ final class ModelCache {
      * all available processors when neither says (or outside Spark).
      */
     static int executorCores() {
-        int all = Runtime.getRuntime().availableProcessors();
         org.apache.spark.SparkEnv env = org.apache.spark.SparkEnv.get();
-        if (env == null) {
-            return all;
-        }
-        String master = env.conf().get("spark.master", "");
+        int all = Runtime.getRuntime().availableProcessors();
+        return env == null ? all
+                : cores(env.conf().get("spark.master", ""), env.conf().get("spark.executor.cores", null), all);
+    }
+
+    /** {@link #executorCores()} from the master URL, {@code spark.executor.cores} (or null) and the processors. */
+    static int cores(String master, String executorCores, int all) {
         Matcher local = LOCAL.matcher(master);   // local, local[N], local[*], local[N, maxFailures]
-        String cores = master.equals("local") ? "1" : local.matches() ? local.group(1)
-                : env.conf().get("spark.executor.cores", null);
+        String cores = master.equals("local") ? "1" : local.matches() ? local.group(1) : executorCores;
         if (cores == null || cores.equals("*")) {
             return all;
         }
         try {
-            return Math.max(1, Math.min(all, Integer.parseInt(cores)));
+            return Math.max(1, Math.min(all, Integer.parseInt(cores.trim())));
         } catch (NumberFormatException e) {
             return all;
         }

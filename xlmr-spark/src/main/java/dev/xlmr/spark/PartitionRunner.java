@@ -24,10 +24,11 @@ import org.apache.spark.sql.RowFactory;
  * input row with its result appended, in the input order. Null texts give null, empty or blank
  * texts {@link Task#emptyResult()}, without touching the model.
  *
- * <p>A task uses {@code spark.task.cpus} threads (its own and helpers from a shared pool): the
- * chunk is dealt out in length order into one group per thread and the groups run at once. The
- * pipelines are single-threaded per call and thread-safe, so this is how a task uses the cores
- * Spark gave it.
+ * <p>The model's encoder is shared by every task of the JVM and runs one batch at a time on all the
+ * executor's cores (see {@link ModelCache}); what a task does on its own thread is tokenizing, pooling
+ * and building rows, which overlaps the other tasks' batches. With {@code spark.task.cpus > 1} a task
+ * deals its chunk out in length order into that many groups, run at once on its own thread and
+ * helpers from a shared pool, so that it keeps the encoder busy by itself.
  */
 final class PartitionRunner implements MapPartitionsFunction<Row, Row> {
     private static final long serialVersionUID = 1L;

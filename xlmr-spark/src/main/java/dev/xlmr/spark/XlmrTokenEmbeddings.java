@@ -183,6 +183,11 @@ public final class XlmrTokenEmbeddings extends XlmrTransformer<XlmrTokenEmbeddin
             return (texts, pairs) -> embed(m, max, texts);
         }
 
+        /**
+         * Tokenizes once and keeps the encodings for the offsets, which {@code EmbeddingPipeline.tokenEmbeddings}
+         * does not return; the batches are the pipelines' (longest first, {@code batchSize} rows), on the same
+         * shared encoder, so the vectors are that method's without its special tokens.
+         */
         private Object[] embed(ModelCache.Model m, int max, List<String> texts) {
             XlmRobertaTokenizer tok = m.tokenizer();
             EncodeOptions plain = EncodeOptions.defaults();

@@ -20,8 +20,11 @@
  * }</pre>
  *
  * <p>The transformers carry the model's name, never its weights: each executor JVM loads a model
- * once (memory-mapped from the folder, or fetched from the hub into its cache) and shares it between
- * tasks. Save/load ({@code write().save(path)}, {@code load(path)}, also inside a
+ * once (memory-mapped from the folder, or fetched from the hub into its cache), on the fast engine as
+ * the pipelines and the command line do ({@code -Dxlmr.encoder=reference} for the plain reference),
+ * and shares it between tasks; the results are the pipelines'. The encoder runs one batch at a time
+ * with as many kernel threads as the executor has cores ({@code xlmr.threads} overrides), while the
+ * other tasks tokenize. Save/load ({@code write().save(path)}, {@code load(path)}, also inside a
  * {@code PipelineModel}) store that name and the params. Offsets are UTF-16 indices with an exclusive
  * end, except in Spark NLP annotations, whose end is inclusive as in Spark NLP.
  */

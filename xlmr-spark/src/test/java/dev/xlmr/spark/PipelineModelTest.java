@@ -44,7 +44,8 @@ class PipelineModelTest {
         List<Row> got = again.collectAsList();
         assertEquals(texts.size(), got.size());
         for (int i = 0; i < got.size(); i++) {
-            assertEquals(want.get(i), got.get(i), "row " + i);
+            // equal, floats within rounding: the fast engine's first (cold) pass may differ in the last bit
+            TestSpark.assertSameValue(want.get(i), got.get(i), "row " + i);
         }
         // column metadata survives the later stages
         assertEquals("word_embeddings", again.schema().apply("words").metadata().getString("annotatorType"));

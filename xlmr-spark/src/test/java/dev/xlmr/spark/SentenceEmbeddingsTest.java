@@ -141,6 +141,25 @@ class SentenceEmbeddingsTest {
     }
 
     @Test
+    void theModelRunsOnTheFastEngineWithTheExecutorsCores() {
+        ModelCache.Model m = ModelCache.model(model("xlmr-base"), "main");
+        // as the pipelines and the command line load it (Encoders.open), unless -Dxlmr.encoder=reference
+        assertTrue(m.encoder() instanceof dev.xlmr.engine.FastEncoder || "reference".equals(System.getProperty("xlmr.encoder")),
+                ModelCache.engine(m.encoder()));
+        // the tests' session is local[2]: its tasks share one encoder whose kernels get both cores (or fewer)
+        assertEquals(Math.min(2, Runtime.getRuntime().availableProcessors()), ModelCache.executorCores());
+        // what each master gives the kernels on a 16-core machine
+        assertEquals(1, ModelCache.cores("local", null, 16));
+        assertEquals(4, ModelCache.cores("local[4]", "8", 16));
+        assertEquals(3, ModelCache.cores("local[3, 2]", null, 16));
+        assertEquals(16, ModelCache.cores("local[*]", null, 16));
+        assertEquals(16, ModelCache.cores("local[64]", null, 16), "at most the machine's");
+        assertEquals(5, ModelCache.cores("spark://host:7077", "5", 16));
+        assertEquals(2, ModelCache.cores("local-cluster[2, 2, 1024]", "2", 16));
+        assertEquals(16, ModelCache.cores("yarn", null, 16), "unknown: every core");
+    }
+
+    @Test
     void saveAndLoadKeepTheModelReferenceAndParams() throws Exception {
         XlmrSentenceEmbeddings e = new XlmrSentenceEmbeddings().setModel(model("xlmr-base")).setRevision("v1")
                 .setPooling("mean").setNormalize(true).setPromptName("query").setBatchSize(4).setMaxLength(100)

@@ -109,8 +109,39 @@ final class TestSpark {
     static void assertClose(float[] expected, float[] actual, String where) {
         assertEquals(expected.length, actual.length, where + ": length");
         // Spark batches rows differently from the direct pipeline run, and the fast engine's kernels sum in a
-        // batch-dependent order: equal within float rounding, not bit for bit.
-        assertArrayEquals(expected, actual, 1e-5f, where);
+        // batch-dependent order (and its first, cold pass differs from later ones in the last bit): equal within
+        // float rounding, not bit for bit.
+        assertArrayEquals(expected, actual, TOLERANCE, where);
+    }
+
+    /** How far a float of a Spark result may be from the pipeline's (absolute). */
+    static final float TOLERANCE = 1e-6f;
+
+    /**
+     * Two Spark values equal, floating-point numbers within {@link #TOLERANCE}: rows field by field, arrays
+     * and maps element by element (in order), everything else with equals.
+     */
+    static void assertSameValue(Object expected, Object actual, String where) {
+        if (expected instanceof Row e && actual instanceof Row a) {
+            assertEquals(e.size(), a.size(), where + ": fields");
+            for (int i = 0; i < e.size(); i++) {
+                assertSameValue(e.get(i), a.get(i), where + "." + (e.schema() == null ? i : e.schema().fieldNames()[i]));
+            }
+        } else if (expected instanceof Seq<?> e && actual instanceof Seq<?> a) {
+            assertEquals(e.size(), a.size(), where + ": elements");
+            for (int i = 0; i < e.size(); i++) {
+                assertSameValue(e.apply(i), a.apply(i), where + "[" + i + "]");
+            }
+        } else if (expected instanceof scala.collection.Map<?, ?> e && actual instanceof scala.collection.Map<?, ?> a) {
+            assertSameValue(e.keys().toSeq(), a.keys().toSeq(), where + ": keys");
+            assertSameValue(e.values().toSeq(), a.values().toSeq(), where + ": values");
+        } else if (expected instanceof Float e && actual instanceof Float a) {
+            assertEquals(e, a, TOLERANCE, where);
+        } else if (expected instanceof Double e && actual instanceof Double a) {
+            assertEquals(e, a, TOLERANCE, where);
+        } else {
+            assertEquals(expected, actual, where);
+        }
     }
 
     static Path tempDir() {

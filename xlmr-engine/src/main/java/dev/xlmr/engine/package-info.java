@@ -1,11 +1,13 @@
 /**
  * CPU kernels for the XLM-R encoder behind one seam, {@link dev.xlmr.engine.Kernels}, chosen at run time by
- * {@link dev.xlmr.engine.KernelProvider}: {@code scalar} (reference loops), {@code vector} (Java Vector API,
- * register- and cache-blocked GEMM on pre-packed weight panels, own thread pool) and {@code native} (OpenBLAS
- * {@code cblas_sgemm} through FFM, from the {@code org.bytedeco:openblas} jar).
+ * {@link dev.xlmr.engine.KernelProvider}, in this order of preference: {@code onednn} (oneDNN's matmul through
+ * FFM from the {@code org.bytedeco:dnnl} jar, with the {@code org.bytedeco:opencl} jar's libOpenCL.so.1 it links
+ * against; bf16 on CPUs with bf16 instructions), {@code vector} (Java Vector API, register- and cache-blocked GEMM
+ * on pre-packed weight panels, own thread pool), {@code native} (OpenBLAS {@code cblas_sgemm} through FFM, from
+ * the {@code org.bytedeco:openblas} jar) and {@code scalar} (reference loops, always available).
  *
  * <pre>{@code
- * Kernels k = KernelProvider.best();                       // -Dxlmr.kernels=scalar|vector|native to force
+ * Kernels k = KernelProvider.best();                       // -Dxlmr.kernels=onednn|vector|native|scalar to force
  * Weights wq = k.pack(segment, 768, 768, Precision.BF16);  // a mapped nn.Linear weight, packed once
  * k.linear(hidden, tokens, 768, wq, bq, q, 768);           // q = hidden Wq^T + bq
  * k.biasGelu(ffn, tokens, 3072, b1);                       // exact erf GELU

@@ -48,13 +48,13 @@ public final class XlmrServer implements AutoCloseable {
     private final long payloadLimit;
     private volatile boolean closed;
 
-    private XlmrServer(InferenceService service, ServerOptions options) throws IOException {
+    private XlmrServer(InferenceService service, ServerOptions options, NovaOptions novaOptions) throws IOException {
         DynamicBatcher[] holder = new DynamicBatcher[1];
         this.metrics = new ServerMetrics(() -> holder[0] == null ? 0 : holder[0].queueDepth());
         this.batcher = holder[0] = new DynamicBatcher(options.maxBatchTokens(), options.maxWaitMs(), options.maxQueue(), metrics);
         this.payloadLimit = options.payloadLimit();
         new TeiRoutes(service, batcher, metrics, options).register(routes);
-        this.nova = options.novaRoot() == null ? null : new NovaRoutes(service, batcher, options);
+        this.nova = options.novaRoot() == null ? null : new NovaRoutes(service, batcher, options, novaOptions);
         if (nova != null) nova.register(routes);
 
         QueuedThreadPool threads = new QueuedThreadPool(64, 4);
@@ -76,7 +76,12 @@ public final class XlmrServer implements AutoCloseable {
      * @throws IOException when the port cannot be bound or the NOVA folder is unusable
      */
     public static XlmrServer start(InferenceService service, ServerOptions options) throws IOException {
-        XlmrServer s = new XlmrServer(service, options);
+        return start(service, options, NovaOptions.defaults());
+    }
+
+    /** {@link #start(InferenceService, ServerOptions)} with the NOVA routes' modules folder and job memory limit. */
+    public static XlmrServer start(InferenceService service, ServerOptions options, NovaOptions nova) throws IOException {
+        XlmrServer s = new XlmrServer(service, options, nova);
         try {
             s.jetty.start();
         } catch (Exception e) {

@@ -373,7 +373,13 @@ final class NovaRoutes implements AutoCloseable {
         }
         Path p;
         try {
-            p = modules.resolve(trainerPath);
+            String t = trainerPath.strip();
+            // NOVA strips its CML folder from the trainer's path, which can leave one leading separator
+            if ((t.startsWith("\\") || t.startsWith("/")) && !t.startsWith("\\\\") && !t.startsWith("//")
+                    && !Path.of(t.replace('\\', '/')).normalize().startsWith(modules.root())) {
+                t = t.substring(1);
+            }
+            p = modules.resolve(t);
         } catch (PathEscapeException e) {
             throw new ApiException(400, "path_escape", "trainerFilePath: " + e.getMessage());
         } catch (IOException e) {
@@ -390,6 +396,7 @@ final class NovaRoutes implements AutoCloseable {
         }
         String norm = trainerPath.strip().replace('\\', '/');
         while (norm.startsWith("./")) norm = norm.substring(2);
+        if (norm.startsWith("/") && !norm.startsWith("//")) norm = norm.substring(1);
         if (norm.equalsIgnoreCase(BUILTIN_TRAINER) || norm.equalsIgnoreCase(BUILTIN_TRAINER.substring("modules/".length()))) {
             return builtin;
         }
@@ -586,6 +593,8 @@ final class NovaRoutes implements AutoCloseable {
 
     private static String reason(Throwable e) {
         if (e instanceof OutOfMemoryError) return "out of memory (" + e.getMessage() + "): the session is too large for this heap";
+        if (e instanceof java.nio.file.NoSuchFileException) return "no such file " + e.getMessage();
+        if (e instanceof IOException && e.getMessage() != null) return e.getMessage();
         if (e instanceof NovaFormatException || e instanceof IllegalArgumentException || e instanceof IllegalStateException
                 || e instanceof PathEscapeException || e instanceof UnsupportedOperationException) {
             return e.getMessage();

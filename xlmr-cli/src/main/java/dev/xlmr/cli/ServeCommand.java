@@ -51,6 +51,10 @@ final class ServeCommand implements Callable<Integer> {
             description = "Data folder of the NOVA/DISCOVER routes: uris, uploads and modules/ are confined to it.")
     Path novaRoot;
 
+    @Option(names = "--nova-modules", paramLabel = "DIR",
+            description = "Trainers of the NOVA routes (DISCOVER's CML_DIR; trainerFilePath is relative to it). Default: the data folder.")
+    Path novaModules;
+
     @Option(names = "--max-batch-tokens", defaultValue = "16384", description = "Tokens per model batch. Default: ${DEFAULT-VALUE}.")
     int maxBatchTokens;
 
@@ -147,7 +151,7 @@ final class ServeCommand implements Callable<Integer> {
         InferenceService service = LocalInferenceService.load(dir, model, settings);
         XlmrServer server;
         try {
-            server = XlmrServer.start(service, options);
+            server = XlmrServer.start(service, options, dev.xlmr.server.NovaOptions.defaults().modulesDir(novaModules));
         } catch (Exception e) {
             service.close();
             throw e;

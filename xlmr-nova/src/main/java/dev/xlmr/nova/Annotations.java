@@ -42,6 +42,14 @@ public final class Annotations {
     /** Reads an annotation of any scheme; {@code header} is {@code X.annotation} (or {@code X.annotation~}). */
     public static Annotation read(Path header) throws IOException {
         header = AtomicFiles.headerPath(header);
+        return read(header, AtomicFiles.dataPath(header));
+    }
+
+    /**
+     * Reads an annotation whose header and data file are given apart, for instance as the real paths a
+     * confined reader checked ({@link DataRoot#realFile}).
+     */
+    public static Annotation read(Path header, Path data) throws IOException {
         Xml root = Xml.parse(header);
         root.version(header, "annotation", 1);
         Xml info = element(root, header, "info");
@@ -58,7 +66,6 @@ public final class Annotations {
         Map<String, String> extra = new LinkedHashMap<>(scheme.attrs());
         extra.remove("name");
         extra.remove("type");
-        Path data = AtomicFiles.dataPath(header);
         if (ftype == FileType.BINARY && size < 0 && type.equals("FREE")) {
             throw NovaFormatException.atLine(header, info.line(), "a BINARY FREE annotation needs <info size>");
         }
@@ -91,6 +98,16 @@ public final class Annotations {
     /** Reads a FREE annotation; fails with a clear message for another scheme kind. */
     public static FreeAnnotation readFree(Path header) throws IOException {
         return as(read(header), FreeAnnotation.class, header);
+    }
+
+    /** {@link #readFree(Path)} with the data file given apart ({@link #read(Path, Path)}). */
+    public static FreeAnnotation readFree(Path header, Path data) throws IOException {
+        return as(read(header, data), FreeAnnotation.class, header);
+    }
+
+    /** {@code X.annotation -> X.annotation~} (also {@code X.stream -> X.stream~}). */
+    public static Path dataPath(Path header) {
+        return AtomicFiles.dataPath(AtomicFiles.headerPath(header));
     }
 
     /** Reads a DISCRETE annotation; fails with a clear message for another scheme kind. */

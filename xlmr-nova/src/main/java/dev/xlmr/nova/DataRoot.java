@@ -20,7 +20,12 @@ import java.nio.file.Path;
  * DataRoot root = new DataRoot(Path.of("/srv/discover"));
  * Path trainer = root.resolve("modules\\xlm_roberta\\xlm_roberta.trainer");
  * root.resolve("../etc/passwd");   // PathEscapeException
+ * Path data = root.realFile(root.resolve("s/x.annotation~"));   // a link out of the root: PathEscapeException
  * }</pre>
+ *
+ * <p>{@link #resolve} checks a path before it is used; {@link #realFile} is for the moment a file is
+ * opened: it resolves every link of an existing file and checks the result again, so that a link inside
+ * the root (such as {@code x.annotation~} next to a real header) cannot lead a reader outside.
  */
 public final class DataRoot {
     private final Path root;
@@ -64,5 +69,28 @@ public final class DataRoot {
         }
         if (!real.startsWith(root)) throw new PathEscapeException("path leaves the data folder through a symbolic link: " + uri);
         return p;
+    }
+
+    /**
+     * The real path (all links resolved) of an existing file under the root, to open instead of {@code p}.
+     *
+     * @throws PathEscapeException  when the file's real path lies outside the root
+     * @throws NoSuchFileException  when it does not exist
+     */
+    public Path realFile(Path p) throws IOException {
+        Path real = p.toRealPath();
+        if (!real.startsWith(root)) {
+            throw new PathEscapeException(root.relativize(p.toAbsolutePath().normalize()) + " leads outside the data folder");
+        }
+        return real;
+    }
+
+    /** Whether {@code p} exists and its real path lies inside the root. */
+    public boolean isInside(Path p) {
+        try {
+            return p.toRealPath().startsWith(root);
+        } catch (IOException e) {
+            return false;
+        }
     }
 }

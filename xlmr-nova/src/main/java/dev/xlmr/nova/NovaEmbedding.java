@@ -75,8 +75,26 @@ public final class NovaEmbedding {
      */
     public static SsiStream process(FreeAnnotation ann, FramingOptions framing, Mode mode, int batchSize, Embedder embedder,
                                     int dim, BooleanSupplier cancelled, XlmRobertaModule.Progress progress) {
+        return process(ann, framing, ann.durationMs(), mode, batchSize, embedder, dim, Annotations.MAX_DATA_BYTES,
+                cancelled, progress);
+    }
+
+    /**
+     * {@link #process(FreeAnnotation, FramingOptions, Mode, int, Embedder, int, BooleanSupplier, XlmRobertaModule.Progress)}
+     * for a session of {@code durationMs} (DISCOVER's session duration, else the annotation's), refused
+     * before any allocation with {@link JobTooLargeException} when frames x dim floats exceed {@code maxBytes}.
+     *
+     * <pre>{@code
+     * SsiStream s = NovaEmbedding.process(transcript, FramingOptions.of(40, 960), 3_600_000, NovaEmbedding.Mode.DEFAULT,
+     *         16, model, 768, 1L << 30, () -> false, (done, total) -> { });
+     * }</pre>
+     */
+    public static SsiStream process(FreeAnnotation ann, FramingOptions framing, long durationMs, Mode mode, int batchSize,
+                                    Embedder embedder, int dim, long maxBytes, BooleanSupplier cancelled,
+                                    XlmRobertaModule.Progress progress) {
         if (batchSize < 1) throw new IllegalArgumentException("batch_size must be at least 1, got " + batchSize);
-        if (mode == Mode.COMPAT) return compat(ann, framing, batchSize, embedder, dim, cancelled, progress);
+        XlmRobertaModule.checkMemory(framing, durationMs, dim, maxBytes);
+        if (mode == Mode.COMPAT) return compat(ann, framing, durationMs, batchSize, embedder, dim, maxBytes, cancelled, progress);
         Vectors pooling = mode == Mode.MEAN ? Vectors.MEAN : Vectors.POOLER;
         TextEmbedder te = new TextEmbedder() {
             @Override
@@ -89,12 +107,12 @@ public final class NovaEmbedding {
                 return dim;
             }
         };
-        return XlmRobertaModule.process(ann, framing, te, batchSize, cancelled, progress);
+        return XlmRobertaModule.process(ann, framing, durationMs, te, batchSize, maxBytes, cancelled, progress);
     }
 
-    private static SsiStream compat(FreeAnnotation ann, FramingOptions framing, int b, Embedder embedder, int dim,
-                                    BooleanSupplier cancelled, XlmRobertaModule.Progress progress) {
-        XlmRobertaModule.Framing fr = XlmRobertaModule.frame(ann, framing);
+    private static SsiStream compat(FreeAnnotation ann, FramingOptions framing, long durationMs, int b, Embedder embedder,
+                                    int dim, long maxBytes, BooleanSupplier cancelled, XlmRobertaModule.Progress progress) {
+        XlmRobertaModule.Framing fr = XlmRobertaModule.frame(ann, framing, durationMs);
         int n = fr.frameCount();
         // The original runs a batch at i = B, 2B, ... (i <= n-1); frames after the last one are the leftover.
         int pooledEnd = n - 1 >= b ? (n - 1) / b * b + 1 : 0;
@@ -119,7 +137,9 @@ public final class NovaEmbedding {
             progress.update(total, total);
         }
         if (n > 0) {
-            dim = (pooledEnd > 0 ? pooled.get(fr.text(0)) : leftover.get(fr.text(0))).length;
+            int width = (pooledEnd > 0 ? pooled.get(fr.text(0)) : leftover.get(fr.text(0))).length;
+            if (width != dim) XlmRobertaModule.checkMemory(framing, durationMs, width, maxBytes);
+            dim = width;
         }
         ByteBuffer data = ByteBuffer.allocate(Math.multiplyExact(n, dim * 4)).order(ByteOrder.LITTLE_ENDIAN);
         for (int k = 0; k < n; k++) {

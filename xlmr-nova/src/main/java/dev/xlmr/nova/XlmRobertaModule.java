@@ -101,12 +101,49 @@ public final class XlmRobertaModule {
 
     /** Computes the frames and their window texts (no embedding). */
     public static Framing frame(FreeAnnotation ann, FramingOptions opts) {
-        long d = ann.durationMs();
+        return frame(ann, opts, ann.durationMs());
+    }
+
+    /**
+     * N for a session of {@code durationMs}: frames start at c = kS while c + S &lt;= min(end, D).
+     *
+     * <pre>{@code
+     * XlmRobertaModule.frameCount(FramingOptions.of(40, 960), 3500);   // 87
+     * }</pre>
+     */
+    public static long frameCount(FramingOptions opts, long durationMs) {
+        long s = opts.effectiveStrideMs();
+        long limit = opts.endMs() > 0 ? Math.min(opts.endMs(), durationMs) : durationMs;
+        return limit >= s ? limit / s : 0;
+    }
+
+    /**
+     * Checks, before anything is allocated, that a job's frames fit {@code maxBytes}: the stream
+     * (frames x dim floats) and the frame index (one int a frame).
+     *
+     * @throws JobTooLargeException naming the frames, the bytes needed and the limit
+     */
+    public static void checkMemory(FramingOptions opts, long durationMs, int dim, long maxBytes) {
+        long n = frameCount(opts, durationMs);
+        double bytes = (double) n * (4.0 * dim + 4.0);
+        if (n > MAX_FRAMES || bytes > maxBytes || bytes > Annotations.MAX_DATA_BYTES) {
+            throw new JobTooLargeException(String.format(java.util.Locale.ROOT,
+                    "%d ms at %d ms frames is %d frames x %d floats = %.1f MB, more than the job memory limit of %.1f MB"
+                            + " (at most %d frames)", durationMs, opts.effectiveStrideMs(), n, dim, bytes / 1e6,
+                    Math.min(maxBytes, Annotations.MAX_DATA_BYTES) / 1e6, MAX_FRAMES));
+        }
+    }
+
+    /**
+     * Frames with the session duration D given apart: DISCOVER takes D from the session's database entry
+     * when it has one, else from the annotation ({@link FreeAnnotation#durationMs()}).
+     */
+    public static Framing frame(FreeAnnotation ann, FramingOptions opts, long durationMs) {
+        long d = durationMs;
         long s = opts.effectiveStrideMs(), f = opts.effectiveFrameMs();
-        long limit = opts.endMs() > 0 ? Math.min(opts.endMs(), d) : d;
-        long n = limit >= s ? limit / s : 0; // c = kS with c + S <= limit
+        long n = frameCount(opts, d); // c = kS with c + S <= min(end, D)
         if (n > MAX_FRAMES) {
-            throw new IllegalArgumentException(n + " frames of " + s + " ms exceed the limit of " + MAX_FRAMES);
+            throw new JobTooLargeException(n + " frames of " + s + " ms exceed the limit of " + MAX_FRAMES);
         }
         List<FreeAnnotation.Label> labels = ann.labels();
         int m = labels.size();
@@ -172,8 +209,19 @@ public final class XlmRobertaModule {
      */
     public static SsiStream process(FreeAnnotation ann, FramingOptions opts, TextEmbedder embedder, int batchSize,
                                     BooleanSupplier cancelled, Progress progress) {
+        return process(ann, opts, ann.durationMs(), embedder, batchSize, Annotations.MAX_DATA_BYTES, cancelled, progress);
+    }
+
+    /**
+     * {@link #process(FreeAnnotation, FramingOptions, TextEmbedder, int, BooleanSupplier, Progress)} for a
+     * session of {@code durationMs}, refused with {@link JobTooLargeException} before any allocation when
+     * its stream and frame index need more than {@code maxBytes} ({@link #checkMemory}).
+     */
+    public static SsiStream process(FreeAnnotation ann, FramingOptions opts, long durationMs, TextEmbedder embedder,
+                                    int batchSize, long maxBytes, BooleanSupplier cancelled, Progress progress) {
         if (batchSize < 1) throw new IllegalArgumentException("batch size " + batchSize);
-        Framing fr = frame(ann, opts);
+        checkMemory(opts, durationMs, embedder.dimension(), maxBytes);
+        Framing fr = frame(ann, opts, durationMs);
         List<String> texts = fr.distinctTexts();
         int total = texts.size();
         byte[][] vectors = new byte[total][];
@@ -190,9 +238,7 @@ public final class XlmRobertaModule {
                 if (dim < 0) {
                     dim = out[j] == null ? 0 : out[j].length;
                     if (dim < 1) throw new IllegalStateException("embedder returned an empty vector");
-                    if ((long) fr.frameCount() * dim * 4 > Annotations.MAX_DATA_BYTES) {
-                        throw new IllegalArgumentException(fr.frameCount() + " frames x " + dim + " floats do not fit one stream");
-                    }
+                    if (dim != embedder.dimension()) checkMemory(opts, durationMs, dim, maxBytes);
                 }
                 if (out[j] == null || out[j].length != dim) {
                     throw new IllegalStateException("embedder returned vectors of different widths");

@@ -66,4 +66,20 @@ class DataRootTest {
         assertEquals(base.resolve("a.stream"), viaLink.resolve("a.stream"));
         assertThrows(PathEscapeException.class, () -> viaLink.resolve("../secret/passwd"));
     }
+
+    @Test
+    void realFileFollowsLinksAndChecksTheTarget() throws IOException {
+        Files.createDirectories(base.resolve("s"));
+        Files.writeString(base.resolve("s/x.annotation"), "<annotation/>");
+        Files.createSymbolicLink(base.resolve("s/x.annotation~"), outside.resolve("passwd"));
+        // the header path passes resolve(); the data file next to it is a link out of the root
+        Path header = root.resolve("s/x.annotation");
+        assertEquals(base.resolve("s/x.annotation"), root.realFile(header));
+        assertThrows(PathEscapeException.class, () -> root.realFile(base.resolve("s/x.annotation~")));
+        assertThrows(java.nio.file.NoSuchFileException.class, () -> root.realFile(base.resolve("s/none")));
+        Files.createSymbolicLink(base.resolve("s/inside~"), base.resolve("s/x.annotation"));
+        assertEquals(base.resolve("s/x.annotation"), root.realFile(base.resolve("s/inside~")));
+        assertEquals(false, root.isInside(base.resolve("s/x.annotation~")));
+        assertEquals(true, root.isInside(base.resolve("s/inside~")));
+    }
 }

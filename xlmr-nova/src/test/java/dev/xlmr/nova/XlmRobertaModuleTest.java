@@ -228,4 +228,45 @@ class XlmRobertaModuleTest {
         assertEquals("hi", XlmRobertaModule.frame(nb, FramingOptions.of(500, 0)).text(0), "Python's strip()");
         assertEquals(List.of(), Collections.unmodifiableList(XlmRobertaModule.frame(nb, FramingOptions.of(2000, 0)).distinctTexts()));
     }
+
+    @Test
+    void aJobTooLargeForItsMemoryLimitIsRefusedBeforeAllocating() {
+        // one record spanning 640,000 s: 16,000,000 frames of 40 ms
+        FreeAnnotation huge = FreeAnnotation.of("t", List.of(new FreeAnnotation.Label(0, 640_000, "hello", 1f)));
+        AtomicInteger calls = new AtomicInteger();
+        TextEmbedder fake = texts -> {
+            calls.incrementAndGet();
+            return texts.stream().map(t -> new float[32]).toArray(float[][]::new);
+        };
+        JobTooLargeException e = assertThrows(JobTooLargeException.class, () -> XlmRobertaModule.process(huge,
+                FramingOptions.of(40, 960), huge.durationMs(), new TextEmbedder() {
+                    public float[][] embed(List<String> texts) { return fake.embed(texts); }
+                    public int dimension() { return 32; }
+                }, 16, 64L << 20, () -> false, (a, b) -> { }));
+        assertTrue(e.getMessage().contains("16000000 frames x 32 floats = 2112.0 MB, more than the job memory limit of 67.1 MB"),
+                e.getMessage());
+        assertEquals(0, calls.get(), "nothing was embedded");
+        assertThrows(JobTooLargeException.class, () -> NovaEmbedding.process(huge, FramingOptions.of(40, 960),
+                huge.durationMs(), NovaEmbedding.Mode.COMPAT, 16, (t, v) -> fake.embed(t), 768, 1L << 30, () -> false, (a, b) -> { }));
+        // 87 frames x 32 floats fit easily
+        assertEquals(87, XlmRobertaModule.frameCount(FramingOptions.of(40, 960), 3500));
+        XlmRobertaModule.checkMemory(FramingOptions.of(40, 960), 3500, 32, 87 * (32 * 4 + 4));
+        assertThrows(JobTooLargeException.class, () -> XlmRobertaModule.checkMemory(FramingOptions.of(40, 960), 3500, 32, 87 * (32 * 4 + 4) - 1));
+    }
+
+    @Test
+    void aSessionDurationLongerThanTheTranscriptAddsEmptyFrames() {
+        FreeAnnotation t = FreeAnnotation.of("t", List.of(new FreeAnnotation.Label(0.5, 1.25, "hello world", 1f),
+                new FreeAnnotation.Label(1.30, 2.0, "how are you", 0.9f), new FreeAnnotation.Label(3.0, 3.5, "bye", 1f)));
+        XlmRobertaModule.Framing own = XlmRobertaModule.frame(t, FramingOptions.of(500, 1000));
+        XlmRobertaModule.Framing longer = XlmRobertaModule.frame(t, FramingOptions.of(500, 1000), 5000);
+        assertEquals(7, own.frameCount());
+        assertEquals(10, longer.frameCount());
+        for (int k = 0; k < 7; k++) assertEquals(own.text(k), longer.text(k));
+        // frame 7 = [2500, 4000]: "bye" (3.0-3.5) still overlaps; frame 9 = [3500, 5000] touches its end
+        assertEquals("bye", longer.text(7));
+        assertEquals("bye", longer.text(9));
+        XlmRobertaModule.Framing shorter = XlmRobertaModule.frame(t, FramingOptions.of(500, 1000), 1000);
+        assertEquals(List.of("hello world", "hello world"), List.of(shorter.text(0), shorter.text(1)));
+    }
 }

@@ -42,23 +42,33 @@ import org.eclipse.jetty.http.MultiPart;
 import org.eclipse.jetty.http.MultiPartFormData;
 
 /**
- * The NOVA/DISCOVER processing API over a data folder ({@code --nova-root}): {@code /process},
- * {@code /job_status}, {@code /job_status_all}, {@code /log}, {@code /log/<jobID>}, {@code /cancel},
- * {@code /fetch_result}, {@code /upload}, {@code /cml_info}, with the original server's form fields and
- * answers. Jobs run one at a time, in order, on their own thread; their model work shares the server's
+ * The NOVA/DISCOVER processing API over a data folder ({@code --nova-root}, DISCOVER's DATA_DIR) and a
+ * modules folder (its CML_DIR, the data folder by default): {@code /process}, {@code /job_status},
+ * {@code /job_status_all}, {@code /log}, {@code /log/<jobID>}, {@code /cancel}, {@code /fetch_result},
+ * {@code /upload}, {@code /cml_info}, {@code /api/update_progress}, with the original server's form fields
+ * and answers. Jobs run one at a time, in order, on their own thread; their model work shares the server's
  * batcher. Status codes: 0 WAITING, 1 RUNNING, 2 FINISHED, 3 ERROR, 4 CANCELED.
  *
- * <p>Every uri, trainer path and upload is confined to the data folder ({@link DataRoot}): an escape is
- * answered 400 before a job starts. {@code /process} also checks the request (trainer, data entries,
- * framing, options) at once and answers 400 with the reason, where the original would start a job that
- * fails; a job fails (status 3, reason in its log) only for what shows while it runs, such as a missing or
- * malformed annotation. Outputs of origin {@code file} are written in the data folder (to a temporary
- * file renamed into place); outputs of origin {@code request} go to the job's result folder, which
- * {@code /fetch_result} returns.
+ * <p>Fields come as the NOVA tool sends them (multipart, camelCase: {@code frameSize}, {@code leftContext},
+ * {@code dbHost} ...) or url-encoded in snake_case; both spellings mean the same, converted as DISCOVER
+ * converts them. A job runs the module over every session of {@code sessions} in {@code dataset} (without
+ * them, DISCOVER's {@code dummy_dataset}/{@code dummy_session}); progress is {@code "i/N"} sessions; a
+ * session that fails is logged and skipped, and the job then ends ERROR. Inputs are {@code file:} (a
+ * {@code uri} or a {@code uri_template} with {@code {dataset}} and {@code {session}}) or {@code db:}
+ * transcripts in the NOVA MongoDB named by dbHost/dbPort/dbUser/dbPassword ({@link NovaDb}); outputs are
+ * {@code file:}, {@code db:} (the stream {@code <data>/<dataset>/<session>/<role>.<name>.stream} and its
+ * {@code Streams} document) or {@code request:} ({@code /fetch_result}); {@code "active": false} skips one.
+ *
+ * <p>{@code /process} answers {@code {"success":"True"}} as DISCOVER does; a request that cannot run
+ * fails its job at once with the reason in the job's log. Every path is confined to its folder
+ * ({@link DataRoot}), and every file is opened at its real path after checking that it lies inside, so
+ * a symbolic link in the data folder cannot lead a job outside. Every job ends in a final state, whatever
+ * it hits (also an {@link Error}); a session whose frames would need more than
+ * {@link NovaOptions#maxJobBytes()} fails before anything is allocated.
  *
  * <p>The {@code xlm_roberta} module is built in: {@code modules/xlm_roberta/xlm_roberta.trainer} (either
- * separator) works without a file; trainer files under the data folder are used when present, and must
- * name the XLMRoBERTa module.
+ * separator, with or without {@code modules/}) works without a file; trainer files in the modules folder
+ * are used when present, and must name the XLMRoBERTa module.
  */
 final class NovaRoutes implements AutoCloseable {
     static final String BUILTIN_TRAINER = "modules/xlm_roberta/xlm_roberta.trainer";
@@ -79,6 +89,7 @@ final class NovaRoutes implements AutoCloseable {
         volatile String startTime;
         volatile String endTime;
         volatile boolean cancelled;
+        volatile boolean wasCanceled;
 
         Job(String key, String trainerPath, Map<String, String> details, Path logPath, Path resultDir) {
             this.key = key;
@@ -104,24 +115,28 @@ final class NovaRoutes implements AutoCloseable {
     }
 
     /** A checked /process request. */
-    private record Plan(FramingOptions framing, NovaEmbedding.Mode mode, int batchSize, String promptName, Path input,
-                        Path output, String outputName) {}
+    private record Plan(FramingOptions framing, NovaEmbedding.Mode mode, int batchSize, String promptName, JsonNode input,
+                        String inputOrigin, List<Output> outputs, String dataset, List<String> sessions, DbParams db) {}
 
     private final InferenceService service;
     private final DynamicBatcher batcher;
     private final ServerOptions options;
+    private final NovaOptions novaOptions;
     private final DataRoot root;
+    private final DataRoot modules;
     private final Path work;
     private final Trainer builtin;
     private final Map<String, Job> jobs = new LinkedHashMap<>();
     private final ExecutorService runner = Executors.newSingleThreadExecutor(
             r -> Thread.ofPlatform().name("xlmr-nova-jobs").daemon().unstarted(r));
 
-    NovaRoutes(InferenceService service, DynamicBatcher batcher, ServerOptions options) throws IOException {
+    NovaRoutes(InferenceService service, DynamicBatcher batcher, ServerOptions options, NovaOptions novaOptions) throws IOException {
         this.service = service;
         this.batcher = batcher;
         this.options = options;
+        this.novaOptions = novaOptions;
         this.root = new DataRoot(options.novaRoot());
+        this.modules = novaOptions.modulesDir() == null ? root : new DataRoot(novaOptions.modulesDir());
         this.work = Files.createTempDirectory("xlmr-nova-");
         Files.createDirectories(work.resolve("logs"));
         Files.createDirectories(work.resolve("results"));
@@ -142,26 +157,30 @@ final class NovaRoutes implements AutoCloseable {
         routes.put("POST /fetch_result", this::fetchResult);
         routes.put("POST /upload", this::upload);
         routes.put("POST /cml_info", this::cmlInfo);
+        routes.put("POST /api/update_progress", this::updateProgress);
     }
 
     // ---- /process ----
 
     private void process(Exchange ex) {
-        Map<String, String> form = ex.form();
-        String key = form.get("jobID");
+        Map<String, String> raw = ex.form();
+        Map<String, String> form = discoverFields(raw);
+        String key = form.get("job_id");
         if (key == null || key.isBlank()) key = "job-" + Long.toHexString(RANDOM.nextLong() >>> 16);
         checkJobId(key);
-        String trainerPath = form.get("trainerFilePath");
-        Plan plan = plan(form, trainerPath);
         Job job;
         synchronized (jobs) {
             Job old = jobs.get(key);
             if (old != null && old.active()) {
-                throw new ApiException(409, "validation", "job " + key + " is still " + old.status.name().toLowerCase(Locale.ROOT));
+                // NOVA derives the job ID from the request, so this is the same job asked for again
+                old.log("a second request for this job while it is " + old.status.name().toLowerCase(Locale.ROOT)
+                        + " was ignored");
+                ex.sendJson(200, Map.of("success", "True"));
+                return;
             }
             Path results = work.resolve("results").resolve(key);
             deleteTree(results);
-            job = new Job(key, trainerPath, sanitize(form), work.resolve("logs").resolve(key + ".log"), results);
+            job = new Job(key, form.get("trainer_file_path"), sanitize(raw), work.resolve("logs").resolve(key + ".log"), results);
             try {
                 Files.deleteIfExists(job.logPath);
             } catch (IOException e) {
@@ -170,7 +189,17 @@ final class NovaRoutes implements AutoCloseable {
             jobs.remove(key); // re-inserted last, as a new job
             jobs.put(key, job);
         }
-        job.log("request " + python(job.details));
+        job.log(python(job.details));
+        Plan plan;
+        try {
+            plan = plan(form);
+        } catch (ApiException e) {
+            // DISCOVER accepts every request and the job fails: NOVA then shows the reason from the log
+            job.log("Job failed with exception " + e.getMessage());
+            finish(job, Status.ERROR);
+            ex.sendJson(200, Map.of("success", "True"));
+            return;
+        }
         Job j = job;
         try {
             runner.execute(() -> run(j, plan));
@@ -179,6 +208,28 @@ final class NovaRoutes implements AutoCloseable {
             throw new ApiException(503, "unhealthy", "the server is shutting down");
         }
         ex.sendJson(200, Map.of("success", "True"));
+    }
+
+    /**
+     * DISCOVER's field names: every key converted from camelCase to snake_case as its ExecutionHandler does
+     * ({@code frameSize -> frame_size}, {@code jobID -> job_id}, {@code trainerFilePath -> trainer_file_path});
+     * keys already in snake_case stay. When both spellings come, the later one wins, as in DISCOVER.
+     */
+    static Map<String, String> discoverFields(Map<String, String> form) {
+        Map<String, String> out = new LinkedHashMap<>();
+        form.forEach((k, v) -> out.put(snake(k), v));
+        return out;
+    }
+
+    /** {@code re.sub(r"(?<!^)(?=[A-Z])(?<![A-Z])", "_", k).lower()}. */
+    static String snake(String k) {
+        StringBuilder sb = new StringBuilder(k.length() + 4);
+        for (int i = 0; i < k.length(); i++) {
+            char c = k.charAt(i);
+            if (i > 0 && c >= 'A' && c <= 'Z' && !(k.charAt(i - 1) >= 'A' && k.charAt(i - 1) <= 'Z')) sb.append('_');
+            sb.append(c);
+        }
+        return sb.toString().toLowerCase(Locale.ROOT);
     }
 
     /** Job ids name folders and log files: no separators, control characters or leading dot. */
@@ -190,7 +241,14 @@ final class NovaRoutes implements AutoCloseable {
         }
     }
 
-    private Plan plan(Map<String, String> form, String trainerPath) {
+    /** The NOVA database of a request: dbHost, dbPort, dbUser, dbPassword. */
+    private record DbParams(String host, int port, String user, String password) {}
+
+    /** One output of the job: its data entry and origin (file, db or request). */
+    private record Output(JsonNode entry, String origin) {}
+
+    private Plan plan(Map<String, String> form) {
+        String trainerPath = form.get("trainer_file_path");
         Trainer trainer = trainer(trainerPath);
         String create = trainer.model().getOrDefault("create", "");
         String script = trainer.model().getOrDefault("script", "");
@@ -200,7 +258,10 @@ final class NovaRoutes implements AutoCloseable {
         }
         FramingOptions framing;
         try {
-            framing = FramingOptions.fromRequest(form);
+            Map<String, String> times = new LinkedHashMap<>(form);
+            // NOVA sends stride "None" when the field is hidden; DISCOVER's parser then uses the frame size
+            times.replaceAll((k, v) -> v != null && v.strip().equalsIgnoreCase("none") ? "" : v);
+            framing = FramingOptions.fromRequest(times);
         } catch (IllegalArgumentException e) {
             throw new ApiException(400, "validation", "framing: " + e.getMessage());
         }
@@ -228,36 +289,81 @@ final class NovaRoutes implements AutoCloseable {
         String outputId = trainer.io().stream().filter(io -> !io.isInput()).map(Trainer.Io::id).findFirst().orElse("embeddings");
         JsonNode data = dataEntries(form.get("data"));
         JsonNode in = entry(data, "input", inputId, "annotation");
-        JsonNode out = entry(data, "output", outputId, "stream");
         String[] inSrc = src(in);
-        if (!inSrc[0].equals("file")) {
-            throw new ApiException(400, "validation", "input origin " + inSrc[0] + " is not supported; use file:annotation:free");
+        if (!inSrc[0].equals("file") && !inSrc[0].equals("db")) {
+            throw new ApiException(400, "validation", "input origin " + inSrc[0] + " is not supported; use file: or db:annotation:free");
         }
-        if (!inSrc[1].equals("annotation") || !inSrc[2].equals("free")) {
+        if (!inSrc[1].equals("annotation") || !(inSrc[2].equals("free") || inSrc[2].startsWith("free:"))) {
             throw new ApiException(400, "validation", "input " + in.path("id").asText() + " must be annotation:free, got "
                     + in.path("src").asText());
         }
-        String[] outSrc = src(out);
-        if (!outSrc[1].equals("stream")) {
-            throw new ApiException(400, "validation", "output " + out.path("id").asText() + " must be a stream, got "
-                    + out.path("src").asText());
+        List<Output> outputs = new ArrayList<>();
+        for (JsonNode out : outputs(data, outputId)) {
+            String[] outSrc = src(out);
+            if (!outSrc[1].equals("stream")) {
+                throw new ApiException(400, "validation", "output " + out.path("id").asText() + " must be a stream, got "
+                        + out.path("src").asText());
+            }
+            if (!List.of("file", "db", "request").contains(outSrc[0])) {
+                throw new ApiException(400, "validation", "output origin " + outSrc[0] + " is not supported; use file, db or request");
+            }
+            if (outSrc[0].equals("db") && (out.path("name").asText("").isBlank() || out.path("role").asText("").isBlank())) {
+                throw new ApiException(400, "validation", "db output " + out.path("id").asText() + " needs a name and a role");
+            }
+            if (outSrc[0].equals("file") && !out.hasNonNull("uri_template") && out.path("uri").asText("").isBlank()) {
+                throw new ApiException(400, "validation", "output uri is missing");
+            }
+            outputs.add(new Output(out, outSrc[0]));
         }
-        Path input = confined(in.path("uri").asText(null), "input uri");
-        String outUri = out.path("uri").asText("");
-        switch (outSrc[0]) {
-            case "file" -> {
-                Path output = confined(withExtension(outUri, ".stream"), "output uri");
-                return new Plan(framing, mode, batchSize, promptName, input, output, null);
+        if (inSrc[0].equals("db")) {
+            for (String f : List.of("scheme", "annotator", "role")) {
+                if (in.path(f).asText("").isBlank()) throw new ApiException(400, "validation", "db input " + in.path("id").asText()
+                        + " needs a " + f);
             }
-            case "request" -> {
-                String name = outUri.isBlank() ? out.path("id").asText(outputId) : outUri;
-                name = name.replace('\\', '/');
-                name = name.substring(name.lastIndexOf('/') + 1);
-                if (name.isBlank() || name.equals(".") || name.equals("..")) name = outputId;
-                return new Plan(framing, mode, batchSize, promptName, input, null, withExtension(name, ".stream"));
+        } else if (!in.hasNonNull("uri_template")) {
+            confined(in.path("uri").asText(null), "input uri");
+        }
+        for (Output o : outputs) {
+            if (o.origin().equals("file") && !o.entry().hasNonNull("uri_template")) {
+                confined(withExtension(o.entry().path("uri").asText(""), ".stream"), "output uri");
             }
-            default -> throw new ApiException(400, "validation", "output origin " + outSrc[0]
-                    + " is not supported; use file or request");
+        }
+        boolean needsDb = inSrc[0].equals("db") || outputs.stream().anyMatch(o -> o.origin().equals("db"));
+        DbParams db = null;
+        String dataset = form.get("dataset");
+        List<String> sessions = sessionList(form.get("sessions"));
+        if (needsDb) {
+            String host = form.getOrDefault("db_host", "");
+            if (host.isBlank()) throw new ApiException(400, "validation", "db: sources need dbHost and dbPort");
+            int port;
+            try {
+                port = Integer.parseInt(form.getOrDefault("db_port", "27017").strip());
+                if (port < 1 || port > 65535) throw new NumberFormatException();
+            } catch (NumberFormatException e) {
+                throw new ApiException(400, "validation", "dbPort must be a port number, got " + form.get("db_port"));
+            }
+            db = new DbParams(host.strip(), port, form.getOrDefault("db_user", ""), form.getOrDefault("db_password", ""));
+            if (dataset == null || dataset.isBlank()) throw new ApiException(400, "validation", "db: sources need a dataset");
+            if (sessions.isEmpty()) throw new ApiException(400, "validation", "db: sources need sessions (a JSON list of names)");
+        } else {
+            // DISCOVER's defaults when the request names none
+            if (dataset == null || dataset.isBlank()) dataset = "dummy_dataset";
+            if (sessions.isEmpty()) sessions = List.of("dummy_session");
+        }
+        return new Plan(framing, mode, batchSize, promptName, in, inSrc[0], outputs, dataset, sessions, db);
+    }
+
+    private static List<String> sessionList(String json) {
+        if (json == null || json.isBlank()) return List.of();
+        try {
+            JsonNode n = Exchange.JSON.readTree(json);
+            List<String> out = new ArrayList<>();
+            if (n.isTextual()) out.add(n.asText());
+            else if (n.isArray()) n.forEach(x -> out.add(x.asText()));
+            else throw new ApiException(400, "validation", "sessions must be a JSON list of session names");
+            return out;
+        } catch (JsonProcessingException e) {
+            throw new ApiException(400, "validation", "sessions: malformed JSON: " + e.getOriginalMessage());
         }
     }
 
@@ -265,17 +371,35 @@ final class NovaRoutes implements AutoCloseable {
         if (trainerPath == null || trainerPath.isBlank()) {
             throw new ApiException(400, "validation", "trainerFilePath is missing");
         }
-        Path p = confined(trainerPath, "trainerFilePath");
+        Path p;
+        try {
+            String t = trainerPath.strip();
+            // NOVA strips its CML folder from the trainer's path, which can leave one leading separator
+            if ((t.startsWith("\\") || t.startsWith("/")) && !t.startsWith("\\\\") && !t.startsWith("//")
+                    && !Path.of(t.replace('\\', '/')).normalize().startsWith(modules.root())) {
+                t = t.substring(1);
+            }
+            p = modules.resolve(t);
+        } catch (PathEscapeException e) {
+            throw new ApiException(400, "path_escape", "trainerFilePath: " + e.getMessage());
+        } catch (IOException e) {
+            throw new ApiException(400, "validation", "trainerFilePath: " + e.getMessage());
+        }
         if (Files.isRegularFile(p)) {
             try {
-                return Trainer.read(p);
+                return Trainer.read(modules.realFile(p));
+            } catch (PathEscapeException e) {
+                throw new ApiException(400, "path_escape", "trainerFilePath: " + e.getMessage());
             } catch (IOException e) {
                 throw new ApiException(400, "validation", "trainer " + trainerPath + ": " + e.getMessage());
             }
         }
         String norm = trainerPath.strip().replace('\\', '/');
         while (norm.startsWith("./")) norm = norm.substring(2);
-        if (norm.equalsIgnoreCase(BUILTIN_TRAINER)) return builtin;
+        if (norm.startsWith("/") && !norm.startsWith("//")) norm = norm.substring(1);
+        if (norm.equalsIgnoreCase(BUILTIN_TRAINER) || norm.equalsIgnoreCase(BUILTIN_TRAINER.substring("modules/".length()))) {
+            return builtin;
+        }
         throw new ApiException(400, "validation", "no trainer " + trainerPath + " (the built-in one is "
                 + BUILTIN_TRAINER + ")");
     }
@@ -295,9 +419,42 @@ final class NovaRoutes implements AutoCloseable {
         return uri.toLowerCase(Locale.ROOT).endsWith(ext) ? uri : uri + ext;
     }
 
+    /**
+     * A file entry's path for one session: {@code uri_template} with {@code {dataset}} and {@code {session}}
+     * filled (Python's str.format: {@code {{ }}} are literal braces), else {@code uri} verbatim.
+     */
+    static String fileUri(JsonNode entry, String dataset, String session) {
+        JsonNode t = entry.get("uri_template");
+        if (t == null || t.isNull()) return entry.path("uri").asText("");
+        String template = t.asText();
+        StringBuilder sb = new StringBuilder();
+        for (int i = 0; i < template.length(); i++) {
+            char c = template.charAt(i);
+            if ((c == '{' || c == '}') && i + 1 < template.length() && template.charAt(i + 1) == c) {
+                sb.append(c);
+                i++;
+            } else if (c == '{') {
+                int end = template.indexOf('}', i);
+                String field = end < 0 ? "" : template.substring(i + 1, end);
+                switch (field) {
+                    case "dataset" -> sb.append(dataset);
+                    case "session" -> sb.append(session);
+                    default -> throw new IllegalArgumentException("uri_template " + template
+                            + " may only hold {dataset} and {session}, found {" + field + (end < 0 ? "" : "}"));
+                }
+                i = end;
+            } else if (c == '}') {
+                throw new IllegalArgumentException("uri_template " + template + " has a single '}'");
+            } else {
+                sb.append(c);
+            }
+        }
+        return sb.toString();
+    }
+
     private static Map<String, String> requestOptions(Map<String, String> form) {
         Map<String, String> out = new LinkedHashMap<>();
-        String optStr = form.get("optStr");
+        String optStr = form.get("opt_str");
         if (optStr != null && !optStr.isBlank()) {
             try {
                 Trainer.parseOptStr(optStr).forEach(o -> out.put(o.name(), o.value()));
@@ -342,6 +499,28 @@ final class NovaRoutes implements AutoCloseable {
         throw new ApiException(400, "validation", "data has no " + type + " \"" + id + "\" (" + kind + ")");
     }
 
+    /** The active outputs of that id (or, when none has it, of kind stream); {@code "active": false} ones are skipped as DISCOVER does. */
+    private static List<JsonNode> outputs(JsonNode data, String id) {
+        List<JsonNode> byId = new ArrayList<>(), streams = new ArrayList<>();
+        for (JsonNode e : data) {
+            if (!e.isObject() || !"output".equalsIgnoreCase(e.path("type").asText())) continue;
+            if (id.equals(e.path("id").asText())) byId.add(e);
+            else if (src(e)[1].equals("stream")) streams.add(e);
+        }
+        List<JsonNode> all = byId.isEmpty() ? streams : byId;
+        if (all.isEmpty()) throw new ApiException(400, "validation", "data has no output \"" + id + "\" (stream)");
+        return all.stream().filter(NovaRoutes::active).toList();
+    }
+
+    /** {@code active} false (or "False", as Python's truthiness of NOVA's values) skips an entry. */
+    private static boolean active(JsonNode e) {
+        JsonNode a = e.get("active");
+        if (a == null || a.isNull()) return true;
+        if (a.isBoolean()) return a.asBoolean();
+        String s = a.asText().strip().toLowerCase(Locale.ROOT);
+        return !(s.equals("false") || s.equals("0") || s.isEmpty() || s.equals("no"));
+    }
+
     /** {@code origin:kind:subtype}, lower case, missing parts empty. */
     private static String[] src(JsonNode entry) {
         String[] parts = entry.path("src").asText("").toLowerCase(Locale.ROOT).split(":", 3);
@@ -354,42 +533,139 @@ final class NovaRoutes implements AutoCloseable {
         if (job.cancelled) return;
         job.status = Status.RUNNING;
         job.startTime = LocalDateTime.now().format(TIME);
-        job.progress = "0%";
+        int total = plan.sessions().size();
+        job.progress = "0/" + total;
+        int failed = 0;
+        NovaDb db = null;
         try {
-            FreeAnnotation transcript = Annotations.readFree(plan.input());
-            job.log("read " + transcript.size() + " segments, " + transcript.durationMs() + " ms, from " + plan.input());
-            long t0 = System.nanoTime();
-            SsiStream stream = NovaEmbedding.process(transcript, plan.framing(), plan.mode(), plan.batchSize(),
-                    (texts, vectors) -> embedThroughBatcher(texts, vectors, plan.promptName()), service.info().hiddenSize(),
-                    () -> job.cancelled,
-                    (done, total) -> job.progress = (total == 0 ? 100 : 100L * done / total) + "%");
-            if (job.cancelled) throw new CancellationException();
-            Path out = plan.output();
-            if (out == null) {
-                Files.createDirectories(job.resultDir);
-                out = job.resultDir.resolve(plan.outputName());
-            } else if (out.getParent() != null) {
-                Files.createDirectories(out.getParent());
+            if (plan.db() != null) {
+                DbParams p = plan.db();
+                db = NovaDb.connect(p.host(), p.port(), p.user(), p.password());
+                job.log("connected to " + db);
             }
-            stream.write(out, FileType.BINARY);
-            job.log(String.format(Locale.ROOT, "wrote %d frames x %d at %.3f Hz (pooling %s) to %s in %.1f s",
-                    stream.numSamples(), stream.dim(), stream.sampleRate(), plan.mode().name().toLowerCase(Locale.ROOT),
-                    out, (System.nanoTime() - t0) / 1e9));
-            job.progress = "100%";
-            finish(job, Status.FINISHED);
+            List<NovaDb.Session> sessions = new ArrayList<>();
+            if (db != null) {
+                List<NovaDb.Session> found = db.sessions(plan.dataset(), plan.sessions());
+                for (String name : plan.sessions()) {
+                    NovaDb.Session s = found.stream().filter(x -> x.name().equals(name)).findFirst().orElse(null);
+                    sessions.add(s == null ? new NovaDb.Session(name, -2) : s);
+                }
+            } else {
+                for (String name : plan.sessions()) sessions.add(new NovaDb.Session(name, -1));
+            }
+            for (int i = 0; i < total; i++) {
+                if (job.cancelled) throw new CancellationException();
+                NovaDb.Session session = sessions.get(i);
+                String at = "(" + (i + 1) + "/" + total + "): " + session.name();
+                job.progress = (i + 1) + "/" + total;
+                job.log("Processing session " + at + "...");
+                try {
+                    if (session.durationMs() == -2) {
+                        throw new IOException("dataset " + plan.dataset() + " has no session " + session.name());
+                    }
+                    runSession(job, plan, db, session);
+                    job.log("Completed session " + at);
+                } catch (CancellationException e) {
+                    throw e;
+                } catch (Exception | OutOfMemoryError | StackOverflowError e) {
+                    failed++;
+                    job.log("Processor exited with error: '" + reason(e) + "'. Continuing with next session " + at);
+                }
+            }
+            job.log("Processing completed!");
+            if (failed > 0) {
+                job.log("Processing job encountered errors for " + failed + " of " + total + " sessions. Check logs for details.");
+                job.log("Job failed with exception exit status 1");
+            }
+            finish(job, failed > 0 ? Status.ERROR : Status.FINISHED);
         } catch (CancellationException e) {
             job.log("cancelled");
             finish(job, Status.CANCELED);
-        } catch (NovaFormatException | IllegalArgumentException | IllegalStateException | UnsupportedOperationException e) {
-            job.log("Job failed with exception " + e.getMessage());
+        } catch (Throwable e) {
+            // every job ends in a final state, whatever it hit
+            job.log("Job failed with exception " + reason(e));
             finish(job, Status.ERROR);
-        } catch (IOException | UncheckedIOException e) {
-            job.log("Job failed with exception " + e);
-            finish(job, Status.ERROR);
-        } catch (RuntimeException e) {
-            job.log("Job failed with exception " + e);
-            finish(job, Status.ERROR);
+        } finally {
+            if (db != null) db.close();
+            if (job.status == Status.RUNNING || job.status == Status.WAITING) finish(job, Status.ERROR);
         }
+    }
+
+    private static String reason(Throwable e) {
+        if (e instanceof OutOfMemoryError) return "out of memory (" + e.getMessage() + "): the session is too large for this heap";
+        if (e instanceof java.nio.file.NoSuchFileException) return "no such file " + e.getMessage();
+        if (e instanceof IOException && e.getMessage() != null) return e.getMessage();
+        if (e instanceof NovaFormatException || e instanceof IllegalArgumentException || e instanceof IllegalStateException
+                || e instanceof PathEscapeException || e instanceof UnsupportedOperationException) {
+            return e.getMessage();
+        }
+        return e.getMessage() == null ? e.toString() : e.getClass().getSimpleName() + ": " + e.getMessage();
+    }
+
+    private void runSession(Job job, Plan plan, NovaDb db, NovaDb.Session session) throws IOException {
+        String dataset = plan.dataset();
+        FreeAnnotation transcript;
+        String from;
+        if (plan.inputOrigin().equals("db")) {
+            JsonNode in = plan.input();
+            transcript = db.readFree(dataset, session.name(), in.path("scheme").asText(), in.path("annotator").asText(),
+                    in.path("role").asText());
+            from = "db " + dataset + "/" + session.name() + " " + in.path("scheme").asText() + "/"
+                    + in.path("annotator").asText() + "/" + in.path("role").asText();
+        } else {
+            Path header = confined(fileUri(plan.input(), dataset, session.name()), "input uri");
+            transcript = readConfined(header);
+            from = root.root().relativize(header).toString();
+        }
+        long d = session.durationMs() >= 0 ? session.durationMs() : transcript.durationMs();
+        job.log("read " + transcript.size() + " segments from " + from + "; session duration " + d + " ms");
+        long t0 = System.nanoTime();
+        SsiStream stream = NovaEmbedding.process(transcript, plan.framing(), d, plan.mode(), plan.batchSize(),
+                (texts, vectors) -> embedThroughBatcher(texts, vectors, plan.promptName()), service.info().hiddenSize(),
+                novaOptions.maxJobBytes(), () -> job.cancelled, (done, all) -> { });
+        if (job.cancelled) throw new CancellationException();
+        for (Output o : plan.outputs()) {
+            JsonNode e = o.entry();
+            Path out = switch (o.origin()) {
+                case "file" -> confined(withExtension(fileUri(e, dataset, session.name()), ".stream"), "output uri");
+                case "db" -> confined(dataset + "/" + session.name() + "/" + e.path("role").asText() + "."
+                        + e.path("name").asText() + ".stream", "db output");
+                default -> {
+                    // DISCOVER's request outputs: <shared>/<job>/<dataset>/<session>/<name>
+                    String name = e.path("name").asText("");
+                    if (name.isBlank()) name = e.path("uri").asText("");
+                    name = name.replace('\\', '/');
+                    name = name.substring(name.lastIndexOf('/') + 1);
+                    if (name.isBlank() || name.equals(".") || name.equals("..")) name = e.path("id").asText("embeddings");
+                    checkSegment(dataset, "dataset");
+                    checkSegment(session.name(), "session");
+                    yield job.resultDir.resolve(dataset).resolve(session.name()).resolve(withExtension(name, ".stream"));
+                }
+            };
+            if (out.getParent() != null) Files.createDirectories(out.getParent());
+            stream.write(out, FileType.BINARY);
+            if (o.origin().equals("db")) db.saveStream(dataset, e.path("name").asText(), stream.sampleRate(), "stream");
+            job.log(String.format(Locale.ROOT, "wrote %d frames x %d at %.3f Hz (pooling %s) to %s%s in %.1f s",
+                    stream.numSamples(), stream.dim(), stream.sampleRate(), plan.mode().name().toLowerCase(Locale.ROOT),
+                    o.origin().equals("request") ? "the job's results " : "", o.origin().equals("request")
+                            ? job.resultDir.relativize(out).toString() : root.root().relativize(out).toString(),
+                    (System.nanoTime() - t0) / 1e9));
+        }
+    }
+
+    private static void checkSegment(String name, String what) {
+        if (name.isBlank() || name.equals(".") || name.equals("..") || name.contains("/") || name.contains("\\")
+                || name.indexOf('\0') >= 0) {
+            throw new IllegalArgumentException(what + " \"" + name + "\" cannot name a folder");
+        }
+    }
+
+    /** Reads an annotation pair, each file opened at its real path once that is checked to lie in the data folder. */
+    private FreeAnnotation readConfined(Path header) throws IOException {
+        Path realHeader = root.realFile(header);
+        Path data = Annotations.dataPath(header);
+        Path realData = Files.exists(data, java.nio.file.LinkOption.NOFOLLOW_LINKS) ? root.realFile(data) : data;
+        return Annotations.readFree(realHeader, realData);
     }
 
     private static void finish(Job job, Status status) {
@@ -421,6 +697,26 @@ final class NovaRoutes implements AutoCloseable {
 
     // ---- status, logs, cancel, results ----
 
+    /** {@code jobID} (or {@code job_id}) of a form. */
+    private static String jobId(Map<String, String> form) {
+        return discoverFields(form).get("job_id");
+    }
+
+    /** {@code POST /api/update_progress {"job_key", "progress"}}: how du-process reports "i/N" to DISCOVER. */
+    private void updateProgress(Exchange ex) {
+        JsonNode body = ex.json();
+        String key = body.path("job_key").asText("");
+        String progress = body.path("progress").asText("");
+        if (key.isEmpty() || progress.isEmpty()) {
+            ex.sendJson(400, Map.of("success", false, "error", "Missing job_key or progress"));
+            return;
+        }
+        Job j = job(key);
+        if (j == null) throw new ApiException(404, "not_found", "no job " + key);
+        j.progress = progress;
+        ex.sendJson(200, Map.of("success", true));
+    }
+
     private Job job(String key) {
         synchronized (jobs) {
             return key == null ? null : jobs.get(key);
@@ -428,20 +724,20 @@ final class NovaRoutes implements AutoCloseable {
     }
 
     private void jobStatus(Exchange ex) {
-        Job j = job(ex.form().get("jobID"));
+        Job j = job(jobId(ex.form()));
         ex.sendJson(200, Map.of("status", j == null ? Status.WAITING.ordinal() : j.status.ordinal()));
     }
 
     private void jobStatusAll(Exchange ex) {
-        List<Map<String, String>> out = new ArrayList<>();
+        List<Map<String, Object>> out = new ArrayList<>();
         List<Job> all;
         synchronized (jobs) {
             all = new ArrayList<>(jobs.values());
         }
         for (Job j : all) {
-            Map<String, String> m = new LinkedHashMap<>();
+            Map<String, Object> m = new LinkedHashMap<>();
             m.put("job_key", j.key);
-            m.put("job_type", "process");
+            m.put("job_type", "du-process");
             m.put("module_name", moduleName(j.trainerPath));
             m.put("status", j.status.name());
             m.put("progress", j.progress == null ? "-" : j.progress);
@@ -450,6 +746,7 @@ final class NovaRoutes implements AutoCloseable {
             m.put("log_path", j.logPath.toString());
             m.put("details", python(j.details));
             m.put("interactive_url", "");
+            m.put("was_canceled", j.wasCanceled);
             out.add(m);
         }
         ex.sendJson(200, out);
@@ -472,7 +769,7 @@ final class NovaRoutes implements AutoCloseable {
     }
 
     private void log(Exchange ex) {
-        Job j = job(ex.form().get("jobID"));
+        Job j = job(jobId(ex.form()));
         ex.sendJson(200, Map.of("message", j == null ? "No log for the given parameters found." : logOf(j)));
     }
 
@@ -485,7 +782,8 @@ final class NovaRoutes implements AutoCloseable {
     }
 
     private void cancel(Exchange ex) {
-        Job j = job(ex.form().get("jobID"));
+        Job j = job(jobId(ex.form()));
+        if (j != null) j.wasCanceled = true;
         boolean ok = j != null && j.active();
         if (ok) {
             j.cancelled = true;
@@ -499,8 +797,8 @@ final class NovaRoutes implements AutoCloseable {
     }
 
     private void fetchResult(Exchange ex) throws IOException {
-        Map<String, String> form = ex.form();
-        String key = form.get("jobID");
+        Map<String, String> form = discoverFields(ex.form());
+        String key = form.get("job_id");
         Job j = job(key);
         List<Path> files = new ArrayList<>();
         if (j != null && Files.isDirectory(j.resultDir) && !j.active()) {
@@ -580,11 +878,11 @@ final class NovaRoutes implements AutoCloseable {
         List<String> inputFilter = filterList(form.get("input_filter"));
         List<String> outputFilter = filterList(form.get("output_filter"));
         Map<String, String> ok = new java.util.TreeMap<>(), faulty = new java.util.TreeMap<>();
-        try (Stream<Path> s = Files.walk(root.root(), 8)) {
-            for (Path p : s.filter(f -> f.toString().endsWith(".trainer") && Files.isRegularFile(f)).toList()) {
-                String rel = root.root().relativize(p).toString().replace('\\', '/');
+        try (Stream<Path> s = Files.walk(modules.root(), 8)) {
+            for (Path p : s.filter(f -> f.toString().endsWith(".trainer") && Files.isRegularFile(f) && modules.isInside(f)).toList()) {
+                String rel = modules.root().relativize(p).toString().replace('\\', '/');
                 try {
-                    addTrainer(ok, rel, Trainer.read(p), inputFilter, outputFilter);
+                    addTrainer(ok, rel, Trainer.read(modules.realFile(p)), inputFilter, outputFilter);
                 } catch (IOException | RuntimeException e) {
                     faulty.put(rel, e.getMessage() == null ? e.toString() : e.getMessage());
                 }

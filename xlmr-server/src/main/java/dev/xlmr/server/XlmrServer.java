@@ -55,7 +55,7 @@ public final class XlmrServer implements AutoCloseable {
     private static final java.util.Set<String> PUBLIC = java.util.Set.of("GET /health", "GET /", "GET /ping", "GET /metrics",
             "GET /docs", "GET /api-doc/openapi.json");
 
-    private XlmrServer(InferenceService service, ServerOptions options) throws IOException {
+    private XlmrServer(InferenceService service, ServerOptions options, NovaOptions novaOptions) throws IOException {
         DynamicBatcher[] holder = new DynamicBatcher[1];
         this.metrics = new ServerMetrics(() -> holder[0] == null ? 0 : holder[0].queueDepth());
         this.batcher = holder[0] = new DynamicBatcher(options.maxBatchTokens(), options.maxWaitMs(), options.maxQueue(), metrics);
@@ -65,7 +65,7 @@ public final class XlmrServer implements AutoCloseable {
                 : ("Bearer " + options.apiKey()).getBytes(java.nio.charset.StandardCharsets.UTF_8);
         new TeiRoutes(service, batcher, metrics, options).register(routes);
         ApiDoc.register(routes);
-        this.nova = options.novaRoot() == null ? null : new NovaRoutes(service, batcher, options);
+        this.nova = options.novaRoot() == null ? null : new NovaRoutes(service, batcher, options, novaOptions);
         if (nova != null) nova.register(routes);
 
         QueuedThreadPool threads = new QueuedThreadPool(64, 4);
@@ -88,7 +88,12 @@ public final class XlmrServer implements AutoCloseable {
      * @throws IOException when the port cannot be bound or the NOVA folder is unusable
      */
     public static XlmrServer start(InferenceService service, ServerOptions options) throws IOException {
-        XlmrServer s = new XlmrServer(service, options);
+        return start(service, options, NovaOptions.defaults());
+    }
+
+    /** {@link #start(InferenceService, ServerOptions)} with the NOVA routes' modules folder and job memory limit. */
+    public static XlmrServer start(InferenceService service, ServerOptions options, NovaOptions nova) throws IOException {
+        XlmrServer s = new XlmrServer(service, options, nova);
         try {
             s.jetty.start();
         } catch (Exception e) {

@@ -143,7 +143,9 @@ class NovaRoutesTest {
         for (JsonNode j : all) if (j.get("job_key").asText().equals("seed")) job = j;
         assertEquals("FINISHED", job.get("status").asText());
         assertEquals("modules", job.get("module_name").asText());
-        assertEquals("100%", job.get("progress").asText());
+        assertEquals("du-process", job.get("job_type").asText());
+        assertEquals("1/1", job.get("progress").asText()); // sessions: the request names none, DISCOVER's dummy_session
+        assertFalse(job.get("was_canceled").asBoolean());
         assertFalse(job.get("end_time").asText().isEmpty());
         assertTrue(job.get("details").asText().contains("'frame_size': '40ms'"), job.get("details").asText());
         String log = postForm(base, "/log", Map.of("jobID", "seed")).json().get("message").asText();
@@ -191,8 +193,10 @@ class NovaRoutesTest {
         try (ZipInputStream z = new ZipInputStream(new ByteArrayInputStream(zip))) {
             for (ZipEntry e; (e = z.getNextEntry()) != null; ) entries.put(e.getName(), z.readAllBytes());
         }
-        assertEquals(List.of("fetch/embeddings.stream", "fetch/embeddings.stream~"), new ArrayList<>(entries.keySet()));
-        assertEquals(87 * 32 * 4, entries.get("fetch/embeddings.stream~").length);
+        // DISCOVER's layout: <job>/<dataset>/<session>/<name>, with its dummy dataset and session
+        String dir = "fetch/dummy_dataset/dummy_session/";
+        assertEquals(List.of(dir + "embeddings.stream", dir + "embeddings.stream~"), new ArrayList<>(entries.keySet()));
+        assertEquals(87 * 32 * 4, entries.get(dir + "embeddings.stream~").length);
         // delete_after_download: the folder goes once the answer is sent
         HttpRequest once = HttpRequest.newBuilder(base.resolve("/fetch_result"))
                 .header("Content-Type", "application/x-www-form-urlencoded")
@@ -256,50 +260,64 @@ class NovaRoutesTest {
         JsonNode text = postForm(base, "/cml_info", Map.of("input_filter", "[\"annotation:Free\"]")).json();
         assertTrue(text.get("trainer_ok").has("modules/xlm_roberta/xlm_roberta.trainer"));
         assertFalse(text.get("trainer_ok").has("modules/other/other.trainer"));
-        // a trainer of another module is refused at once
+        // a trainer of another module fails its job at once
         Map<String, String> f = seed("other", "out/other.stream");
         f.put("trainerFilePath", "modules/other/other.trainer");
-        expectError(postForm(base, "/process", f), 400, "Validation");
+        expectFailedJob(f, "module Other (other.py) is not available on this server");
+    }
+
+    /** What DISCOVER does with a request it cannot run: {"success":"True"}, then the job fails with the reason in its log. */
+    static void expectFailedJob(Map<String, String> form, String reason) throws Exception {
+        Answer a = postForm(base, "/process", form);
+        assertEquals(200, a.status(), a.body());
+        assertEquals("True", a.json().get("success").asText());
+        String job = form.get("jobID");
+        assertEquals(3, awaitDone(job), job);
+        String log = postForm(base, "/log", Map.of("jobID", job)).json().get("message").asText();
+        assertTrue(log.contains("Job failed with exception") && log.contains(reason), job + ": " + log);
     }
 
     @Test
     void badRequestsAndFailingJobs() throws Exception {
-        Map<String, String> escape = seed("escape", "../outside.stream");
-        expectError(postForm(base, "/process", escape), 400, "PathEscape");
+        expectFailedJob(seed("escape", "../outside.stream"), "output uri: path outside the data folder");
         Map<String, String> escapeIn = seed("escape2", "out/x.stream");
         escapeIn.put("data", data("/etc/passwd", "file:stream:SSIStream", "out/x.stream"));
-        expectError(postForm(base, "/process", escapeIn), 400, "PathEscape");
+        expectFailedJob(escapeIn, "input uri: path outside the data folder");
         Map<String, String> trainer = seed("escape3", "out/x.stream");
         trainer.put("trainerFilePath", "..\\..\\x.trainer");
-        expectError(postForm(base, "/process", trainer), 400, "PathEscape");
+        expectFailedJob(trainer, "trainerFilePath: path outside the data folder");
         Map<String, String> unknown = seed("unknown", "out/x.stream");
         unknown.put("trainerFilePath", "modules/nothing/nothing.trainer");
-        expectError(postForm(base, "/process", unknown), 400, "Validation");
-        Map<String, String> badData = seed("bad", "out/x.stream");
+        expectFailedJob(unknown, "no trainer modules/nothing/nothing.trainer");
+        Map<String, String> badData = seed("bad1", "out/x.stream");
         badData.put("data", "[{");
-        expectError(postForm(base, "/process", badData), 400, "Validation");
-        Map<String, String> badFrame = seed("bad", "out/x.stream");
+        expectFailedJob(badData, "data: malformed JSON");
+        Map<String, String> badFrame = seed("bad2", "out/x.stream");
         badFrame.put("frame_size", "fast");
-        expectError(postForm(base, "/process", badFrame), 400, "Validation");
-        Map<String, String> badPooling = seed("bad", "out/x.stream");
+        expectFailedJob(badFrame, "framing: not a time: \"fast\"");
+        Map<String, String> badPooling = seed("bad3", "out/x.stream");
         badPooling.put("optStr", "pooling=max");
-        expectError(postForm(base, "/process", badPooling), 400, "Validation");
+        expectFailedJob(badPooling, "pooling must be default, mean or compat");
+        Map<String, String> noDb = seed("bad4", "out/x.stream");
+        noDb.put("data", "[{\"src\":\"db:annotation:Free\",\"type\":\"input\",\"id\":\"transcript\",\"scheme\":\"t\","
+                + "\"annotator\":\"a\",\"role\":\"r\"},{\"src\":\"file:stream:SSIStream\",\"type\":\"output\",\"id\":\"embeddings\",\"uri\":\"o\"}]");
+        expectFailedJob(noDb, "db: sources need dbHost and dbPort");
+        assertFalse(Files.exists(root.resolve("out/x.stream")));
         Map<String, String> badId = seed("a/b", "out/x.stream");
         expectError(postForm(base, "/process", badId), 400, "Validation");
         expectError(TestSupport.postJson(base, "/process", seed("json", "out/x.stream")), 415, "Validation");
-        for (String job : List.of("escape", "unknown", "bad")) {
-            assertEquals(0, postForm(base, "/job_status", Map.of("jobID", job)).json().get("status").asInt());
-        }
+        assertEquals(0, postForm(base, "/job_status", Map.of("jobID", "json")).json().get("status").asInt());
         assertEquals("false", postForm(base, "/cancel", Map.of("jobID", "nobody")).json().get("success").asText());
         assertEquals("No log for the given parameters found.", postForm(base, "/log", Map.of("jobID", "nobody")).json().get("message").asText());
         expectError(get(base, "/log/nobody"), 404, "NotFound");
 
-        // a missing annotation fails the job, with the reason in its log
+        // a missing annotation fails the session and so the job, with the reason in its log
         Map<String, String> missing = seed("missing", "out/missing.stream");
         missing.put("data", data("session/nothing.annotation", "file:stream:SSIStream", "out/missing.stream"));
         assertEquals(200, postForm(base, "/process", missing).status());
         assertEquals(3, awaitDone("missing"));
-        assertTrue(postForm(base, "/log", Map.of("jobID", "missing")).json().get("message").asText().contains("nothing.annotation"));
+        String log = postForm(base, "/log", Map.of("jobID", "missing")).json().get("message").asText();
+        assertTrue(log.contains("nothing.annotation") && log.contains("Processor exited with error"), log);
         assertFalse(Files.exists(root.resolve("out/missing.stream")));
         assertEquals("false", postForm(base, "/cancel", Map.of("jobID", "missing")).json().get("success").asText());
     }

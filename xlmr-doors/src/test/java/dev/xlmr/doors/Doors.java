@@ -19,6 +19,7 @@ import java.net.http.HttpResponse;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.nio.file.StandardCopyOption;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
@@ -82,7 +83,7 @@ final class Doors {
             Files.createDirectories(to);
             for (String f : List.of("config.json", "model.safetensors", "sentencepiece.bpe.model", "special_tokens_map.json",
                     "tokenizer.json", "tokenizer_config.json")) {
-                Files.copy(testdata(fixture).resolve(f), to.resolve(f));
+                Files.copy(testdata(fixture).resolve(f), to.resolve(f), StandardCopyOption.REPLACE_EXISTING);
             }
             return to;
         } catch (IOException e) {

@@ -5,6 +5,7 @@ import static dev.xlmr.doors.Doors.TOL;
 import static dev.xlmr.doors.Doors.assertAllClose;
 import static dev.xlmr.doors.Doors.assertClose;
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import com.fasterxml.jackson.databind.JsonNode;
@@ -20,6 +21,7 @@ import java.util.List;
 import java.util.Map;
 import java.util.stream.Stream;
 import org.apache.spark.sql.Row;
+import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.MethodSource;
@@ -157,6 +159,81 @@ class EmbeddingDoorsTest {
             assertSpark(texts, passage, spark(dir).setPromptName("passage").transform(Doors.frame(texts)).collectAsList(),
                     v + " spark promptName");
         }
+    }
+
+    /** The default prompt is really applied (and not ignored alike by every door), prompt "" is none. */
+    @Test
+    void theDefaultPromptIsAppliedAndAnEmptyPromptNameIsNone() {
+        Variant v = variants().filter(x -> x.defaultPrompt() != null && !x.lowerCase()).findFirst().orElseThrow();
+        Path dir = folder(v);
+        List<String> texts = List.of("Hello world!", "Wo ist die Datei?");
+        List<float[]> none;
+        try (EmbeddingPipeline api = EmbeddingPipeline.load(dir.toString())) {
+            api.warnings(w -> { });
+            List<float[]> dflt = api.embedAll(texts, Options.defaults());
+            assertAllClose(dflt, api.embedAll(texts, Options.defaults().promptName(v.defaultPrompt())), TOL, "default prompt");
+            assertAllClose(dflt, api.embedAll(texts.stream().map(t -> "query: " + t).toList(), Options.defaults().prefix("")),
+                    TOL, "default prompt = its text before the input");
+            none = api.embedAll(texts, Options.defaults().prefix(""));
+            assertTrue(Math.abs(dflt.get(0)[0] - none.get(0)[0]) > 1e-4, "the prompt changes the vector");
+        }
+        try (Server s = Server.start(dir, null)) {
+            assertAllClose(none, Doors.vectors(s.post("/embed", Map.of("inputs", texts, "normalize", false, "prompt_name", ""))
+                    .ok()), TOL, "/embed prompt_name \"\"");
+        }
+        assertAllClose(none, cliVectors(Doors.cli(Doors.textLines(texts), "embed", "--model", dir.toString(), "--jsonl",
+                "--prefix", "")), TOL, "cli --prefix ''");
+    }
+
+    /** What a door cannot do gives one clear line at every door: an unknown prompt, a Dense module. */
+    @Test
+    void unknownPromptsAndUnsupportedModulesAreClearErrorsAtEveryDoor() {
+        Variant v = variants().filter(Variant::prompts).findFirst().orElseThrow();
+        Path dir = folder(v);
+        List<String> texts = List.of("Hello world!");
+        try (EmbeddingPipeline api = EmbeddingPipeline.load(dir.toString())) {
+            IllegalArgumentException e = assertThrows(IllegalArgumentException.class,
+                    () -> api.embedAll(texts, Options.defaults().promptName("title")));
+            assertTrue(e.getMessage().contains("no prompt named 'title'"), e.getMessage());
+        }
+        Cli c = Doors.cli("Hello world!\n", "embed", "--model", dir.toString(), "--prompt-name", "title");
+        assertEquals(1, c.code(), c.err());
+        assertTrue(c.err().startsWith("xlmr: ") && c.err().contains("no prompt named 'title'"), c.err());
+        try (Server s = Server.start(dir, null)) {
+            Answer a = s.post("/embed", Map.of("inputs", texts, "prompt_name", "title"));
+            assertEquals(422, a.status(), a.body());
+            assertTrue(a.json().get("error").asText().contains("no prompt named 'title'"), a.body());
+        }
+        Exception e = assertThrows(Exception.class,
+                () -> spark(dir).setPromptName("title").transform(Doors.frame(texts)).collectAsList());
+        assertTrue(String.valueOf(e.getMessage()).contains("no prompt named 'title'"), String.valueOf(e.getMessage()));
+
+        // a Dense module (not run by this project): no door gives vectors without it
+        Path dense = Doors.copyModel("xlmr-base", tmp.resolve("dense"));
+        Doors.sentenceTransformers(dense, List.of("mean_tokens"), false, false, null, true, 128, false);
+        Doors.writeJson(dense.resolve("modules.json"), List.of(
+                Map.of("idx", 0, "name", "0", "path", "", "type", "sentence_transformers.models.Transformer"),
+                Map.of("idx", 1, "name", "1", "path", "1_Pooling", "type", "sentence_transformers.models.Pooling"),
+                Map.of("idx", 2, "name", "2", "path", "2_Dense", "type", "sentence_transformers.models.Dense")));
+        String why = "sentence_transformers.models.Dense";
+        try (EmbeddingPipeline api = EmbeddingPipeline.load(dense.toString())) {
+            IllegalArgumentException x = assertThrows(IllegalArgumentException.class,
+                    () -> api.embedAll(texts, Options.defaults()));
+            assertTrue(x.getMessage().contains(why), x.getMessage());
+        }
+        c = Doors.cli("Hello world!\n", "embed", "--model", dense.toString());
+        assertEquals(1, c.code(), c.err());
+        assertTrue(c.err().startsWith("xlmr: ") && c.err().contains(why), c.err());
+        try (Server s = Server.start(dense, null)) {
+            Answer a = s.post("/embed", Map.of("inputs", texts));
+            assertEquals(422, a.status(), a.body());
+            assertTrue(a.json().get("error").asText().contains(why), a.body());
+        } catch (IllegalStateException | IllegalArgumentException refused) {
+            assertTrue(String.valueOf(refused.getMessage()).contains(why), refused.getMessage()); // or refused at load
+        }
+        e = assertThrows(Exception.class,
+                () -> spark(dense).transform(Doors.frame(texts)).collectAsList());
+        assertTrue(String.valueOf(e.getMessage()).contains(why), String.valueOf(e.getMessage()));
     }
 
     private static XlmrSentenceEmbeddings spark(Path dir) {

@@ -15,6 +15,7 @@ import dev.xlmr.doors.Doors.Cli;
 import dev.xlmr.doors.Doors.Server;
 import dev.xlmr.pipelines.EmbeddingPipeline;
 import dev.xlmr.pipelines.FillMaskPipeline;
+import dev.xlmr.pipelines.MultipleChoicePipeline;
 import dev.xlmr.pipelines.QuestionAnsweringPipeline;
 import dev.xlmr.pipelines.TokenClassificationPipeline;
 import dev.xlmr.pipelines.TokenClassificationPipeline.Aggregation;
@@ -138,6 +139,39 @@ class TokenTaskDoorsTest {
         for (int i = 0; i < questions.size(); i++) lines.add(Map.of("question", questions.get(i), "context", contexts.get(i)));
         assertJson(tree(answers), cli(Doors.cli(Doors.jsonl(lines), "qa", "--model", qa.toString(), "--jsonl", "--top-k", "2")),
                 TOL, "cli qa");
+    }
+
+    @Test
+    void multipleChoiceThroughTheJavaApiAndTheCli() {
+        Path dir = Doors.testdata("xlmr-mc");
+        JsonNode exp = Doors.expected("xlmr-mc");
+        List<String> questions = new ArrayList<>();
+        List<List<String>> choices = new ArrayList<>();
+        for (JsonNode c : exp.get("cases")) {
+            questions.add(c.get("question").asText());
+            List<String> cs = new ArrayList<>();
+            c.get("choices").forEach(x -> cs.add(x.asText()));
+            choices.add(cs);
+        }
+        List<List<MultipleChoicePipeline.Choice>> want;
+        try (MultipleChoicePipeline api = MultipleChoicePipeline.load(dir.toString())) {
+            api.warnings(w -> { });
+            want = api.chooseAll(questions, choices);
+            // right: the softmax of transformers' logits over the choices
+            for (int i = 0; i < questions.size(); i++) {
+                JsonNode logits = exp.get("cases").get(i).get("logits").get(0);
+                double z = 0;
+                for (JsonNode l : logits) z += Math.exp(l.asDouble());
+                for (MultipleChoicePipeline.Choice ch : want.get(i)) {
+                    assertEquals(Math.exp(logits.get(ch.index()).asDouble()) / z, ch.score(), REF_TOL, questions.get(i));
+                    assertEquals(choices.get(i).get(ch.index()), ch.choice(), questions.get(i));
+                }
+            }
+        }
+        List<Map<String, Object>> lines = new ArrayList<>();
+        for (int i = 0; i < questions.size(); i++) lines.add(Map.of("question", questions.get(i), "choices", choices.get(i)));
+        assertJson(tree(want.stream().map(r -> r.stream().map(MultipleChoicePipeline.Choice::toMap).toList()).toList()),
+                cli(Doors.cli(Doors.jsonl(lines), "choice", "--model", dir.toString(), "--jsonl")), TOL, "cli choice");
     }
 
     @ParameterizedTest

@@ -115,7 +115,7 @@ final class NovaCommand implements Runnable {
                 embed.warnings(w -> { });
                 long t0 = System.nanoTime();
                 SsiStream stream = NovaEmbedding.process(transcript, framing, mode, batchSize,
-                        (texts, vectors) -> embed(embed, texts, vectors), session.config().hiddenSize(), () -> false, (a, b) -> { });
+                        (texts, vectors) -> embed(embed, texts, vectors, mode), session.config().hiddenSize(), () -> false, (a, b) -> { });
                 Path target = out.toString().toLowerCase(Locale.ROOT).endsWith(".stream") ? out : Path.of(out + ".stream");
                 if (target.toAbsolutePath().getParent() != null) Files.createDirectories(target.toAbsolutePath().getParent());
                 stream.write(target, FileType.BINARY);
@@ -126,14 +126,18 @@ final class NovaCommand implements Runnable {
             return 0;
         }
 
-        /** NOVA's vectors with the pipeline, as the server's /process computes them (prompts for pooler and mean). */
-        private float[][] embed(EmbeddingPipeline embed, List<String> texts, NovaEmbedding.Vectors vectors) {
+        /**
+         * NOVA's vectors with the pipeline, as the server's /process computes them: prompts for pooler and mean,
+         * none in compat (the original module), its pooler outputs included.
+         */
+        private float[][] embed(EmbeddingPipeline embed, List<String> texts, NovaEmbedding.Vectors vectors,
+                                NovaEmbedding.Mode mode) {
             EmbeddingPipeline.Options o = EmbeddingPipeline.Options.defaults();
             if (vectors == NovaEmbedding.Vectors.PADDED_BATCH_MEAN) {
                 return embed.paddedBatchMean(embed.prepare(texts, o.prefix(""), true)).toArray(float[][]::new);
             }
-            o = o.pooling(vectors == NovaEmbedding.Vectors.MEAN ? EmbeddingPipeline.Pooling.MEAN : EmbeddingPipeline.Pooling.POOLER)
-                    .promptName(promptName);
+            o = o.pooling(vectors == NovaEmbedding.Vectors.MEAN ? EmbeddingPipeline.Pooling.MEAN : EmbeddingPipeline.Pooling.POOLER);
+            o = mode == NovaEmbedding.Mode.COMPAT ? o.prefix("") : o.promptName(promptName);
             return embed.embedPrepared(embed.prepare(texts, o, true), o).toArray(float[][]::new);
         }
     }

@@ -621,7 +621,8 @@ final class NovaRoutes implements AutoCloseable {
         job.log("read " + transcript.size() + " segments from " + from + "; session duration " + d + " ms");
         long t0 = System.nanoTime();
         SsiStream stream = NovaEmbedding.process(transcript, plan.framing(), d, plan.mode(), plan.batchSize(),
-                (texts, vectors) -> embedThroughBatcher(texts, vectors, plan.promptName()), service.info().hiddenSize(),
+                (texts, vectors) -> embedThroughBatcher(texts, vectors,
+                        plan.mode() == NovaEmbedding.Mode.COMPAT ? "" : plan.promptName()), service.info().hiddenSize(),
                 novaOptions.maxJobBytes(), () -> job.cancelled, (done, all) -> { });
         if (job.cancelled) throw new CancellationException();
         for (Output o : plan.outputs()) {
@@ -675,7 +676,8 @@ final class NovaRoutes implements AutoCloseable {
 
     /**
      * NOVA's vectors through the shared batcher, with the same prepared inputs as /embed: the prompt (named,
-     * else the folder's default) for pooler and mean, none for the padded batch mean (the original module).
+     * else the folder's default; "" none, as for compat, the original module, pooler output included) for
+     * pooler and mean, none for the padded batch mean.
      */
     private float[][] embedThroughBatcher(List<String> texts, NovaEmbedding.Vectors vectors, String promptName) {
         boolean padded = vectors == NovaEmbedding.Vectors.PADDED_BATCH_MEAN;

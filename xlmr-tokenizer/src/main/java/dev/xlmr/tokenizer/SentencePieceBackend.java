@@ -37,6 +37,11 @@ final class SentencePieceBackend implements Backend {
     SentencePieceBackend(Path file) {
         SentencePieceModel m = SentencePieceModel.read(file);
         int n = m.pieces.size();
+        if (n < 3) {
+            // the fairseq layout below takes SentencePiece's first three pieces as <unk>, <s>, </s>
+            throw new TokenizerException(file + ": holds " + n + (n == 1 ? " piece" : " pieces")
+                    + "; an XLM-R SentencePiece model starts with <unk>, <s> and </s>, then its vocabulary");
+        }
         String[] pieces = m.pieces.toArray(new String[0]);
         double[] scores = new double[n];
         boolean[] inTrie = new boolean[n];

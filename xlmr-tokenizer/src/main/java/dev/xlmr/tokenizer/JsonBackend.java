@@ -28,7 +28,8 @@ import java.util.regex.PatternSyntaxException;
  * post-processing and the Metaspace decoder. Any other component type is refused by name.
  */
 final class JsonBackend implements Backend {
-    private static final long MAX_FILE = 1L << 30;
+    /** XLM-R's is 17 MB; the tree of a much larger file could take more heap than the machine has. */
+    private static final long MAX_FILE = 256L << 20;
     private static final int MAX_GRAPHEME_BYTES = 6;
 
     /** A tokenizer.json added token. */
@@ -108,7 +109,12 @@ final class JsonBackend implements Backend {
         List<Added> addedList = new ArrayList<>();
         int maxId = n - 1;
         for (JsonNode a : root.path("added_tokens")) {
-            Added t = new Added(req(a, "id").asInt(), req(a, "content").asText(), a.path("single_word").asBoolean(false),
+            JsonNode idNode = req(a, "id");
+            if (!idNode.isIntegralNumber() || !idNode.canConvertToInt() || !req(a, "content").isTextual()) {
+                throw new TokenizerException(name + ": added token " + cut(a.toString())
+                        + " needs an integer id and a string content");
+            }
+            Added t = new Added(idNode.intValue(), req(a, "content").asText(), a.path("single_word").asBoolean(false),
                     a.path("lstrip").asBoolean(false), a.path("rstrip").asBoolean(false),
                     a.path("normalized").asBoolean(true), a.path("special").asBoolean(false));
             if (t.id() < 0 || t.id() > n + 1_000_000) {
@@ -197,40 +203,50 @@ final class JsonBackend implements Backend {
     }
 
     static JsonBackend load(Path file) {
-        JsonNode root;
+        byte[] bytes;
         try {
             long size = Files.size(file);
             if (size > MAX_FILE) {
-                throw new TokenizerException(file + ": " + size + " bytes is too large for a tokenizer.json");
+                throw new TokenizerException(file + ": " + size + " bytes is too large for a tokenizer.json (at most "
+                        + MAX_FILE + ")");
             }
-            // serde_json (HF tokenizers) refuses anything but whitespace after the value, and so do we
-            ObjectMapper om = new ObjectMapper();
-            try (JsonParser p = om.createParser(Files.readAllBytes(file))) {
-                root = om.readTree(p);
-                JsonToken after;
-                try {
-                    after = p.nextToken();
-                } catch (JsonProcessingException e) {
-                    after = JsonToken.NOT_AVAILABLE;
-                }
-                if (after != null) {
-                    throw new TokenizerException(file + ": not valid JSON (trailing data after the JSON value, line "
-                            + p.currentLocation().getLineNr() + ")");
-                }
-            }
+            bytes = Files.readAllBytes(file);
         } catch (NoSuchFileException e) {
             throw new TokenizerException(file + ": no such file");
-        } catch (JsonProcessingException e) {
-            throw new TokenizerException(file + ": not valid JSON (" + e.getOriginalMessage() + ")", e);
         } catch (java.nio.file.AccessDeniedException e) {
             throw new TokenizerException(file + ": permission denied", e);
         } catch (IOException e) {
             throw new TokenizerException(file + ": cannot read it (" + e.getClass().getSimpleName() + ")", e);
         }
-        if (root == null || !root.isObject()) {
-            throw new TokenizerException(file + ": not a tokenizer.json object");
+        return parse(bytes, file.toString());
+    }
+
+    /** A tokenizer.json's bytes; {@code name} names it in errors. */
+    static JsonBackend parse(byte[] bytes, String name) {
+        JsonNode root;
+        // serde_json (HF tokenizers) refuses anything but whitespace after the value, and so do we
+        ObjectMapper om = new ObjectMapper();
+        try (JsonParser p = om.createParser(bytes)) {
+            root = om.readTree(p);
+            JsonToken after;
+            try {
+                after = p.nextToken();
+            } catch (JsonProcessingException e) {
+                after = JsonToken.NOT_AVAILABLE;
+            }
+            if (after != null) {
+                throw new TokenizerException(name + ": not valid JSON (trailing data after the JSON value, line "
+                        + p.currentLocation().getLineNr() + ")");
+            }
+        } catch (JsonProcessingException e) {
+            throw new TokenizerException(name + ": not valid JSON (" + e.getOriginalMessage() + ")", e);
+        } catch (IOException e) { // a byte array source has no I/O
+            throw new TokenizerException(name + ": cannot parse it (" + e.getClass().getSimpleName() + ")", e);
         }
-        return new JsonBackend(file.toString(), root);
+        if (root == null || !root.isObject()) {
+            throw new TokenizerException(name + ": not a tokenizer.json object");
+        }
+        return new JsonBackend(name, root);
     }
 
     private JsonNode req(JsonNode node, String field) {

@@ -35,7 +35,11 @@ final class SentencePieceBackend implements Backend {
     private final ThreadLocal<Scratch> scratch = ThreadLocal.withInitial(Scratch::new);
 
     SentencePieceBackend(Path file) {
-        SentencePieceModel m = SentencePieceModel.read(file);
+        this(SentencePieceModel.read(file), file);
+    }
+
+    /** Over an already parsed model; {@code file} names it in errors. */
+    SentencePieceBackend(SentencePieceModel m, Path file) {
         int n = m.pieces.size();
         if (n < 3) {
             // the fairseq layout below takes SentencePiece's first three pieces as <unk>, <s>, </s>

@@ -38,7 +38,7 @@ public final class XlmRobertaTokenizer {
     private final Backend backend;
     private final Format format;
 
-    private XlmRobertaTokenizer(Backend backend, Format format) {
+    XlmRobertaTokenizer(Backend backend, Format format) {
         this.backend = backend;
         this.format = format;
     }

@@ -131,6 +131,14 @@ class HostileTokenizerFilesTest {
     }
 
     @Test
+    void addedTokensNeedAnIntegerIdAndStringContent() throws IOException {
+        assertHas(loadError(json(r -> ((ObjectNode) r.get("added_tokens").get(4)).put("id", "8001"))),
+                "needs an integer id and a string content");
+        assertHas(loadError(json(r -> ((ObjectNode) r.get("added_tokens").get(4)).put("content", 5))),
+                "needs an integer id and a string content");
+    }
+
+    @Test
     void trailingDataAfterTheJson() throws IOException {
         Path f = dir.resolve("tokenizer.json");
         Files.writeString(f, Files.readString(TestData.model("xlmr-base").resolve("tokenizer.json")) + "\n{}");
@@ -152,6 +160,26 @@ class HostileTokenizerFilesTest {
         }
         out.flush();
         return bytes.toByteArray();
+    }
+
+    @Test
+    void sentencePieceModelsThatWouldAllocateWithoutBoundOrHoldBadUtf8() throws IOException {
+        Path f = dir.resolve("sentencepiece.bpe.model");
+        byte[] empties = new byte[2 * (SentencePieceModel.MAX_PIECES + 1)];
+        for (int i = 0; i < empties.length; i += 2) {
+            empties[i] = 0x0A; // field 1, length-delimited, length 0: an empty piece in 2 bytes
+        }
+        Files.write(f, empties);
+        assertEquals(f + ": more than " + SentencePieceModel.MAX_PIECES + " pieces",
+                assertThrows(TokenizerException.class, () -> XlmRobertaTokenizer.fromSentencePiece(f)).getMessage());
+        byte[] ok = spm(new String[] {"<unk>", "<s>", "</s>", "\u2581ab"},
+                new int[] {SentencePieceModel.UNKNOWN, SentencePieceModel.CONTROL, SentencePieceModel.CONTROL,
+                    SentencePieceModel.NORMAL});
+        int at = new String(ok, java.nio.charset.StandardCharsets.ISO_8859_1).indexOf("ab");
+        ok[at] = (byte) 0xFF;
+        Files.write(f, ok);
+        assertEquals(f + ": not a valid SentencePiece model (truncated or corrupt protobuf: a piece is not UTF-8)",
+                assertThrows(TokenizerException.class, () -> XlmRobertaTokenizer.fromSentencePiece(f)).getMessage());
     }
 
     @Test

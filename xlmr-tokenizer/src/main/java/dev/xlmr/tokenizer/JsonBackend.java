@@ -185,6 +185,10 @@ final class JsonBackend implements Backend {
                     throw new TokenizerException(name + ": post_processor special token '" + cut(it.token()) + "' has id "
                             + it.id() + ", outside the vocabulary (0.." + (vocab.length - 1) + ")");
                 }
+                if (it.isSpecial() && vocab[it.id()] == null) { // between model.vocab and a higher added token id
+                    throw new TokenizerException(name + ": post_processor special token '" + cut(it.token()) + "' has id "
+                            + it.id() + ", which no token of the vocabulary has");
+                }
             }
         }
         JsonNode dec = root.path("decoder");
@@ -750,7 +754,11 @@ final class JsonBackend implements Backend {
                 }
             } else if (piece.has("Sequence")) {
                 JsonNode sq = piece.get("Sequence");
-                items.add(Template.Item.sequence(sq.path("id").asText("A").equals("B") ? 1 : 0, sq.path("type_id").asInt(0)));
+                String seq = sq.path("id").asText("A");
+                if (!seq.equals("A") && !seq.equals("B")) {
+                    throw new TokenizerException(name + ": template Sequence id '" + cut(seq) + "' is neither A nor B");
+                }
+                items.add(Template.Item.sequence(seq.equals("B") ? 1 : 0, sq.path("type_id").asInt(0)));
             } else {
                 throw new TokenizerException(name + ": template piece " + piece + " is neither SpecialToken nor Sequence");
             }

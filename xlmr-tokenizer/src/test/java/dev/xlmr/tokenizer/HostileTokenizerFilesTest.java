@@ -126,6 +126,18 @@ class HostileTokenizerFilesTest {
             Path f = json(r -> ((ArrayNode) r.get("post_processor").get("special_tokens").get("</s>").get("ids")).set(0, bad));
             assertHas(loadError(f), "post_processor special token '</s>' has id " + bad + ", outside the vocabulary (0..8001)");
         }
+        // found by the fuzzer: an id below the highest added token, but no token's (the vocabulary has a gap there)
+        Path gap = json(r -> {
+            ((ArrayNode) r.get("model").get("vocab")).removeAll();
+            for (int i = 0; i < 36; i++) {
+                ((ArrayNode) r.get("model").get("vocab")).addArray().add("p" + i).add(-i);
+            }
+            ((ObjectNode) r.get("added_tokens").get(4)).put("id", 200);
+            ((ArrayNode) r.get("post_processor").get("special_tokens").get("</s>").get("ids")).set(0, 42);
+        });
+        assertHas(loadError(gap), "post_processor special token '</s>' has id 42, which no token of the vocabulary has");
+        Path seq = json(r -> ((ObjectNode) r.get("post_processor").get("pair").get(4).get("Sequence")).put("id", "/B"));
+        assertHas(loadError(seq), "template Sequence id '/B' is neither A nor B");
         Path f = json(r -> ((ArrayNode) r.get("post_processor").get("special_tokens").get("<s>").get("ids")).set(0, "zero"));
         assertHas(loadError(f), "post_processor special_tokens['<s>'].ids[0] is not an integer: \"zero\"");
     }

@@ -9,8 +9,19 @@ import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.JsonNodeFactory;
 import com.fasterxml.jackson.databind.node.MissingNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
+import com.fasterxml.jackson.core.JsonParseException;
 import java.io.IOException;
 import java.io.UncheckedIOException;
+import java.nio.ByteBuffer;
+import java.nio.CharBuffer;
+import java.nio.charset.CharsetDecoder;
+import java.nio.charset.CoderResult;
+import java.nio.charset.CodingErrorAction;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.AccessDeniedException;
+import java.nio.file.Files;
+import java.nio.file.NoSuchFileException;
+import java.nio.file.Path;
 
 /**
  * The JSON trees of config.json and tensor-file headers, built from jackson-core's streaming parser instead of
@@ -23,11 +34,67 @@ final class JsonTree {
 
     private JsonTree() {}
 
-    /** The tree of {@code json}; {@link MissingNode} for empty input. Malformed JSON throws the parser's error. */
+    /** A JSON file read as one document, errors naming {@code file} and never passing on an exception's text. */
+    static JsonNode readFile(Path file) {
+        byte[] bytes;
+        try {
+            bytes = Files.readAllBytes(file);
+        } catch (IOException e) {
+            throw new CheckpointException(file + ": " + readProblem(e), e);
+        }
+        try {
+            return parse(utf8(bytes, file.toString()));
+        } catch (JsonProcessingException e) {
+            throw new CheckpointException(file + ": not valid JSON: " + e.getOriginalMessage());
+        }
+    }
+
+    /** Why a file could not be read, in words (an IOException's own text is a path or a JDK detail). */
+    static String readProblem(IOException e) {
+        return switch (e) {
+            case NoSuchFileException x -> "no such file";
+            case AccessDeniedException x -> "permission denied";
+            default -> "cannot read it (" + e.getClass().getSimpleName() + ")";
+        };
+    }
+
+    /** Strict UTF-8 (JSON's encoding): a malformed byte is an error naming its offset, not a replacement char. */
+    static String utf8(byte[] bytes, String where) {
+        CharsetDecoder d = StandardCharsets.UTF_8.newDecoder()
+                .onMalformedInput(CodingErrorAction.REPORT).onUnmappableCharacter(CodingErrorAction.REPORT);
+        ByteBuffer in = ByteBuffer.wrap(bytes);
+        CharBuffer out = CharBuffer.allocate(bytes.length);
+        CoderResult r = d.decode(in, out, true);
+        if (r.isError()) {
+            throw new CheckpointException(String.format("%s: not UTF-8 text (byte 0x%02x at offset %d)",
+                    where, bytes[in.position()] & 0xFF, in.position()));
+        }
+        d.flush(out);
+        return out.flip().toString();
+    }
+
+    /**
+     * The tree of {@code json}; {@link MissingNode} for empty input. Malformed JSON, and anything but
+     * whitespace after the value (as Python's json and serde_json refuse it), throws a parse error.
+     */
     static JsonNode parse(String json) throws JsonProcessingException {
         try (JsonParser p = FACTORY.createParser(json)) {
             JsonToken t = p.nextToken();
-            return t == null ? MissingNode.getInstance() : read(p, t);
+            if (t == null) {
+                return MissingNode.getInstance();
+            }
+            JsonNode root = read(p, t);
+            JsonToken after;
+            try {
+                after = p.nextToken();
+            } catch (JsonParseException e) {
+                after = JsonToken.NOT_AVAILABLE;
+            }
+            if (after != null) {
+                throw new JsonParseException(p, "trailing data after the JSON value (line "
+                        + p.currentLocation().getLineNr() + ", column " + p.currentLocation().getColumnNr() + ")");
+            }
+            return root;
         } catch (JsonProcessingException e) {
             throw e;
         } catch (IOException e) { // a String source has no I/O

@@ -1,7 +1,6 @@
 package dev.xlmr.model;
 
 import java.io.IOException;
-import java.io.UncheckedIOException;
 import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
 import java.nio.channels.FileChannel;
@@ -23,7 +22,7 @@ final class MappedFiles {
         } catch (NoSuchFileException e) {
             throw new CheckpointException(file + ": no such file");
         } catch (IOException e) {
-            throw new UncheckedIOException(file + ": " + e.getMessage(), e);
+            throw new CheckpointException(file + ": " + JsonTree.readProblem(e), e);
         }
     }
 }

@@ -4,7 +4,6 @@ import com.fasterxml.jackson.core.JsonProcessingException;
 import com.fasterxml.jackson.databind.JsonNode;
 import java.io.IOException;
 import java.nio.file.Files;
-import java.nio.file.NoSuchFileException;
 import java.nio.file.Path;
 import java.util.Collections;
 import java.util.LinkedHashMap;
@@ -73,15 +72,13 @@ public record ModelConfig(
 
     /** Reads a config.json file. */
     public static ModelConfig load(Path configJson) {
-        String text;
+        byte[] bytes;
         try {
-            text = Files.readString(configJson);
-        } catch (NoSuchFileException e) {
-            throw new CheckpointException(configJson + ": no such file");
+            bytes = Files.readAllBytes(configJson);
         } catch (IOException e) {
-            throw new CheckpointException(configJson + ": " + e.getMessage(), e);
+            throw new CheckpointException(configJson + ": " + JsonTree.readProblem(e), e);
         }
-        return parse(text, configJson.toString());
+        return parse(JsonTree.utf8(bytes, configJson.toString()), configJson.toString());
     }
 
     /** Parses config.json text; {@code source} names it in error messages. */
@@ -95,51 +92,53 @@ public record ModelConfig(
         if (c == null || !c.isObject()) {
             throw new CheckpointException(source + ": not a JSON object");
         }
-        String modelType = c.path("model_type").asText("");
+        String modelType = text(c, "model_type", "", source);
         String family = switch (modelType) {
             case "xlm-roberta" -> "XLMRoberta";
             case "xlm-roberta-xl" -> "XLMRobertaXL";
-            default -> throw new CheckpointException(source + ": model_type '" + modelType
-                    + "' is not XLM-RoBERTa (expected xlm-roberta or xlm-roberta-xl)");
+            default -> throw new CheckpointException(source + ": model_type " + show(modelType)
+                    + " is not XLM-RoBERTa (expected xlm-roberta or xlm-roberta-xl)");
         };
         String architecture = family + "Model";
         JsonNode archs = c.get("architectures");
         if (archs != null && archs.isArray() && !archs.isEmpty()) {
+            if (!archs.get(0).isTextual()) {
+                throw new CheckpointException(source + ": architectures[0] is not a string: " + show(archs.get(0)));
+            }
             architecture = archs.get(0).asText();
         }
         Head head = Head.ofClassName(architecture, family);
         if (head == null) {
-            throw new CheckpointException(source + ": architecture '" + architecture + "' is not one of the "
+            throw new CheckpointException(source + ": architecture " + show(architecture) + " is not one of the "
                     + modelType + " models (" + family + "Model, " + family + "ForMaskedLM, ...)");
         }
-        String posType = c.path("position_embedding_type").asText("absolute");
+        String posType = text(c, "position_embedding_type", "absolute", source);
         if (!posType.equals("absolute")) {
-            throw new CheckpointException(source + ": position_embedding_type '" + posType + "' is not supported (only absolute)");
+            throw new CheckpointException(source + ": position_embedding_type " + show(posType)
+                    + " is not supported (only absolute)");
         }
-        if (c.path("add_cross_attention").asBoolean(false)) {
+        if (bool(c, "add_cross_attention", false, source)) {
             throw new CheckpointException(source + ": add_cross_attention (encoder-decoder use) is not supported");
         }
-        String act = c.path("hidden_act").asText("gelu");
+        String act = text(c, "hidden_act", "gelu", source);
         Activation activation = Activation.of(act);
         if (activation == null) {
-            throw new CheckpointException(source + ": hidden_act '" + act + "' is not supported (gelu, gelu_new, relu, silu)");
+            throw new CheckpointException(source + ": hidden_act " + show(act) + " is not supported (gelu, gelu_new, relu, silu)");
         }
-        Map<Integer, String> id2label = new TreeMap<>();
-        JsonNode i2l = c.get("id2label");
-        if (i2l != null && i2l.isObject()) {
-            for (Map.Entry<String, JsonNode> e : i2l.properties()) {
-                try {
-                    id2label.put(Integer.parseInt(e.getKey()), e.getValue().asText());
-                } catch (NumberFormatException ex) {
-                    throw new CheckpointException(source + ": id2label key '" + e.getKey() + "' is not an integer");
-                }
-            }
-        }
+        Map<Integer, String> id2label = id2label(c.get("id2label"), source);
         Map<String, Integer> label2id = new LinkedHashMap<>();
         JsonNode l2i = c.get("label2id");
-        if (l2i != null && l2i.isObject()) {
+        if (l2i != null && !l2i.isNull()) {
+            if (!l2i.isObject()) {
+                throw new CheckpointException(source + ": label2id is not an object");
+            }
             for (Map.Entry<String, JsonNode> e : l2i.properties()) {
-                label2id.put(e.getKey(), e.getValue().asInt());
+                JsonNode v = e.getValue();
+                if (!v.isIntegralNumber() || !v.canConvertToInt()) {
+                    throw new CheckpointException(source + ": label2id[" + show(e.getKey()) + "] is not an integer: "
+                            + show(v));
+                }
+                label2id.put(e.getKey(), v.intValue());
             }
         }
         int numLabels = !id2label.isEmpty() ? id2label.size() : intField(c, "num_labels", 2, source);
@@ -152,14 +151,14 @@ public record ModelConfig(
                 intField(c, "num_attention_heads", -1, source),
                 intField(c, "intermediate_size", -1, source),
                 activation,
-                c.path("layer_norm_eps").asDouble(1e-12),
+                number(c, "layer_norm_eps", 1e-12, source),
                 intField(c, "pad_token_id", 1, source),
                 intField(c, "max_position_embeddings", 514, source),
                 intField(c, "type_vocab_size", 1, source),
-                c.path("is_decoder").asBoolean(false),
+                bool(c, "is_decoder", false, source),
                 numLabels, id2label, label2id,
-                pt == null || pt.isNull() ? null : pt.asText(),
-                c.path("tie_word_embeddings").asBoolean(true));
+                pt == null || pt.isNull() ? null : text(c, "problem_type", null, source),
+                bool(c, "tie_word_embeddings", true, source));
         config.check(source);
         return config;
     }
@@ -173,9 +172,90 @@ public record ModelConfig(
             return fallback;
         }
         if (!v.isIntegralNumber() || !v.canConvertToInt()) {
-            throw new CheckpointException(source + ": " + name + " is not an integer: " + v);
+            throw new CheckpointException(source + ": " + name + " is not an integer: " + show(v));
         }
         return v.intValue();
+    }
+
+    /**
+     * id2label as transformers uses it: keys are the classifier's output indexes, so they must be
+     * exactly 0..n-1 (a sparse or duplicated key would leave an output without its name).
+     */
+    private static Map<Integer, String> id2label(JsonNode i2l, String source) {
+        Map<Integer, String> out = new TreeMap<>();
+        if (i2l == null || i2l.isNull()) {
+            return out;
+        }
+        if (!i2l.isObject()) {
+            throw new CheckpointException(source + ": id2label is not an object");
+        }
+        for (Map.Entry<String, JsonNode> e : i2l.properties()) {
+            String k = e.getKey();
+            int id;
+            try {
+                id = Integer.parseInt(k.strip());
+            } catch (NumberFormatException ex) {
+                throw new CheckpointException(source + ": id2label key " + show(k) + " is not an integer");
+            }
+            if (id < 0 || id >= i2l.size()) {
+                throw new CheckpointException(source + ": id2label key " + show(k) + " is outside 0.." + (i2l.size() - 1)
+                        + "; the keys must be the label indexes 0 to n-1");
+            }
+            if (!e.getValue().isTextual()) {
+                throw new CheckpointException(source + ": id2label[" + show(k) + "] is not a string: " + show(e.getValue()));
+            }
+            if (out.put(id, e.getValue().asText()) != null) {
+                throw new CheckpointException(source + ": id2label has label " + id + " twice");
+            }
+        }
+        return out;
+    }
+
+    private static String text(JsonNode c, String name, String fallback, String source) {
+        JsonNode v = c.get(name);
+        if (v == null || v.isNull()) {
+            return fallback;
+        }
+        if (!v.isTextual()) {
+            throw new CheckpointException(source + ": " + name + " is not a string: " + show(v));
+        }
+        return v.asText();
+    }
+
+    private static boolean bool(JsonNode c, String name, boolean fallback, String source) {
+        JsonNode v = c.get(name);
+        if (v == null || v.isNull()) {
+            return fallback;
+        }
+        if (!v.isBoolean()) {
+            throw new CheckpointException(source + ": " + name + " is not true or false: " + show(v));
+        }
+        return v.booleanValue();
+    }
+
+    /** A float field: a JSON number (a string such as "1e-5" is refused, not coerced). */
+    private static double number(JsonNode c, String name, double fallback, String source) {
+        JsonNode v = c.get(name);
+        if (v == null || v.isNull()) {
+            return fallback;
+        }
+        if (!v.isNumber()) {
+            throw new CheckpointException(source + ": " + name + " is not a number: " + show(v));
+        }
+        return v.doubleValue();
+    }
+
+    /** A value for a message, cut short: a hostile file's 5 MB string is not echoed back. */
+    private static String show(JsonNode v) {
+        return v == null ? "(none)" : cut(v.toString());
+    }
+
+    private static String show(String s) {
+        return cut("'" + s + "'");
+    }
+
+    private static String cut(String s) {
+        return s.length() <= 60 ? s : s.substring(0, 57) + "...";
     }
 
     private void check(String source) {

@@ -6,7 +6,6 @@ import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
 import java.lang.foreign.ValueLayout;
 import java.nio.ByteOrder;
-import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.Comparator;
@@ -46,7 +45,7 @@ final class SafetensorsFile {
         byte[] headerBytes = all.asSlice(8, headerLen).toArray(ValueLayout.JAVA_BYTE);
         JsonNode header;
         try {
-            header = JsonTree.parse(new String(headerBytes, StandardCharsets.UTF_8));
+            header = JsonTree.parse(JsonTree.utf8(headerBytes, fileName + ": safetensors header"));
         } catch (JsonProcessingException e) {
             throw new CheckpointException(fileName + ": safetensors header is not valid JSON: "
                     + e.getOriginalMessage());

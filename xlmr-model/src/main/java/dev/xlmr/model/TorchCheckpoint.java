@@ -59,9 +59,12 @@ final class TorchCheckpoint {
             } catch (ArithmeticException | IllegalArgumentException ex) {
                 throw new CheckpointException(what + " has a shape too large to address");
             }
-            if (storageBytes > storage.byteSize()) {
-                throw new CheckpointException(what + ": storage " + t.storage().key() + " should hold " + storageBytes
-                        + " bytes, the archive has " + storage.byteSize());
+            // torch.save writes each storage as exactly numel x element size bytes: any other size means the
+            // declared dtype is not the data's (a FloatStorage relabelled HalfStorage would read as garbage).
+            if (storageBytes != storage.byteSize()) {
+                throw new CheckpointException(what + ": storage " + t.storage().key() + " is declared as "
+                        + t.storage().numel() + " x " + t.storage().dtype() + " (" + storageBytes
+                        + " bytes), the archive has " + storage.byteSize() + " bytes; its dtype or size is wrong");
             }
             // Weights saved by save_pretrained are contiguous; a strided view would need a copy.
             long expect = 1;

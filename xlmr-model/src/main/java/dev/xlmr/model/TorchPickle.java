@@ -35,6 +35,12 @@ final class TorchPickle {
     private static final Object MARK = new Object();
     private static final Object NONE = new Object();
 
+    /**
+     * At most this many opcodes (each builds at most one value): a state dict of 100k tensors needs
+     * under 2M, and the cap bounds the heap a hostile pickle can take (tens of bytes per value).
+     */
+    static final long MAX_OPCODES = 8_000_000;
+
     /** Callables that REDUCE may apply; the storage classes are allowed as persistent-id tags only. */
     static final Set<String> ALLOWED_CALLABLES = Set.of(
             "collections.OrderedDict",
@@ -48,6 +54,7 @@ final class TorchPickle {
     private long pos;
     private final List<Object> stack = new ArrayList<>();
     private final Map<Long, Object> memo = new HashMap<>();
+    private long built;
 
     private TorchPickle(MemorySegment pkl, String where) {
         this.pkl = pkl;
@@ -144,6 +151,9 @@ final class TorchPickle {
         while (true) {
             long at = pos;
             int op = u8();
+            if (++built > MAX_OPCODES) {
+                throw error("the pickle has more than " + MAX_OPCODES + " opcodes; a state dict needs far fewer");
+            }
             switch (op) {
                 case 0x80 -> u8(); // PROTO
                 case 0x95 -> le(8); // FRAME: only a read-ahead hint
@@ -206,7 +216,7 @@ final class TorchPickle {
                 case 0x89 -> stack.add(Boolean.FALSE);
                 case 's' -> { // SETITEM
                     Object v = pop();
-                    Object k = pop();
+                    Object k = key(pop(), at);
                     dict(top()).put(k, v);
                 }
                 case 'u' -> { // SETITEMS
@@ -216,7 +226,7 @@ final class TorchPickle {
                         throw error("odd number of items for SETITEMS at offset " + at);
                     }
                     for (int i = 0; i < kv.size(); i += 2) {
-                        d.put(kv.get(i), kv.get(i + 1));
+                        d.put(key(kv.get(i), at), kv.get(i + 1));
                     }
                 }
                 case 'a' -> { // APPEND
@@ -253,6 +263,19 @@ final class TorchPickle {
                         op, at));
             }
         }
+    }
+
+    /**
+     * A dict key: only strings, numbers, booleans and None. Containers are refused: Python cannot hash a
+     * dict or list either, and hashing a container that holds itself (or one nested a million deep, or a
+     * tuple DAG built through the memo) would recurse without bound or take exponential time.
+     */
+    private Object key(Object k, long at) {
+        if (k instanceof String || k instanceof Long || k instanceof Double || k instanceof Boolean || k == NONE) {
+            return k;
+        }
+        throw error("a dict key at offset " + at + " is a " + describe(k)
+                + "; a weights file keys its dicts by strings or numbers");
     }
 
     private Object global(String module, String name) {
@@ -349,6 +372,18 @@ final class TorchPickle {
         if (o instanceof Global g) {
             return "'" + g.qualified() + "'";
         }
-        return o == null || o == NONE ? "None" : o.getClass().getSimpleName();
+        return switch (o) {
+            case null -> "None";
+            case Map<?, ?> m -> "dict";
+            case ArrayList<?> l -> "list";
+            case Tuple t -> "tuple";
+            case String str -> "str";
+            case Long l -> "int";
+            case Double d -> "float";
+            case Boolean b -> "bool";
+            case TensorRef t -> "tensor";
+            case StorageRef st -> "storage";
+            default -> o == NONE ? "None" : o.getClass().getSimpleName();
+        };
     }
 }

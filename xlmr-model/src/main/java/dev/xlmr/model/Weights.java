@@ -1,7 +1,6 @@
 package dev.xlmr.model;
 
 import com.fasterxml.jackson.databind.JsonNode;
-import java.io.IOException;
 import java.lang.foreign.Arena;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -88,13 +87,8 @@ public final class Weights implements AutoCloseable {
 
     /** An index {"weight_map": {tensor: shard file}}: opens each shard once, keeps the mapped names. */
     private static Map<String, StoredTensor> readSharded(Path index, Arena arena) {
-        JsonNode root;
-        try {
-            root = JsonTree.parse(java.nio.file.Files.readString(index));
-        } catch (IOException e) {
-            throw new CheckpointException(index + ": unreadable shard index: " + e.getMessage());
-        }
-        JsonNode map = root == null ? null : root.get("weight_map");
+        JsonNode root = JsonTree.readFile(index);
+        JsonNode map = root.get("weight_map");
         if (map == null || !map.isObject()) {
             throw new CheckpointException(index + ": shard index without a weight_map object");
         }
@@ -102,10 +96,18 @@ public final class Weights implements AutoCloseable {
         Map<String, Map<String, StoredTensor>> shards = new LinkedHashMap<>();
         Map<String, StoredTensor> out = new LinkedHashMap<>();
         for (Map.Entry<String, JsonNode> e : map.properties()) {
+            if (!e.getValue().isTextual()) {
+                throw new CheckpointException(index + ": weight_map['" + e.getKey() + "'] is not a file name");
+            }
             String shard = e.getValue().asText();
             Path shardPath = dir.resolve(shard).normalize();
             if (shard.isEmpty() || !shardPath.getParent().equals(dir.normalize())) {
                 throw new CheckpointException(index + ": shard name '" + shard + "' must be a file next to the index");
+            }
+            // a shard is a tensor file: an index naming an index (itself or another) would recurse without end
+            if (!shard.endsWith(".safetensors") && !shard.endsWith(".bin")) {
+                throw new CheckpointException(index + ": weight_map['" + e.getKey() + "'] names '" + shard
+                        + "'; a shard must be a .safetensors or .bin file");
             }
             Map<String, StoredTensor> tensors = shards.computeIfAbsent(shard, s -> readAny(shardPath, arena));
             StoredTensor t = tensors.get(e.getKey());

@@ -72,17 +72,13 @@ public final class XlmRobertaModel implements Encoder {
         if (Files.isRegularFile(dir.resolve("config.json")) || !Files.isRegularFile(modules)) {
             return dir;
         }
-        try {
-            for (JsonNode m : JsonTree.parse(Files.readString(modules))) {
-                if (m.path("type").asText().endsWith("models.Transformer")) {
-                    Path p = dir.resolve(m.path("path").asText("")).normalize();
-                    if (p.startsWith(dir.normalize())) {
-                        return p;
-                    }
+        for (JsonNode m : JsonTree.readFile(modules)) {
+            if (m.path("type").asText().endsWith("models.Transformer")) {
+                Path p = dir.resolve(m.path("path").asText("")).normalize();
+                if (p.startsWith(dir.normalize())) {
+                    return p;
                 }
             }
-        } catch (IOException e) {
-            throw new CheckpointException(modules + ": unreadable: " + e.getMessage());
         }
         return dir;
     }
@@ -106,6 +102,12 @@ public final class XlmRobertaModel implements Encoder {
             boolean xl = config.preLayerNorm();
             embLnW = xl ? null : ld.enc(e + "LayerNorm.weight", h);
             embLnB = xl ? null : ld.enc(e + "LayerNorm.bias", h);
+            // checked before anything is sized by it: a config's 10^7 layers must not become 10^7 lookups
+            int stored = ld.storedLayers();
+            if (config.numHiddenLayers() > stored) {
+                throw new CheckpointException("config.json: num_hidden_layers is " + config.numHiddenLayers() + " but "
+                        + weights.source().getFileName() + " holds " + stored + " encoder layers");
+            }
             layers = new Layer[config.numHiddenLayers()];
             for (int i = 0; i < layers.length; i++) {
                 String p = "encoder.layer." + i + ".";
@@ -212,6 +214,29 @@ public final class XlmRobertaModel implements Encoder {
 
     @Override
     public ModelOutput forward(Batch batch) {
+        try {
+            return run(batch);
+        } catch (NonFiniteOutputException e) {
+            String bad = nonFiniteTensor();
+            throw bad == null ? e : new NonFiniteOutputException(e.getMessage() + "; tensor '" + bad + "' of "
+                    + weights.source().getFileName() + " holds NaN or infinite values");
+        }
+    }
+
+    /** The first weight with a NaN or infinite value, or null: the search runs only once an output was bad. */
+    private String nonFiniteTensor() {
+        for (Map.Entry<String, Tensor> e : tensors.entrySet()) {
+            java.lang.foreign.MemorySegment m = e.getValue().segment();
+            for (long i = 0, n = m.byteSize() / 4; i < n; i++) {
+                if (!Float.isFinite(m.getAtIndex(Tensor.F32_LE, i))) {
+                    return e.getKey();
+                }
+            }
+        }
+        return null;
+    }
+
+    private ModelOutput run(Batch batch) {
         batch.checkFor(config);
         int rows = batch.rows();
         int seq = batch.sequenceLength();
@@ -461,6 +486,23 @@ public final class XlmRobertaModel implements Encoder {
                 prefixed |= stored.startsWith(PREFIX);
             }
             prefix = prefixed ? PREFIX : "";
+        }
+
+        /** 1 + the highest n of the stored "encoder.layer.n." tensors, 0 for none. */
+        int storedLayers() {
+            String p = prefix + "encoder.layer.";
+            int layers = 0;
+            for (String name : byCanonical.keySet()) {
+                if (!name.startsWith(p)) {
+                    continue;
+                }
+                int end = name.indexOf('.', p.length());
+                String n = end < 0 ? "" : name.substring(p.length(), end);
+                if (!n.isEmpty() && n.length() <= 9 && n.chars().allMatch(ch -> ch >= '0' && ch <= '9')) {
+                    layers = Math.max(layers, Integer.parseInt(n) + 1);
+                }
+            }
+            return layers;
         }
 
         /** A required encoder tensor. */

@@ -165,7 +165,7 @@ class TorchCheckpointTest {
     void refusesTensorsThatDoNotFitTheirStorage() throws IOException {
         byte[] tooBig = new Pickle().op(0x80, 2).op('}').str("w")
                 .tensor("FloatStorage", "0", 4, 0, new int[] {2, 2}, new int[] {2, 1}).op('s', '.').bytes();
-        assertHas(failure(tooBig, Map.of("0", floats(1, 2))), "should hold 16 bytes, the archive has 8");
+        assertHas(failure(tooBig, Map.of("0", floats(1, 2))), "declared as 4 x F32 (16 bytes), the archive has 8 bytes");
         byte[] past = new Pickle().op(0x80, 2).op('}').str("w")
                 .tensor("FloatStorage", "0", 4, 2, new int[] {2, 2}, new int[] {2, 1}).op('s', '.').bytes();
         assertHas(failure(past, Map.of("0", floats(1, 2, 3, 4))), "reaches past the end of its storage");
@@ -182,6 +182,59 @@ class TorchCheckpointTest {
         assertHas(failure(truncated, Map.of()), "truncated pickle");
         byte[] badMemo = new Pickle().op(0x80, 2).op('h', 5).bytes();
         assertHas(failure(badMemo, Map.of()), "memo 5 that was never stored");
+    }
+
+    @Test
+    void refusesContainersAsDictKeysInsteadOfRecursing() throws IOException {
+        // a dict holding itself as a key: hashing it would recurse until StackOverflowError
+        byte[] selfKey = new Pickle().op(0x80, 2).op('}', 'q', 0, 'h', 0).integer(1).op('s', '.').bytes();
+        assertHas(failure(selfKey, Map.of()), "a dict key at offset 12 is a dict; a weights file keys its dicts by strings");
+        // a tuple holding a list that holds the tuple, used as a key
+        byte[] cycle = new Pickle().op(0x80, 2).op(']', 'q', 0, 'h', 0, 0x85, 'q', 1, 'a')
+                .op('}', 'h', 1).integer(1).op('s', '.').bytes();
+        assertHas(failure(cycle, Map.of()), "is a tuple; a weights file keys its dicts by strings");
+        // a million nested tuples as a key
+        Pickle deep = new Pickle().op(0x80, 2).op('}', ')');
+        for (int i = 0; i < 1_000_000; i++) {
+            deep.op(0x85);
+        }
+        assertHas(failure(deep.integer(1).op('s', '.').bytes(), Map.of()), "is a tuple");
+    }
+
+    @Test
+    void deeplyNestedValuesLoadWithoutRecursion() throws IOException {
+        // a state dict whose one value is a list nested a million deep: no tensors, and no StackOverflowError
+        Pickle deep = new Pickle().op(0x80, 2).op('}').str("x").op(']');
+        for (int i = 0; i < 1_000_000; i++) {
+            deep.op(']', 'a');
+        }
+        deep.op('s', '.');
+        Path f = tmp.resolve("pytorch_model.bin");
+        writeZip(f, deep.bytes(), Map.of());
+        try (Weights w = Weights.open(f)) {
+            assertTrue(w.names().isEmpty());
+        }
+    }
+
+    @Test
+    void refusesPicklesThatBuildTooManyValues() throws IOException {
+        Pickle p = new Pickle().op(0x80, 2);
+        for (long i = 0; i <= TorchPickle.MAX_OPCODES; i++) {
+            p.op('N');
+        }
+        assertHas(failure(p.bytes(), Map.of()), "more than " + TorchPickle.MAX_OPCODES + " opcodes");
+    }
+
+    @Test
+    void refusesAStorageRelabelledWithAnotherDtype() throws IOException {
+        // 4 floats declared as a HalfStorage of 4: the archive has twice the bytes a HalfStorage of 4 takes
+        byte[] half = new Pickle().op(0x80, 2).op('}').str("w")
+                .tensor("HalfStorage", "0", 4, 0, new int[] {4}, new int[] {1}).op('s', '.').bytes();
+        assertHas(failure(half, Map.of("0", floats(1, 2, 3, 4))),
+                "storage 0 is declared as 4 x F16 (8 bytes), the archive has 16 bytes; its dtype or size is wrong");
+        byte[] bf16 = new Pickle().op(0x80, 2).op('}').str("w")
+                .tensor("BFloat16Storage", "0", 4, 0, new int[] {4}, new int[] {1}).op('s', '.').bytes();
+        assertHas(failure(bf16, Map.of("0", floats(1, 2, 3, 4))), "declared as 4 x BF16 (8 bytes)");
     }
 
     @Test

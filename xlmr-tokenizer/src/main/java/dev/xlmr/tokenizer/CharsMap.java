@@ -12,10 +12,12 @@ import java.nio.ByteOrder;
 final class CharsMap {
     private final int[] units;
     private final byte[] replacements;
+    private final String what;
 
-    private CharsMap(int[] units, byte[] replacements) {
+    private CharsMap(int[] units, byte[] replacements, String what) {
         this.units = units;
         this.replacements = replacements;
+        this.what = what;
     }
 
     /** Parses the blob; {@code what} names the source in errors. */
@@ -33,7 +35,7 @@ final class CharsMap {
         bb.asIntBuffer().get(units);
         byte[] repl = new byte[blob.length - 4 - (int) trieBytes];
         System.arraycopy(blob, 4 + (int) trieBytes, repl, 0, repl.length);
-        return new CharsMap(units, repl);
+        return new CharsMap(units, repl, what);
     }
 
     private static boolean hasLeaf(int unit) {
@@ -88,7 +90,7 @@ final class CharsMap {
     /** Start of the replacement string at {@code valueOffset} (validated against the blob). */
     int replacementStart(int valueOffset) {
         if (valueOffset < 0 || valueOffset > replacements.length) {
-            throw new TokenizerException("precompiled charsmap: replacement offset " + valueOffset + " out of range");
+            throw new TokenizerException(what + ": precompiled charsmap: replacement offset " + valueOffset + " out of range");
         }
         return valueOffset;
     }

@@ -1,6 +1,8 @@
 package dev.xlmr.tokenizer;
 
 import com.fasterxml.jackson.core.JsonProcessingException;
+import com.fasterxml.jackson.core.JsonParser;
+import com.fasterxml.jackson.core.JsonToken;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import java.io.IOException;
@@ -18,6 +20,7 @@ import java.util.Locale;
 import java.util.Map;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
+import java.util.regex.PatternSyntaxException;
 
 /**
  * The {@code tokenizer.json} form, behaving like Hugging Face tokenizers for the components that
@@ -25,7 +28,8 @@ import java.util.regex.Pattern;
  * post-processing and the Metaspace decoder. Any other component type is refused by name.
  */
 final class JsonBackend implements Backend {
-    private static final long MAX_FILE = 1L << 30;
+    /** XLM-R's is 17 MB; the tree of a much larger file could take more heap than the machine has. */
+    private static final long MAX_FILE = 256L << 20;
     private static final int MAX_GRAPHEME_BYTES = 6;
 
     /** A tokenizer.json added token. */
@@ -58,10 +62,12 @@ final class JsonBackend implements Backend {
     private final String padToken;
     /** Added tokens matched on the raw text (normalized: false), in file order. */
     private final Added[] rawAdded;
-    /** The distinct first chars of {@link #rawAdded}: no raw added token can start elsewhere. */
-    private final char[] rawAddedFirst;
+    /** {@link #rawAdded} by their UTF-16 chars (values: indexes into it). */
+    private final TokenTrie rawTrie = new TokenTrie();
     /** Added tokens matched on the normalized text (normalized: true), in file order. */
     private final Added[] normAdded;
+    /** {@link #normAdded} by their code points (values: indexes into it). */
+    private final TokenTrie normTrie = new TokenTrie();
     /**
      * Per trie id: the token string a match of that piece has (its UTF-8 decoded, which is the piece
      * unless the piece has unpaired surrogates) and the id that string looks up in {@link #ids}, or
@@ -103,7 +109,12 @@ final class JsonBackend implements Backend {
         List<Added> addedList = new ArrayList<>();
         int maxId = n - 1;
         for (JsonNode a : root.path("added_tokens")) {
-            Added t = new Added(req(a, "id").asInt(), req(a, "content").asText(), a.path("single_word").asBoolean(false),
+            JsonNode idNode = req(a, "id");
+            if (!idNode.isIntegralNumber() || !idNode.canConvertToInt() || !req(a, "content").isTextual()) {
+                throw new TokenizerException(name + ": added token " + cut(a.toString())
+                        + " needs an integer id and a string content");
+            }
+            Added t = new Added(idNode.intValue(), req(a, "content").asText(), a.path("single_word").asBoolean(false),
                     a.path("lstrip").asBoolean(false), a.path("rstrip").asBoolean(false),
                     a.path("normalized").asBoolean(true), a.path("special").asBoolean(false));
             if (t.id() < 0 || t.id() > n + 1_000_000) {
@@ -139,14 +150,13 @@ final class JsonBackend implements Backend {
             addedById.put(a.id(), a);
         }
         rawAdded = added.stream().filter(a -> !a.normalized()).toArray(Added[]::new);
-        StringBuilder firsts = new StringBuilder();
-        for (Added a : rawAdded) {
-            if (firsts.indexOf(a.content().substring(0, 1)) < 0) {
-                firsts.append(a.content().charAt(0));
-            }
+        for (int i = 0; i < rawAdded.length; i++) {
+            rawTrie.add(rawAdded[i].content().chars().toArray(), i);
         }
-        rawAddedFirst = firsts.toString().toCharArray();
         normAdded = added.stream().filter(Added::normalized).toArray(Added[]::new);
+        for (int i = 0; i < normAdded.length; i++) {
+            normTrie.add(normAdded[i].content().codePoints().toArray(), i);
+        }
         matchSurface = new String[n];
         matchId = new int[n];
         for (int i = 0; i < n; i++) {
@@ -168,12 +178,25 @@ final class JsonBackend implements Backend {
         preTokenizers = new ArrayList<>();
         parsePreTokenizer(root.path("pre_tokenizer"), preTokenizers);
         template = parsePostProcessor(root.path("post_processor"));
+        // a template id outside the vocabulary would be emitted as is and fail (or mislead) the model
+        for (List<Template.Item> items : List.of(template.single(), template.pair())) {
+            for (Template.Item it : items) {
+                if (it.isSpecial() && (it.id() < 0 || it.id() >= vocab.length)) {
+                    throw new TokenizerException(name + ": post_processor special token '" + cut(it.token()) + "' has id "
+                            + it.id() + ", outside the vocabulary (0.." + (vocab.length - 1) + ")");
+                }
+                if (it.isSpecial() && vocab[it.id()] == null) { // between model.vocab and a higher added token id
+                    throw new TokenizerException(name + ": post_processor special token '" + cut(it.token()) + "' has id "
+                            + it.id() + ", which no token of the vocabulary has");
+                }
+            }
+        }
         JsonNode dec = root.path("decoder");
         if (dec.isMissingNode() || dec.isNull()) {
             decoderReplacement = -1;
             decoderStripsFirst = false;
         } else if (dec.path("type").asText("").equals("Metaspace")) {
-            decoderReplacement = dec.path("replacement").asText("\u2581").codePointAt(0);
+            decoderReplacement = replacementChar(dec, "decoder");
             decoderStripsFirst = !prependScheme(dec).equals("never");
         } else {
             throw unsupported("decoder", dec.path("type").asText(""), "Metaspace");
@@ -184,24 +207,50 @@ final class JsonBackend implements Backend {
     }
 
     static JsonBackend load(Path file) {
-        JsonNode root;
+        byte[] bytes;
         try {
             long size = Files.size(file);
             if (size > MAX_FILE) {
-                throw new TokenizerException(file + ": " + size + " bytes is too large for a tokenizer.json");
+                throw new TokenizerException(file + ": " + size + " bytes is too large for a tokenizer.json (at most "
+                        + MAX_FILE + ")");
             }
-            root = new ObjectMapper().readTree(Files.readAllBytes(file));
+            bytes = Files.readAllBytes(file);
         } catch (NoSuchFileException e) {
             throw new TokenizerException(file + ": no such file");
-        } catch (JsonProcessingException e) {
-            throw new TokenizerException(file + ": not valid JSON (" + e.getOriginalMessage() + ")", e);
+        } catch (java.nio.file.AccessDeniedException e) {
+            throw new TokenizerException(file + ": permission denied", e);
         } catch (IOException e) {
-            throw new TokenizerException(file + ": cannot read: " + e.getMessage(), e);
+            throw new TokenizerException(file + ": cannot read it (" + e.getClass().getSimpleName() + ")", e);
+        }
+        return parse(bytes, file.toString());
+    }
+
+    /** A tokenizer.json's bytes; {@code name} names it in errors. */
+    static JsonBackend parse(byte[] bytes, String name) {
+        JsonNode root;
+        // serde_json (HF tokenizers) refuses anything but whitespace after the value, and so do we
+        ObjectMapper om = new ObjectMapper();
+        try (JsonParser p = om.createParser(bytes)) {
+            root = om.readTree(p);
+            JsonToken after;
+            try {
+                after = p.nextToken();
+            } catch (JsonProcessingException e) {
+                after = JsonToken.NOT_AVAILABLE;
+            }
+            if (after != null) {
+                throw new TokenizerException(name + ": not valid JSON (trailing data after the JSON value, line "
+                        + p.currentLocation().getLineNr() + ")");
+            }
+        } catch (JsonProcessingException e) {
+            throw new TokenizerException(name + ": not valid JSON (" + e.getOriginalMessage() + ")", e);
+        } catch (IOException e) { // a byte array source has no I/O
+            throw new TokenizerException(name + ": cannot parse it (" + e.getClass().getSimpleName() + ")", e);
         }
         if (root == null || !root.isObject()) {
-            throw new TokenizerException(file + ": not a tokenizer.json object");
+            throw new TokenizerException(name + ": not a tokenizer.json object");
         }
-        return new JsonBackend(file.toString(), root);
+        return new JsonBackend(name, root);
     }
 
     private JsonNode req(JsonNode node, String field) {
@@ -210,6 +259,25 @@ final class JsonBackend implements Backend {
             throw new TokenizerException(name + ": missing field '" + field + "'");
         }
         return v;
+    }
+
+    /** A value for a message, cut short: a hostile file's huge string is not echoed back. */
+    static String cut(String s) {
+        return s.length() <= 60 ? s : s.substring(0, 57) + "...";
+    }
+
+    /** A Metaspace replacement: one character, as HF's serde reads it into a Rust char. */
+    private int replacementChar(JsonNode n, String where) {
+        JsonNode r = n.get("replacement");
+        if (r == null || r.isNull()) {
+            return '\u2581';
+        }
+        String v = r.asText();
+        if (!r.isTextual() || v.codePointCount(0, v.length()) != 1) {
+            throw new TokenizerException(name + ": " + where + " Metaspace replacement must be one character, got "
+                    + cut(r.toString()));
+        }
+        return v.codePointAt(0);
     }
 
     private TokenizerException unsupported(String what, String type, String supported) {
@@ -263,11 +331,18 @@ final class JsonBackend implements Backend {
         JsonNode pat = req(n, "pattern");
         int[] content = req(n, "content").asText().codePoints().toArray();
         Pattern p;
+        String shown;
         if (pat.has("Regex")) {
+            String regex = pat.get("Regex").asText();
+            shown = cut(regex);
             try {
-                p = Pattern.compile(pat.get("Regex").asText());
-            } catch (RuntimeException e) {
-                throw new TokenizerException(name + ": Replace regex does not compile: " + e.getMessage());
+                p = Pattern.compile(regex);
+            } catch (PatternSyntaxException e) {
+                throw new TokenizerException(name + ": normalizer Replace regex '" + shown + "' does not compile: "
+                        + e.getDescription() + " at index " + e.getIndex());
+            } catch (RuntimeException | StackOverflowError e) { // parentheses nested thousands deep
+                throw new TokenizerException(name + ": normalizer Replace regex '" + shown + "' cannot be compiled"
+                        + " (too complex)");
             }
         } else if (pat.has("String")) {
             String lit = pat.get("String").asText();
@@ -275,16 +350,18 @@ final class JsonBackend implements Backend {
                 return t -> { };
             }
             p = Pattern.compile(Pattern.quote(lit));
+            shown = cut(lit);
         } else {
             throw new TokenizerException(name + ": Replace pattern must be {\"String\": ...} or {\"Regex\": ...}");
         }
+        String what = name + ": normalizer Replace pattern '" + shown + "'";
         return t -> {
             String s = t.toString();
-            Matcher m = p.matcher(s);
+            Matcher m = p.matcher(new BudgetedText(s));
             int shift = 0;
             int lastIndex = 0; // UTF-16 index in s and its code point index, to count on from there
             int lastCp = 0;
-            while (m.find()) {
+            while (BudgetedText.find(m, what, s.length())) {
                 if (m.start() == m.end()) {
                     continue;
                 }
@@ -543,7 +620,7 @@ final class JsonBackend implements Backend {
                 }
             }
             case "Metaspace" -> {
-                int rep = n.path("replacement").asText("\u2581").codePointAt(0);
+                int rep = replacementChar(n, "pre_tokenizer");
                 String scheme = prependScheme(n);
                 if (!scheme.equals("always") && !scheme.equals("first") && !scheme.equals("never")) {
                     throw new TokenizerException(name + ": Metaspace prepend_scheme '" + scheme + "' is not known");
@@ -615,7 +692,16 @@ final class JsonBackend implements Backend {
             case "RobertaProcessing" -> {
                 JsonNode sep = req(n, "sep");
                 JsonNode cls = req(n, "cls");
-                return Template.roberta(cls.get(1).asInt(), cls.get(0).asText(), sep.get(1).asInt(), sep.get(0).asText());
+                for (String field : List.of("sep", "cls")) {
+                    JsonNode v = n.get(field);
+                    if (!v.isArray() || v.size() != 2 || !v.get(0).isTextual() || !v.get(1).isIntegralNumber()
+                            || !v.get(1).canConvertToInt()) {
+                        throw new TokenizerException(name + ": post_processor RobertaProcessing " + field
+                                + " must be [token, id], got " + cut(v.toString()));
+                    }
+                }
+                return Template.roberta(cls.get(1).intValue(), cls.get(0).asText(), sep.get(1).intValue(),
+                        sep.get(0).asText());
             }
             case "TemplateProcessing" -> {
                 Map<String, int[]> specialIds = new HashMap<>();
@@ -623,11 +709,24 @@ final class JsonBackend implements Backend {
                 var fields = n.path("special_tokens").properties();
                 for (var e : fields) {
                     JsonNode v = e.getValue();
-                    int[] idsArr = new int[v.path("ids").size()];
+                    String where = name + ": post_processor special_tokens['" + cut(e.getKey()) + "']";
+                    JsonNode idsNode = v.path("ids");
+                    JsonNode toksNode = v.path("tokens");
+                    if (!idsNode.isArray() || !toksNode.isArray() || idsNode.size() != toksNode.size()) {
+                        throw new TokenizerException(where + " must have arrays ids and tokens of the same length");
+                    }
+                    int[] idsArr = new int[idsNode.size()];
                     String[] toks = new String[idsArr.length];
                     for (int i = 0; i < idsArr.length; i++) {
-                        idsArr[i] = v.path("ids").get(i).asInt();
-                        toks[i] = v.path("tokens").path(i).asText("");
+                        JsonNode id = idsNode.get(i);
+                        if (!id.isIntegralNumber() || !id.canConvertToInt()) {
+                            throw new TokenizerException(where + ".ids[" + i + "] is not an integer: " + cut(id.toString()));
+                        }
+                        if (!toksNode.get(i).isTextual()) {
+                            throw new TokenizerException(where + ".tokens[" + i + "] is not a string");
+                        }
+                        idsArr[i] = id.intValue();
+                        toks[i] = toksNode.get(i).asText();
                     }
                     specialIds.put(e.getKey(), idsArr);
                     specialTokens.put(e.getKey(), toks);
@@ -655,7 +754,11 @@ final class JsonBackend implements Backend {
                 }
             } else if (piece.has("Sequence")) {
                 JsonNode sq = piece.get("Sequence");
-                items.add(Template.Item.sequence(sq.path("id").asText("A").equals("B") ? 1 : 0, sq.path("type_id").asInt(0)));
+                String seq = sq.path("id").asText("A");
+                if (!seq.equals("A") && !seq.equals("B")) {
+                    throw new TokenizerException(name + ": template Sequence id '" + cut(seq) + "' is neither A nor B");
+                }
+                items.add(Template.Item.sequence(seq.equals("B") ? 1 : 0, sq.path("type_id").asInt(0)));
             } else {
                 throw new TokenizerException(name + ": template piece " + piece + " is neither SpecialToken nor Sequence");
             }
@@ -675,22 +778,17 @@ final class JsonBackend implements Backend {
         int from = 0;
         int pos = 0;
         int n = text.length();
-        while (pos < n) {
-            if (!isRawAddedFirst(text.charAt(pos))) {
+        while (pos < n && !rawTrie.isEmpty()) {
+            if (!rawTrie.startsWith(text.charAt(pos))) {
                 pos++;
                 continue;
             }
-            Added best = null;
-            for (Added a : rawAdded) {
-                if ((best == null || a.content().length() > best.content().length())
-                        && text.startsWith(a.content(), pos)) {
-                    best = a;
-                }
-            }
-            if (best == null) {
+            long m = rawTrie.longest(text, pos);
+            if (m < 0) {
                 pos++;
                 continue;
             }
+            Added best = rawAdded[(int) m];
             int start = pos;
             int stop = pos + best.content().length();
             if (best.singleWord() && !singleWordOk(text, start, stop)) {
@@ -721,15 +819,6 @@ final class JsonBackend implements Backend {
         }
     }
 
-    private boolean isRawAddedFirst(char c) {
-        for (char f : rawAddedFirst) {
-            if (f == c) {
-                return true;
-            }
-        }
-        return false;
-    }
-
     private static boolean singleWordOk(String text, int start, int stop) {
         boolean startOk = start == 0 || !isWordChar(text.codePointBefore(start));
         boolean stopOk = stop == text.length() || !isWordChar(text.codePointAt(stop));
@@ -751,19 +840,13 @@ final class JsonBackend implements Backend {
         int pos = normAdded.length == 0 ? t.len : 0;
         int start = 0;
         while (pos < t.len) {
-            Added best = null;
-            int bestLen = 0;
-            for (Added a : normAdded) {
-                int len = matchAt(t, pos, a.content());
-                if (len > bestLen) {
-                    best = a;
-                    bestLen = len;
-                }
-            }
-            if (best == null) {
+            long hit = normTrie.longest(t.cps, pos, t.len);
+            if (hit < 0) {
                 pos++;
                 continue;
             }
+            Added best = normAdded[(int) hit];
+            int bestLen = (int) (hit >>> 32);
             if (pos > start) {
                 preTokenize(t.slice(start, pos), from, from == 0 && start == 0, out, w);
             }
@@ -775,19 +858,6 @@ final class JsonBackend implements Backend {
         if (start < t.len || t.len == 0) {
             preTokenize(start == 0 ? t : t.slice(start, t.len), from, from == 0 && start == 0, out, w);
         }
-    }
-
-    private static int matchAt(NormalizedText t, int pos, String content) {
-        int k = pos;
-        for (int i = 0; i < content.length(); ) {
-            int cp = content.codePointAt(i);
-            if (k >= t.len || t.cps[k] != cp) {
-                return 0;
-            }
-            k++;
-            i += Character.charCount(cp);
-        }
-        return k - pos;
     }
 
     private void preTokenize(NormalizedText t, int base, boolean atTextStart, Pieces out, Work w) {

@@ -35,8 +35,17 @@ final class SentencePieceBackend implements Backend {
     private final ThreadLocal<Scratch> scratch = ThreadLocal.withInitial(Scratch::new);
 
     SentencePieceBackend(Path file) {
-        SentencePieceModel m = SentencePieceModel.read(file);
+        this(SentencePieceModel.read(file), file);
+    }
+
+    /** Over an already parsed model; {@code file} names it in errors. */
+    SentencePieceBackend(SentencePieceModel m, Path file) {
         int n = m.pieces.size();
+        if (n < 3) {
+            // the fairseq layout below takes SentencePiece's first three pieces as <unk>, <s>, </s>
+            throw new TokenizerException(file + ": holds " + n + (n == 1 ? " piece" : " pieces")
+                    + "; an XLM-R SentencePiece model starts with <unk>, <s> and </s>, then its vocabulary");
+        }
         String[] pieces = m.pieces.toArray(new String[0]);
         double[] scores = new double[n];
         boolean[] inTrie = new boolean[n];

@@ -1,7 +1,6 @@
 package dev.xlmr.tokenizer;
 
 import com.google.protobuf.CodedInputStream;
-import com.google.protobuf.InvalidProtocolBufferException;
 import com.google.protobuf.WireFormat;
 import java.io.IOException;
 import java.nio.file.Files;
@@ -23,6 +22,8 @@ final class SentencePieceModel {
     static final int BYTE = 6;
 
     private static final long MAX_FILE = 1L << 30;
+    /** XLM-R has 250,002 pieces; the cap bounds what a file of empty pieces (2 bytes each) makes us allocate. */
+    static final int MAX_PIECES = 4_000_000;
 
     final List<String> pieces = new ArrayList<>();
     final List<Float> scores = new ArrayList<>();
@@ -46,28 +47,37 @@ final class SentencePieceModel {
             bytes = Files.readAllBytes(file);
         } catch (NoSuchFileException e) {
             throw new TokenizerException(file + ": no such file");
+        } catch (java.nio.file.AccessDeniedException e) {
+            throw new TokenizerException(file + ": permission denied", e);
         } catch (IOException e) {
-            throw new TokenizerException(file + ": cannot read: " + e.getMessage(), e);
+            throw new TokenizerException(file + ": cannot read it (" + e.getClass().getSimpleName() + ")", e);
         }
+        return read(bytes, file);
+    }
+
+    /** Parses and checks a model's bytes; {@code file} names it in errors. */
+    static SentencePieceModel read(byte[] bytes, Path file) {
         try {
-            SentencePieceModel m = parse(bytes);
+            SentencePieceModel m = parse(bytes, file);
             m.validate(file);
             return m;
-        } catch (InvalidProtocolBufferException e) {
-            throw new TokenizerException(file + ": not a valid SentencePiece model (truncated or corrupt protobuf: "
-                    + e.getMessage() + ")", e);
-        } catch (IOException e) {
-            throw new TokenizerException(file + ": cannot parse: " + e.getMessage(), e);
+        } catch (IOException e) { // InvalidProtocolBufferException: its text is protobuf's, not about this file
+            throw new TokenizerException(file + ": not a valid SentencePiece model (truncated or corrupt protobuf"
+                    + (e.getMessage() != null && e.getMessage().contains("UTF-8") ? ": a piece is not UTF-8" : "")
+                    + ")", e);
         }
     }
 
-    private static SentencePieceModel parse(byte[] bytes) throws IOException {
+    private static SentencePieceModel parse(byte[] bytes, Path file) throws IOException {
         SentencePieceModel m = new SentencePieceModel();
         CodedInputStream in = CodedInputStream.newInstance(bytes);
         for (int tag; (tag = in.readTag()) != 0; ) {
             int field = WireFormat.getTagFieldNumber(tag);
             boolean delimited = WireFormat.getTagWireType(tag) == WireFormat.WIRETYPE_LENGTH_DELIMITED;
             if (field == 1 && delimited) {
+                if (m.pieces.size() >= MAX_PIECES) {
+                    throw new TokenizerException(file + ": more than " + MAX_PIECES + " pieces");
+                }
                 int limit = in.pushLimit(in.readRawVarint32());
                 m.readPiece(in);
                 in.popLimit(limit);

@@ -38,7 +38,7 @@ public final class XlmRobertaTokenizer {
     private final Backend backend;
     private final Format format;
 
-    private XlmRobertaTokenizer(Backend backend, Format format) {
+    XlmRobertaTokenizer(Backend backend, Format format) {
         this.backend = backend;
         this.format = format;
     }
@@ -168,11 +168,13 @@ public final class XlmRobertaTokenizer {
         if (!opts.truncates()) {
             return assemble(a, b, tpl, opts.addSpecialTokens(), List.of());
         }
-        int budget = opts.maxLength() - (opts.addSpecialTokens() ? tpl.added(b != null) : 0);
-        if (budget < 0) {
-            budget = 0;
+        int specials = opts.addSpecialTokens() ? tpl.added(b != null) : 0;
+        if (opts.maxLength() < specials) {
+            // the special tokens alone would pass the limit: the result could not respect it
+            throw new IllegalArgumentException("max_length " + opts.maxLength() + " is less than the " + specials
+                    + " special tokens " + (b == null ? "a text" : "a text pair") + " takes");
         }
-        return truncate(a, b, budget, tpl, opts);
+        return truncate(a, b, opts.maxLength() - specials, tpl, opts);
     }
 
     private Encoding truncate(Pieces a, Pieces b, int budget, Template tpl, EncodeOptions opts) {
@@ -222,6 +224,12 @@ public final class XlmRobertaTokenizer {
             keepB = swap ? n1 : n2;
             keepA = Math.min(keepA, na);
             keepB = Math.min(keepB, nb);
+        }
+        if (opts.returnOverflow() && (keepA == 0 && na > 0 || keepB == 0 && nb > 0)) {
+            // a window of no tokens leaves the whole text to one overflow window, past the limit
+            throw new IllegalArgumentException("max_length " + opts.maxLength() + " leaves no room for the "
+                    + (keepA == 0 && na > 0 ? "first" : "second") + " text beside the special tokens and the "
+                    + (keepA == 0 ? "second" : "first") + " text; overflowing windows need at least one token of each");
         }
         List<Pieces> winA = windows(a, keepA, opts.stride());
         List<Pieces> winB = b == null ? null : windows(b, keepB, opts.stride());

@@ -80,9 +80,37 @@ class TokenizerBehaviourTest {
     }
 
     @Test
-    void maxLengthBelowSpecialTokensKeepsOnlySpecials() {
-        Encoding e = fast.encode("hello world", null, EncodeOptions.defaults().maxLength(1));
-        assertArrayEquals(new int[] {0, 2}, e.ids());
+    void maxLengthBelowSpecialTokensIsRefused() {
+        // HF gives the 2 special tokens for max_length 1, more ids than the limit (issue 17): refused instead
+        for (XlmRobertaTokenizer t : List.of(slow, fast)) {
+            IllegalArgumentException e = assertThrows(IllegalArgumentException.class,
+                    () -> t.encode("hello world", null, EncodeOptions.defaults().maxLength(1)));
+            assertEquals("max_length 1 is less than the 2 special tokens a text takes", e.getMessage());
+            e = assertThrows(IllegalArgumentException.class,
+                    () -> t.encode("hello", "world", EncodeOptions.defaults().maxLength(3)));
+            assertEquals("max_length 3 is less than the 4 special tokens a text pair takes", e.getMessage());
+            assertArrayEquals(new int[] {0, 2}, t.encode("hello world", null, EncodeOptions.defaults().maxLength(2)).ids());
+            assertEquals(1, t.encode("hello world", null,
+                    EncodeOptions.defaults().maxLength(1).addSpecialTokens(false)).length());
+        }
+    }
+
+    @Test
+    void overflowWindowsStayWithinTheLimitAndKeepThePair() {
+        String a = words(30);
+        String b = words(12);
+        for (XlmRobertaTokenizer t : List.of(slow, fast)) {
+            // max_length 5 leaves one token for both texts: one of them would get windows of no tokens
+            IllegalArgumentException e = assertThrows(IllegalArgumentException.class,
+                    () -> t.encode(a, b, EncodeOptions.defaults().maxLength(5).returnOverflow(true)));
+            assertTrue(e.getMessage().startsWith("max_length 5 leaves no room for the "), e.getMessage());
+            Encoding enc = t.encode(a, b, EncodeOptions.defaults().maxLength(12).returnOverflow(true));
+            assertTrue(enc.overflowing().size() > 1);
+            for (Encoding w : enc.overflowing()) {
+                assertTrue(w.length() <= 12, "window of " + w.length());
+                assertTrue(count(w.sequenceIds(), 0) > 0 && count(w.sequenceIds(), 1) > 0, "both texts in every window");
+            }
+        }
     }
 
     @Test

@@ -192,6 +192,7 @@ public final class EmbeddingPipeline extends Pipeline {
     private final SentenceTransformers st;
     private final M3Heads m3;
     private final Set<Integer> m3Unused;
+    private volatile M3Heads.Fast m3Fast;
 
     /** Token and sentence embeddings of an encoder, without sentence-transformers configuration. */
     public EmbeddingPipeline(Encoder encoder, XlmRobertaTokenizer tokenizer) {
@@ -467,11 +468,25 @@ public final class EmbeddingPipeline extends Pipeline {
                 s = s.topK(options.maxActiveDims());
             }
             if (colbert) {
-                c = m3.colbertVectors(hidden != null ? hidden : row.tokens("last_hidden_state"));
+                c = m3.colbertVectors(hidden != null ? hidden : row.tokens("last_hidden_state"), colbertKernels());
             }
             out.set(input, new MultiEmbedding(d, s, c));
         });
         return out;
+    }
+
+    /** The ColBERT head packed for the fast engine's kernels (null on the reference encoder: plain loops). */
+    private M3Heads.Fast colbertKernels() {
+        M3Heads.Fast f = m3Fast;
+        if (f == null && encoder instanceof FastEncoder fast) {
+            synchronized (this) {
+                f = m3Fast;
+                if (f == null) {
+                    m3Fast = f = m3.pack(fast.kernels());
+                }
+            }
+        }
+        return f;
     }
 
     /** SpladePooling over a row's masked-LM logits: max (or sum) over its tokens of log1p(relu(x)). */

@@ -121,9 +121,29 @@ public record M3Heads(Tensor sparseWeight, Tensor sparseBias, Tensor colbertWeig
 
     /**
      * M3Embedder's ColBERT vectors: colbert_linear on the tokens after {@code <s>} (the final {@code </s>}
-     * included), each L2-normalised: {@code hidden.length - 1} vectors.
+     * included), each L2-normalised: {@code hidden.length - 1} vectors. The plain reference
+     * ({@link Ops#linear}); {@link #colbertVectors(float[][], Fast)} is the same on an engine's kernels.
      */
     public float[][] colbertVectors(float[][] hidden) {
+        return colbertVectors(hidden, null);
+    }
+
+    /** The ColBERT weights packed for an engine's kernels (H x D fp32), for {@link #colbertVectors(float[][], Fast)}. */
+    public record Fast(dev.xlmr.engine.Kernels kernels, dev.xlmr.engine.Weights weight, float[] bias) {}
+
+    /** Packs the ColBERT head for kernels (once per pipeline: the head is a D x H matmul per token). */
+    public Fast pack(dev.xlmr.engine.Kernels kernels) {
+        if (colbertWeight == null) {
+            return null;
+        }
+        int d = colbertWeight.dim(0);
+        int h = colbertWeight.dim(1);
+        return new Fast(kernels, kernels.pack(colbertWeight.toFloatArray(), d, h, dev.xlmr.engine.Precision.FP32),
+                colbertBias == null ? null : colbertBias.toFloatArray());
+    }
+
+    /** The ColBERT vectors with the linear map on packed kernels (null: the plain reference). */
+    public float[][] colbertVectors(float[][] hidden, Fast fast) {
         if (colbertWeight == null) {
             throw new IllegalArgumentException("this model has no ColBERT head (" + COLBERT_FILE + ")");
         }
@@ -133,7 +153,14 @@ public record M3Heads(Tensor sparseWeight, Tensor sparseBias, Tensor colbertWeig
         if (rows <= 0) {
             return out;
         }
-        float[] y = Ops.linear(flatten(hidden, 1), rows, colbertWeight, colbertBias);
+        float[] x = flatten(hidden, 1);
+        float[] y;
+        if (fast == null) {
+            y = Ops.linear(x, rows, colbertWeight, colbertBias);
+        } else {
+            y = new float[rows * d];
+            fast.kernels().linear(x, rows, colbertWeight.dim(1), fast.weight(), fast.bias(), y, d);
+        }
         for (int r = 0; r < rows; r++) {
             out[r] = Arrays.copyOfRange(y, r * d, (r + 1) * d);
             EmbeddingPipeline.normalize(out[r]);

@@ -257,6 +257,47 @@ class EmbeddingOutputsTest {
     }
 
     @Test
+    void colbertOnEngineKernelsMatchesThePlainReferenceOnOddSizes() {
+        java.util.Random r = new java.util.Random(7);
+        int h = 37;
+        int d = 29;
+        float[] w = new float[d * h];
+        float[] b = new float[d];
+        for (int i = 0; i < w.length; i++) {
+            w[i] = (float) r.nextGaussian();
+        }
+        for (int i = 0; i < d; i++) {
+            b[i] = (float) r.nextGaussian();
+        }
+        M3Heads heads = new M3Heads(null, null, dev.xlmr.model.Tensor.of("weight", new int[] {d, h}, w),
+                dev.xlmr.model.Tensor.of("bias", new int[] {d}, b));
+        for (String name : dev.xlmr.engine.KernelProvider.NAMES) {
+            if (!dev.xlmr.engine.KernelProvider.isAvailable(name)) {
+                continue;
+            }
+            try (dev.xlmr.engine.Kernels k = dev.xlmr.engine.KernelProvider.create(name, 2)) {
+                M3Heads.Fast fast = heads.pack(k);
+                for (int n : new int[] {1, 2, 3, 13, 70}) {
+                    float[][] hidden = new float[n][h];
+                    for (float[] row : hidden) {
+                        for (int j = 0; j < h; j++) {
+                            row[j] = (float) r.nextGaussian();
+                        }
+                    }
+                    float[][] ref = heads.colbertVectors(hidden);
+                    float[][] got = heads.colbertVectors(hidden, fast);
+                    assertEquals(n - 1, got.length);
+                    for (int t = 0; t < ref.length; t++) {
+                        for (int j = 0; j < d; j++) {
+                            assertEquals(ref[t][j], got[t][j], 1e-5, name + " n " + n + " [" + t + "][" + j + "]");
+                        }
+                    }
+                }
+            }
+        }
+    }
+
+    @Test
     void modelsWithoutExtraOutputsSayWhy() {
         try (EmbeddingPipeline plain = EmbeddingPipeline.load(Fixtures.dir("xlmr-base").toString())) {
             assertEquals(Set.of(Output.DENSE), plain.outputs());

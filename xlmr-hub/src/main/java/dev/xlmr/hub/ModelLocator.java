@@ -27,14 +27,15 @@ import java.util.TreeSet;
  * {@code model.safetensors}, else {@code model.safetensors.index.json} and its shards, else
  * {@code pytorch_model.bin}; and the sentence-transformers files {@code modules.json},
  * {@code sentence_bert_config.json}, {@code config_sentence_transformers.json} and the files of the
- * module folders that {@code modules.json} lists (e.g. {@code 1_Pooling/config.json}).
+ * module folders that {@code modules.json} lists (e.g. {@code 1_Pooling/config.json}); BGE-M3's
+ * {@code sparse_linear.pt} and {@code colbert_linear.pt} where the repository has them.
  */
 public final class ModelLocator {
     private static final ObjectMapper JSON = new ObjectMapper();
     private static final String INDEX = "model.safetensors.index.json";
     private static final List<String> OPTIONAL = List.of("tokenizer.json", "sentencepiece.bpe.model",
             "tokenizer_config.json", "special_tokens_map.json", "modules.json", "sentence_bert_config.json",
-            "config_sentence_transformers.json");
+            "config_sentence_transformers.json", "sparse_linear.pt", "colbert_linear.pt");
 
     private ModelLocator() {}
 

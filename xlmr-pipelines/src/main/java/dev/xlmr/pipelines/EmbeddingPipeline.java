@@ -11,10 +11,12 @@ import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.Collections;
+import java.util.EnumSet;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Locale;
 import java.util.Map;
+import java.util.Set;
 
 /**
  * Feature extraction: token embeddings (transformers' {@code pipeline("feature-extraction")}) and
@@ -37,6 +39,28 @@ import java.util.Map;
  * (what sentence-transformers uses for a plain model). An explicit pooling ignores the folder's
  * pooling and normalisation; {@link Options#normalize} adds L2 normalisation to any pooling.
  * Inputs longer than the model allows are truncated with a warning.
+ *
+ * <p>Beyond one dense vector ({@link #encode} with {@link Output}s, all from one forward pass):
+ * <ul>
+ *   <li>sentence-transformers {@code Dense} modules ({@code 2_Dense}) run in the module chain;</li>
+ *   <li>{@link Options#dimensions} truncates (Matryoshka) after the chain, and L2-normalises again only
+ *       with {@link Options#normalize} (sentence-transformers' truncate_dim; TEI's {@code dimensions}
+ *       with normalize true);</li>
+ *   <li>BGE-M3 folders ({@code sparse_linear.pt}, {@code colbert_linear.pt}, see {@link M3Heads}) give
+ *       lexical weights as {@link Output#SPARSE} and ColBERT vectors as {@link Output#COLBERT}, scored
+ *       by {@link #m3Scores} as FlagEmbedding's compute_score;</li>
+ *   <li>SparseEncoder folders ({@code SpladePooling} over a masked-LM head) give SPLADE vectors as
+ *       {@link Output#SPARSE}, pruned to {@link Options#maxActiveDims} when asked;</li>
+ *   <li>{@link Quantization} turns a batch of dense vectors into int8/uint8/binary/ubinary.</li>
+ * </ul>
+ *
+ * <pre>{@code
+ * try (EmbeddingPipeline m3 = EmbeddingPipeline.load("BAAI/bge-m3")) {
+ *     List<MultiEmbedding> out = m3.encode(List.of("What is BGE M3?"), Options.defaults(),
+ *             EnumSet.allOf(EmbeddingPipeline.Output.class));
+ *     Scores.M3 s = m3.m3Scores("What is BGE M3?", "BGE M3 is an embedding model.");
+ * }
+ * }</pre>
  */
 public final class EmbeddingPipeline extends Pipeline {
 
@@ -80,16 +104,40 @@ public final class EmbeddingPipeline extends Pipeline {
         }
     }
 
+    /** The outputs {@link #encode} can give. */
+    public enum Output {
+        /** The sentence embedding ({@link #embedAll}). */
+        DENSE,
+        /** BGE-M3 lexical weights, or a SPLADE vector for a SparseEncoder folder. */
+        SPARSE,
+        /** BGE-M3 ColBERT vectors. */
+        COLBERT;
+
+        /** Parses "dense", "sparse", "colbert" (case-insensitive). */
+        public static Output parse(String name) {
+            for (Output o : values()) {
+                if (o.name().equalsIgnoreCase(name.trim())) {
+                    return o;
+                }
+            }
+            throw new IllegalArgumentException("unknown output '" + name + "' (dense, sparse, colbert)");
+        }
+    }
+
     /**
      * How to embed.
      *
-     * @param pooling    the pooling (AUTO: the folder's sentence-transformers configuration, else mean)
-     * @param normalize  L2-normalise the result (on top of a folder's Normalize module under AUTO)
-     * @param promptName a prompt of config_sentence_transformers.json (e.g. "query"), or null for the
-     *                   folder's default prompt if it has one
-     * @param prefix     a literal text put before each input (instead of a named prompt), or null
+     * @param pooling       the pooling (AUTO: the folder's sentence-transformers configuration, else mean)
+     * @param normalize     L2-normalise the result (on top of a folder's Normalize module under AUTO; after
+     *                      the truncation to {@code dimensions})
+     * @param promptName    a prompt of config_sentence_transformers.json (e.g. "query"), or null for the
+     *                      folder's default prompt if it has one
+     * @param prefix        a literal text put before each input (instead of a named prompt), or null
+     * @param dimensions    keep the first this many values of the dense embedding (Matryoshka), 0 for all
+     * @param maxActiveDims keep the this many largest weights of sparse outputs, 0 for all
      */
-    public record Options(Pooling pooling, boolean normalize, String promptName, String prefix) {
+    public record Options(Pooling pooling, boolean normalize, String promptName, String prefix, int dimensions,
+                          int maxActiveDims) {
         public Options {
             if (pooling == null) {
                 pooling = Pooling.AUTO;
@@ -97,6 +145,17 @@ public final class EmbeddingPipeline extends Pipeline {
             if (promptName != null && prefix != null) {
                 throw new IllegalArgumentException("give a prompt name or a prefix, not both");
             }
+            if (dimensions < 0) {
+                throw new IllegalArgumentException("dimensions must be positive, got " + dimensions);
+            }
+            if (maxActiveDims < 0) {
+                throw new IllegalArgumentException("max active dims must be positive, got " + maxActiveDims);
+            }
+        }
+
+        /** Options with all dimensions and all sparse weights. */
+        public Options(Pooling pooling, boolean normalize, String promptName, String prefix) {
+            this(pooling, normalize, promptName, prefix, 0, 0);
         }
 
         public static Options defaults() {
@@ -104,44 +163,72 @@ public final class EmbeddingPipeline extends Pipeline {
         }
 
         public Options pooling(Pooling p) {
-            return new Options(p, normalize, promptName, prefix);
+            return new Options(p, normalize, promptName, prefix, dimensions, maxActiveDims);
         }
 
         public Options normalize(boolean n) {
-            return new Options(pooling, n, promptName, prefix);
+            return new Options(pooling, n, promptName, prefix, dimensions, maxActiveDims);
         }
 
         public Options promptName(String name) {
-            return new Options(pooling, normalize, name, prefix);
+            return new Options(pooling, normalize, name, prefix, dimensions, maxActiveDims);
         }
 
         public Options prefix(String p) {
-            return new Options(pooling, normalize, promptName, p);
+            return new Options(pooling, normalize, promptName, p, dimensions, maxActiveDims);
+        }
+
+        /** The first {@code n} dimensions of the dense embedding (0: all). */
+        public Options dimensions(int n) {
+            return new Options(pooling, normalize, promptName, prefix, n, maxActiveDims);
+        }
+
+        /** The {@code k} largest sparse weights (0: all). */
+        public Options maxActiveDims(int k) {
+            return new Options(pooling, normalize, promptName, prefix, dimensions, k);
         }
     }
 
     private final SentenceTransformers st;
+    private final M3Heads m3;
+    private final Set<Integer> m3Unused;
+    private volatile M3Heads.Fast m3Fast;
 
     /** Token and sentence embeddings of an encoder, without sentence-transformers configuration. */
     public EmbeddingPipeline(Encoder encoder, XlmRobertaTokenizer tokenizer) {
-        this(source(encoder, tokenizer), (SentenceTransformers) null);
+        this(source(encoder, tokenizer), (SentenceTransformers) null, null);
     }
 
     /**
      * Embeddings of an encoder following the sentence-transformers files of {@code folder}
-     * (modules.json, 1_Pooling, 2_Normalize, sentence_bert_config.json, config_sentence_transformers.json).
+     * (modules.json, 1_Pooling, 2_Dense, 2_Normalize, sentence_bert_config.json, config_sentence_transformers.json)
+     * and its BGE-M3 heads (sparse_linear.pt, colbert_linear.pt) when it has them.
      */
     public EmbeddingPipeline(Encoder encoder, XlmRobertaTokenizer tokenizer, Path folder) {
-        this(source(encoder, tokenizer), folder == null ? null : SentenceTransformers.read(folder));
+        this(source(encoder, tokenizer), folder == null ? null : SentenceTransformers.read(folder), folder);
     }
 
     EmbeddingPipeline(Source s) {
-        this(s, s.sentenceTransformers());
+        this(s, s.sentenceTransformers(), s.dir());
     }
 
-    private EmbeddingPipeline(Source s, SentenceTransformers st) {
+    private EmbeddingPipeline(Source s, SentenceTransformers st, Path folder) {
         super(s);
         this.st = st;
+        this.m3 = M3Heads.read(folder);
+        if (m3 != null && m3.hiddenSize() != encoder.config().hiddenSize()) {
+            throw new IllegalArgumentException(folder + ": the BGE-M3 heads take " + m3.hiddenSize()
+                    + " values, the model's hidden size is " + encoder.config().hiddenSize());
+        }
+        // FlagEmbedding drops cls, eos, pad and unk from the lexical weights
+        Set<Integer> unused = new java.util.HashSet<>();
+        for (String t : new String[] {"<s>", "</s>", "<pad>", "<unk>"}) {
+            int id = tokenizer.tokenToId(t);
+            if (id >= 0) {
+                unused.add(id);
+            }
+        }
+        this.m3Unused = Set.copyOf(unused);
     }
 
     /** Loads a model folder or hub id (revision {@code main}). */
@@ -185,6 +272,76 @@ public final class EmbeddingPipeline extends Pipeline {
             throw new IllegalArgumentException("pooling none gives token embeddings: use tokenEmbeddings");
         }
         return embedPrepared(prepare(texts, options, true), options);
+    }
+
+    /** The BGE-M3 heads of the folder, or null. */
+    public M3Heads m3Heads() {
+        return m3;
+    }
+
+    /** Whether the model gives an output: dense unless SPLADE, sparse for BGE-M3 or SPLADE, ColBERT for BGE-M3. */
+    public boolean supports(Output output) {
+        return switch (output) {
+            case DENSE -> st == null || st.splade() == null;
+            case SPARSE -> m3 != null && m3.hasSparse() || st != null && st.splade() != null;
+            case COLBERT -> m3 != null && m3.hasColbert();
+        };
+    }
+
+    /** The outputs the model gives ({@link #supports}). */
+    public Set<Output> outputs() {
+        Set<Output> out = EnumSet.noneOf(Output.class);
+        for (Output o : Output.values()) {
+            if (supports(o)) {
+                out.add(o);
+            }
+        }
+        return out;
+    }
+
+    /** Several outputs of each text from one forward pass, in the order of the texts. */
+    public List<MultiEmbedding> encode(List<String> texts, Options options, Set<Output> outputs) {
+        return encodePrepared(prepare(texts, options, true), options, outputs);
+    }
+
+    /** Sparse vectors (BGE-M3 lexical weights or SPLADE), in the order of the texts. */
+    public List<SparseEmbedding> sparseEmbeddings(List<String> texts, Options options) {
+        return encode(texts, options, EnumSet.of(Output.SPARSE)).stream().map(MultiEmbedding::sparse).toList();
+    }
+
+    /** BGE-M3 ColBERT vectors, in the order of the texts. */
+    public List<float[][]> colbertVectors(List<String> texts, Options options) {
+        return encode(texts, options, EnumSet.of(Output.COLBERT)).stream().map(MultiEmbedding::colbert).toList();
+    }
+
+    /** BGE-M3's compute_score of one pair with the default weights [1, 1, 1]. */
+    public Scores.M3 m3Scores(String query, String passage) {
+        return m3Scores(List.of(query), List.of(passage), Scores.M3_WEIGHTS, Options.defaults()).get(0);
+    }
+
+    /**
+     * BGE-M3's compute_score of (query, passage) pairs with weights for [dense, sparse, colbert]: each
+     * pair scored alone (M3Embedder.compute_score batches pairs, where zero padding rows can take part
+     * in the ColBERT max).
+     */
+    public List<Scores.M3> m3Scores(List<String> queries, List<String> passages, double[] weights, Options options) {
+        if (queries.size() != passages.size()) {
+            throw new IllegalArgumentException(queries.size() + " queries and " + passages.size() + " passages");
+        }
+        for (Output o : Output.values()) {
+            if (!supports(o)) {
+                throw new IllegalArgumentException("BGE-M3 scores need the dense, sparse and ColBERT outputs; this model has "
+                        + outputs());
+            }
+        }
+        List<String> all = new ArrayList<>(queries);
+        all.addAll(passages);
+        List<MultiEmbedding> e = encode(all, options, EnumSet.allOf(Output.class));
+        List<Scores.M3> out = new ArrayList<>(queries.size());
+        for (int i = 0; i < queries.size(); i++) {
+            out.add(Scores.m3(e.get(i), e.get(queries.size() + i), weights));
+        }
+        return out;
     }
 
     /** The last hidden state of each text, one vector per token (special tokens included). */
@@ -249,19 +406,120 @@ public final class EmbeddingPipeline extends Pipeline {
 
     /** Sentence embeddings of prepared inputs, in their order, with the pooling and normalisation of the options. */
     public List<float[]> embedPrepared(List<Input> inputs, Options options) {
-        if (options.pooling() == Pooling.NONE) {
+        return encodePrepared(inputs, options, EnumSet.of(Output.DENSE)).stream().map(MultiEmbedding::dense).toList();
+    }
+
+    /** Several outputs of prepared inputs from one forward pass, in their order. */
+    public List<MultiEmbedding> encodePrepared(List<Input> inputs, Options options, Set<Output> outputs) {
+        if (outputs.isEmpty()) {
+            throw new IllegalArgumentException("ask for at least one output");
+        }
+        boolean dense = outputs.contains(Output.DENSE);
+        boolean sparse = outputs.contains(Output.SPARSE);
+        boolean colbert = outputs.contains(Output.COLBERT);
+        if (dense && options.pooling() == Pooling.NONE) {
             throw new IllegalArgumentException("pooling none gives token embeddings: use tokenEmbeddings");
         }
-        Plan plan = plan(options);
-        List<float[]> out = new ArrayList<>(Collections.nCopies(inputs.size(), null));
-        run(inputs, (input, row) -> {
-            float[] v = pool(row, plan, inputs.get(input).promptTokens());
-            if (plan.normalize()) {
-                normalize(v);
+        for (Output o : outputs) {
+            if (!supports(o)) {
+                throw new IllegalArgumentException(switch (o) {
+                    case DENSE -> "this is a SPLADE (sparse) model: ask for the sparse output";
+                    case SPARSE -> "this model has no sparse output (a BGE-M3 " + M3Heads.SPARSE_FILE
+                            + " or a SpladePooling module)";
+                    case COLBERT -> "this model has no ColBERT output (a BGE-M3 " + M3Heads.COLBERT_FILE + ")";
+                });
             }
-            out.set(input, v);
+        }
+        boolean splade = sparse && st != null && st.splade() != null;
+        if (splade && !encoder.config().head().equals(dev.xlmr.model.Head.MASKED_LM)) {
+            throw new IllegalArgumentException("SPLADE needs the masked-LM head, but the model runs as "
+                    + encoder.config().head().name().toLowerCase(Locale.ROOT));
+        }
+        Plan plan = dense ? plan(options) : null;
+        List<MultiEmbedding> out = new ArrayList<>(Collections.nCopies(inputs.size(), null));
+        run(inputs, (input, row) -> {
+            float[][] hidden = null;
+            float[] d = null;
+            SparseEmbedding s = null;
+            float[][] c = null;
+            if (dense) {
+                d = pool(row, plan, inputs.get(input).promptTokens());
+                for (SentenceTransformers.Step step : plan.chain()) {
+                    d = step.apply(d);
+                }
+                if (plan.dimensions() > 0) {
+                    if (plan.dimensions() > d.length) {
+                        throw new IllegalArgumentException("dimensions " + plan.dimensions() + " is more than the "
+                                + d.length + " of the embedding");
+                    }
+                    d = Arrays.copyOf(d, plan.dimensions());
+                }
+                if (plan.normalize()) {
+                    normalize(d);
+                }
+            }
+            if (sparse) {
+                if (splade) {
+                    s = splade(row, st.splade());
+                } else {
+                    hidden = row.tokens("last_hidden_state");
+                    s = m3.lexicalWeights(hidden, inputs.get(input).encoding().ids(), m3Unused);
+                }
+                s = s.topK(options.maxActiveDims());
+            }
+            if (colbert) {
+                c = m3.colbertVectors(hidden != null ? hidden : row.tokens("last_hidden_state"), colbertKernels());
+            }
+            out.set(input, new MultiEmbedding(d, s, c));
         });
         return out;
+    }
+
+    /** The ColBERT head packed for the fast engine's kernels (null on the reference encoder: plain loops). */
+    private M3Heads.Fast colbertKernels() {
+        M3Heads.Fast f = m3Fast;
+        if (f == null && encoder instanceof FastEncoder fast) {
+            synchronized (this) {
+                f = m3Fast;
+                if (f == null) {
+                    m3Fast = f = m3.pack(fast.kernels());
+                }
+            }
+        }
+        return f;
+    }
+
+    /** SpladePooling over a row's masked-LM logits: max (or sum) over its tokens of log1p(relu(x)). */
+    private static SparseEmbedding splade(Row row, SentenceTransformers.Splade p) {
+        dev.xlmr.model.NdArray a = row.out.get("logits");
+        int seq = a.dim(1);
+        int v = a.dim(2);
+        float[] data = a.data();
+        float[] pooled = new float[v]; // every value is >= 0, so 0 starts the max as well as the sum
+        for (int t = 0; t < row.length; t++) {
+            int off = (row.index * seq + t) * v;
+            for (int j = 0; j < v; j++) {
+                float x = data[off + j];
+                if (x > 0) {
+                    float y = (float) Math.log1p(x);
+                    if (p.doubleLog()) {
+                        y = (float) Math.log1p(y);
+                    }
+                    pooled[j] = p.max() ? Math.max(pooled[j], y) : pooled[j] + y;
+                }
+            }
+        }
+        return SparseEmbedding.fromDense(pooled);
+    }
+
+    /** Vocabulary-sized logits (a masked-LM head, e.g. SPLADE) bound the rows of a batch, as fill-mask does. */
+    @Override
+    int rowsPerBatch(int paddedLength) {
+        if (encoder.config().head() != dev.xlmr.model.Head.MASKED_LM) {
+            return batchSize();
+        }
+        long perRow = (long) paddedLength * encoder.config().vocabSize();
+        return (int) Math.max(1, Math.min(batchSize(), (64L << 20) / Math.max(1, perRow)));
     }
 
     /** Token embeddings of prepared inputs (L2-normalised each with {@link Options#normalize}). */
@@ -373,8 +631,11 @@ public final class EmbeddingPipeline extends Pipeline {
 
     // ---- internals --------------------------------------------------------------------------------
 
-    /** The pooling recipe of one call. */
-    private record Plan(List<Pooling> modes, boolean normalize) {}
+    /**
+     * The recipe of one call: pooling modes, the folder's modules after the pooling, the truncation
+     * (0: none) and a final normalisation.
+     */
+    private record Plan(List<Pooling> modes, List<SentenceTransformers.Step> chain, int dimensions, boolean normalize) {}
 
     /** A prompt's text (null: none) and the tokens of it to leave out of the pooling. */
     private record Prompt(String text, int tokens) {}
@@ -408,9 +669,16 @@ public final class EmbeddingPipeline extends Pipeline {
             throw new IllegalArgumentException("the sentence-transformers modules " + st.unsupported()
                     + " are not supported; give an explicit pooling to use the encoder alone");
         }
+        if (follow && st.splade() != null) {
+            throw new IllegalArgumentException("this is a SPLADE (sparse) model: ask for the sparse output");
+        }
         List<Pooling> modes = follow ? st.modes()
                 : List.of(o.pooling() == Pooling.AUTO ? Pooling.MEAN : o.pooling());
-        return new Plan(modes, o.normalize() || follow && st.normalize());
+        List<SentenceTransformers.Step> chain = follow ? st.chain() : List.of();
+        // a chain ending in Normalize is normalised already, unless the truncation comes after it
+        boolean normalized = !chain.isEmpty() && chain.get(chain.size() - 1) instanceof SentenceTransformers.Normalize
+                && o.dimensions() == 0;
+        return new Plan(modes, chain, o.dimensions(), o.normalize() && !normalized);
     }
 
     private void run(List<Input> inputs, RowHandler handler) {

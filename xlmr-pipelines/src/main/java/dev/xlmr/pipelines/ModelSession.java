@@ -59,7 +59,8 @@ public final class ModelSession implements AutoCloseable {
     /**
      * Loads a model folder; with {@code encoderOnly}, a checkpoint with a token-level head (masked or causal
      * LM, token classification, QA) runs as its base encoder, so embeddings do not pay for a head over every
-     * token (an LM head is a vocabulary-sized matmul per token). Sequence-classification checkpoints keep their head.
+     * token (an LM head is a vocabulary-sized matmul per token). Sequence-classification checkpoints keep their head,
+     * and so do SPLADE folders (SpladePooling), whose sparse vectors come from the masked-LM logits.
      */
     public static ModelSession open(Path dir, boolean encoderOnly) {
         SentenceTransformers st = SentenceTransformers.read(dir);
@@ -70,7 +71,9 @@ public final class ModelSession implements AutoCloseable {
                 r -> Thread.ofPlatform().daemon().name("xlmr-tokenizer-load").start(r));
         Encoder encoder;
         try {
-            encoder = encoderOnly ? openEncoderOnly(model) : Encoders.open(model);
+            // a SPLADE folder pools the masked-LM logits: it keeps its head
+            boolean splade = st != null && st.splade() != null;
+            encoder = encoderOnly && !splade ? openEncoderOnly(model) : Encoders.open(model);
         } catch (RuntimeException | Error e) {
             loading.exceptionally(t -> null).join(); // do not leave a parse running behind the failure
             throw e;

@@ -11,8 +11,9 @@ import java.util.Map;
 
 /**
  * What a sentence-transformers folder says ({@code modules.json} and the files it points to): where the
- * Transformer module is, the Pooling modes (in sentence-transformers' concatenation order), a Normalize
- * module, {@code max_seq_length} and {@code do_lower_case} of {@code sentence_bert_config.json} (in the
+ * Transformer module is, the Pooling modes (in sentence-transformers' concatenation order), the modules
+ * after the pooling in their order ({@code Dense}, {@code Normalize}: {@link #chain()}), a SparseEncoder's
+ * {@code SpladePooling}, {@code max_seq_length} and {@code do_lower_case} of {@code sentence_bert_config.json} (in the
  * Transformer's folder, else the top folder), and the prompts of {@code config_sentence_transformers.json}.
  * The one reader of these files: the pipelines and the server both use it.
  *
@@ -20,6 +21,7 @@ import java.util.Map;
  * SentenceTransformers st = SentenceTransformers.read(Path.of("testdata/xlmr-base"));  // null without modules.json
  * st.modes();          // [MEAN]
  * st.normalize();      // true
+ * st.chain();          // [Normalize[]]
  * }</pre>
  *
  * @param transformerDir    the Transformer module's folder (the top folder for path "")
@@ -30,11 +32,57 @@ import java.util.Map;
  * @param includePrompt     the Pooling module's include_prompt (false: prompt tokens are left out of the pooling)
  * @param prompts           named prompts, in file order
  * @param defaultPromptName the prompt used when none is asked for, or null
- * @param unsupported       module types this project does not run (e.g. Dense)
+ * @param unsupported       module types this project does not run
+ * @param chain             the Dense and Normalize modules after the pooling, in modules.json order
+ * @param splade            the SpladePooling module of a SparseEncoder folder, or null
  */
 public record SentenceTransformers(Path transformerDir, List<Pooling> modes, boolean normalize, int maxSeqLength,
                                    boolean lowerCase, boolean includePrompt, Map<String, String> prompts,
-                                   String defaultPromptName, List<String> unsupported) {
+                                   String defaultPromptName, List<String> unsupported, List<Step> chain,
+                                   Splade splade) {
+
+    /** A module applied to the pooled vector. */
+    public sealed interface Step permits DenseModule, Normalize {
+        /** The module's output for one vector. */
+        float[] apply(float[] v);
+    }
+
+    /** sentence-transformers' Normalize: L2 normalisation (eps 1e-12). */
+    public record Normalize() implements Step {
+        @Override
+        public float[] apply(float[] v) {
+            float[] out = v.clone();
+            EmbeddingPipeline.normalize(out);
+            return out;
+        }
+    }
+
+    /**
+     * sentence-transformers' SpladePooling (= TEI {@code --pooling splade}): per vocabulary entry, the
+     * max (or sum) over the tokens of {@code log1p(relu(logits))} ({@code log1p(log1p(relu(logits)))} for
+     * activation {@code log1p_relu}).
+     *
+     * @param max        pooling_strategy max (else sum)
+     * @param doubleLog  activation_function log1p_relu
+     * @param dimensions word_embedding_dimension (the vocabulary size), 0 when absent
+     */
+    public record Splade(boolean max, boolean doubleLog, int dimensions) {
+        /** Reads 1_SpladePooling/config.json (absent: max and relu, as SpladePooling's defaults). */
+        static Splade read(JsonNode c) {
+            if (c == null) {
+                return new Splade(true, false, 0);
+            }
+            String strategy = c.path("pooling_strategy").asText("max");
+            String act = c.path("activation_function").asText("relu");
+            if (!strategy.equals("max") && !strategy.equals("sum")) {
+                throw new IllegalArgumentException("SpladePooling pooling_strategy '" + strategy + "' is not max or sum");
+            }
+            if (!act.equals("relu") && !act.equals("log1p_relu")) {
+                throw new IllegalArgumentException("SpladePooling activation_function '" + act + "' is not relu or log1p_relu");
+            }
+            return new Splade(strategy.equals("max"), act.equals("log1p_relu"), c.path("word_embedding_dimension").asInt(0));
+        }
+    }
 
     /** The configuration of a folder, or null when it has no modules.json. */
     public static SentenceTransformers read(Path dir) {
@@ -51,6 +99,8 @@ public record SentenceTransformers(Path transformerDir, List<Pooling> modes, boo
         boolean normalize = false;
         boolean includePrompt = true;
         List<String> unsupported = new ArrayList<>();
+        List<Step> chain = new ArrayList<>();
+        Splade splade = null;
         for (JsonNode m : modules) {
             String type = m.path("type").asText("");
             String shortType = type.substring(type.lastIndexOf('.') + 1);
@@ -60,8 +110,13 @@ public record SentenceTransformers(Path transformerDir, List<Pooling> modes, boo
                         + m.path("path").asText(""));
             }
             switch (shortType) {
-                case "Transformer" -> transformer = path;
-                case "Normalize" -> normalize = true;
+                case "Transformer", "MLMTransformer" -> transformer = path;
+                case "Normalize" -> {
+                    normalize = true;
+                    chain.add(new Normalize());
+                }
+                case "Dense" -> chain.add(DenseModule.read(path));
+                case "SpladePooling" -> splade = Splade.read(Pipeline.readJson(path.resolve("config.json")));
                 case "Pooling" -> {
                     JsonNode c = Pipeline.readJson(path.resolve("config.json"));
                     if (c == null) {
@@ -102,7 +157,7 @@ public record SentenceTransformers(Path transformerDir, List<Pooling> modes, boo
             }
         }
         return new SentenceTransformers(transformer, List.copyOf(modes), normalize, maxSeq, lower, includePrompt,
-                Collections.unmodifiableMap(prompts), defaultPrompt, List.copyOf(unsupported));
+                Collections.unmodifiableMap(prompts), defaultPrompt, List.copyOf(unsupported), List.copyOf(chain), splade);
     }
 
     /** The modes of a 1_Pooling/config.json, in sentence-transformers' concatenation order. */

@@ -156,6 +156,16 @@ public interface InferenceService extends AutoCloseable {
     float[][][] embedAll(List<Input> inputs);
 
     /**
+     * One sparse vector per input (TEI's {@code /embed_sparse}): SPLADE vectors of a SparseEncoder folder, or
+     * BGE-M3 lexical weights.
+     *
+     * @throws UnsupportedOperationException when the model gives no sparse vectors
+     */
+    default List<dev.xlmr.pipelines.SparseEmbedding> embedSparse(List<Input> inputs) {
+        throw new UnsupportedOperationException("the model gives no sparse vectors (a SPLADE or BGE-M3 model does)");
+    }
+
+    /**
      * The mean of last_hidden_state over the inputs padded to the longest, padding included: what the original
      * DISCOVER xlm_roberta module computes for its last batch. A vector depends on the other inputs, so such
      * calls are never merged with others.

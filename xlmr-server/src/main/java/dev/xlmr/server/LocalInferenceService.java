@@ -357,6 +357,16 @@ public final class LocalInferenceService implements InferenceService {
     }
 
     @Override
+    public List<dev.xlmr.pipelines.SparseEmbedding> embedSparse(List<Input> inputs) {
+        requireKind(ModelKind.EMBEDDING, "sparse embeddings");
+        if (!embeddings.supports(EmbeddingPipeline.Output.SPARSE)) {
+            throw new UnsupportedOperationException("the model gives no sparse vectors (a SPLADE or BGE-M3 model does)");
+        }
+        return embeddings.encodePrepared(embeddingInputs(inputs), EmbeddingPipeline.Options.defaults(),
+                java.util.EnumSet.of(EmbeddingPipeline.Output.SPARSE)).stream().map(dev.xlmr.pipelines.MultiEmbedding::sparse).toList();
+    }
+
+    @Override
     public float[][][] embedAll(List<Input> inputs) {
         return embeddings.tokenEmbeddingsPrepared(embeddingInputs(inputs), options(Pooling.NONE, false, null))
                 .toArray(float[][][]::new);

@@ -29,7 +29,7 @@ import java.util.concurrent.TimeoutException;
 import java.util.function.Function;
 
 /**
- * The text-embeddings-inference routes ({@code /embed}, {@code /embed_all}, {@code /predict}, {@code /rerank},
+ * The text-embeddings-inference routes ({@code /embed}, {@code /embed_all}, {@code /embed_sparse}, {@code /predict}, {@code /rerank},
  * {@code /similarity}, {@code /tokenize}, {@code /decode}, {@code /info}, {@code /health}, {@code /metrics},
  * {@code GET /} and {@code /ping}, {@code POST /} and {@code /invocations}), OpenAI's {@code /v1/embeddings}
  * (also at {@code /embeddings}) and the task routes of the pipelines ({@code /fill-mask}, {@code /ner},
@@ -101,6 +101,7 @@ final class TeiRoutes {
     void register(Map<String, XlmrServer.Route> routes) {
         routes.put("POST /embed", this::embed);
         routes.put("POST /embed_all", this::embedAll);
+        routes.put("POST /embed_sparse", this::embedSparse);
         routes.put("POST /predict", this::predict);
         routes.put("POST /rerank", this::rerank);
         routes.put("POST /similarity", this::similarity);
@@ -191,6 +192,29 @@ final class TeiRoutes {
                 batch -> Arrays.asList(service.embedAll(batch)));
         t.headers(ex);
         ex.sendJson(200, vectors);
+    }
+
+    /** TEI's {@code /embed_sparse}: per input, [{"index": token id, "value": weight}, ...], ids ascending. */
+    private void embedSparse(Exchange ex) throws Exception {
+        JsonNode req = ex.json();
+        EmbedRequest r = embedRequest(req, "inputs", options.maxClientBatchSize(), false);
+        Timing t = new Timing();
+        List<Input> inputs = prepare(r, t);
+        List<dev.xlmr.pipelines.SparseEmbedding> vectors = runModel(new Work("embed_sparse", false, false), inputs, t,
+                service::embedSparse);
+        List<List<Map<String, Object>>> out = new ArrayList<>(vectors.size());
+        for (dev.xlmr.pipelines.SparseEmbedding v : vectors) {
+            List<Map<String, Object>> entries = new ArrayList<>(v.size());
+            new TreeMap<>(v.toMap()).forEach((id, w) -> {
+                Map<String, Object> e = new LinkedHashMap<>();
+                e.put("index", id);
+                e.put("value", w);
+                entries.add(e);
+            });
+            out.add(entries);
+        }
+        t.headers(ex);
+        ex.sendJson(200, out);
     }
 
     private void similarity(Exchange ex) throws Exception {

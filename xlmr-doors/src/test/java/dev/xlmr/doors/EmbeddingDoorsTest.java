@@ -183,7 +183,7 @@ class EmbeddingDoorsTest {
                 "--prefix", "")), TOL, "cli --prefix ''");
     }
 
-    /** What a door cannot do gives one clear line at every door: an unknown prompt, a Dense module. */
+    /** What a door cannot do gives one clear line at every door: an unknown prompt, a module this project does not run. */
     @Test
     void unknownPromptsAndUnsupportedModulesAreClearErrorsAtEveryDoor() {
         Variant v = variants().filter(Variant::prompts).findFirst().orElseThrow();
@@ -206,14 +206,14 @@ class EmbeddingDoorsTest {
                 () -> spark(dir).setPromptName("title").transform(Doors.frame(texts)).collectAsList());
         assertTrue(String.valueOf(e.getMessage()).contains("no prompt named 'title'"), String.valueOf(e.getMessage()));
 
-        // a Dense module (not run by this project): no door gives vectors without it
-        Path dense = Doors.copyModel("xlmr-base", tmp.resolve("dense"));
+        // a module this project does not run (a CNN over the token embeddings): no door gives vectors without it
+        Path dense = Doors.copyModel("xlmr-base", tmp.resolve("cnn"));
         Doors.sentenceTransformers(dense, List.of("mean_tokens"), false, false, null, true, 128, false);
         Doors.writeJson(dense.resolve("modules.json"), List.of(
                 Map.of("idx", 0, "name", "0", "path", "", "type", "sentence_transformers.models.Transformer"),
                 Map.of("idx", 1, "name", "1", "path", "1_Pooling", "type", "sentence_transformers.models.Pooling"),
-                Map.of("idx", 2, "name", "2", "path", "2_Dense", "type", "sentence_transformers.models.Dense")));
-        String why = "sentence_transformers.models.Dense";
+                Map.of("idx", 2, "name", "2", "path", "2_CNN", "type", "sentence_transformers.models.CNN")));
+        String why = "sentence_transformers.models.CNN";
         try (EmbeddingPipeline api = EmbeddingPipeline.load(dense.toString())) {
             IllegalArgumentException x = assertThrows(IllegalArgumentException.class,
                     () -> api.embedAll(texts, Options.defaults()));

@@ -320,9 +320,7 @@ final class DnnlKernels extends DelegatingKernels {
             for (int o = 0; o < out; o++) {
                 rows.row(o, buf);
                 float sc = scales[o] = Quant.int8Scale(buf, in);
-                int sum = 0;
-                for (int i = 0; i < in; i++) sum += qr[i] = Quant.toInt8(buf[i], sc);
-                sums[o] = sum;
+                sums[o] = quantize(buf, in, sc, qr);
                 MemorySegment.copy(qr, 0, q, ValueLayout.JAVA_BYTE, (long) o * in, in);
             }
             MemorySegment data = allocate(dnn.size(md));
@@ -338,6 +336,13 @@ final class DnnlKernels extends DelegatingKernels {
         } finally {
             dnn.destroyMd(from);
         }
+    }
+
+    /** {@code q[i] = Quant.toInt8(w[i], scale)} for {@code i < n}; returns their sum. A loop of its own compiles well. */
+    private static int quantize(float[] w, int n, float scale, byte[] q) {
+        int sum = 0;
+        for (int i = 0; i < n; i++) sum += q[i] = Quant.toInt8(w[i], scale);
+        return sum;
     }
 
     /** fp32 {@code ba} data (native) rounded by oneDNN into the blocked bf16 layout its matmul reads fastest. */

@@ -26,7 +26,8 @@ import java.util.Map;
  * <p>Activations live in Java arrays, oneDNN needs native memory: each call copies (fp32) or rounds (bf16)
  * {@code x} into a per-thread native buffer and copies {@code y} back, a few percent of the matmul's time. FP32
  * weights from a memory-mapped checkpoint are used in place, so loading packs nothing; after their first use a
- * background thread copies them into oneDNN's blocked layout (see {@link DnnlWeights}).
+ * background thread copies them into oneDNN's blocked layout (see {@link DnnlWeights}) and then drops the mapped
+ * pages from memory, so that the process does not hold both copies.
  */
 final class DnnlKernels extends DelegatingKernels {
     private static final ValueLayout.OfFloat FLOAT = ValueLayout.JAVA_FLOAT;
@@ -61,6 +62,9 @@ final class DnnlKernels extends DelegatingKernels {
      * (from oneDNN's own cache) and destroyed after it.
      */
     static final int MAX_PRIMITIVES = 1024;
+
+    /** Whether mapped fp32 weights leave memory once repacked ({@code -Dxlmr.onednn.unload=false} keeps them). */
+    private static final boolean UNLOAD = !"false".equals(System.getProperty("xlmr.onednn.unload"));
 
     /**
      * Row counts a primitive is made for ({@code -Dxlmr.onednn.rows}): {@code exact} (one per row count),
@@ -276,7 +280,8 @@ final class DnnlKernels extends DelegatingKernels {
         if (b == null) {
             bf16Matmul = b = supported(OneDnn.BF16, OneDnn.BF16, OneDnn.F32);
             if (!b) KernelProvider.warn("onednn: this CPU has no bf16 matmul in oneDNN (it needs AVX512-BF16, AMX or"
-                    + " AVX-NE-CONVERT); bf16 weights run on the " + delegate.name() + " kernels");
+                    + " AVX-NE-CONVERT); bf16 weights run on the " + delegate.name() + " kernels, slower than fp32 here"
+                    + " (int8 is the faster reduced precision on this CPU)");
         }
         return b;
     }
@@ -396,8 +401,12 @@ final class DnnlKernels extends DelegatingKernels {
         try {
             background().execute(() -> {
                 try {
-                    if (!closed && w.plain.data().scope().isAlive()) {
-                        w.current = repack(w.plain.data(), w.out(), w.in(), OneDnn.F32, 1);
+                    MemorySegment data = w.plain.data();
+                    if (!closed && data.scope().isAlive()) {
+                        w.current = repack(data, w.out(), w.in(), OneDnn.F32, 1);
+                        // a mapped checkpoint's pages would stay resident beside the copy: drop them (madvise
+                        // DONTNEED; they are clean file pages, so a later read, e.g. Weights.get, faults them back)
+                        if (data.isMapped() && UNLOAD) data.unload();
                     }
                 } catch (RuntimeException | Error e) {
                     if (!closed) KernelProvider.warn("onednn: keeping fp32 weights unpacked (" + e.getMessage() + ")");

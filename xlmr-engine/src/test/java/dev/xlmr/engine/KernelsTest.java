@@ -284,6 +284,36 @@ class KernelsTest {
         }
     }
 
+    /** Mapped fp32 weights leave memory once repacked; reading them back faults in the file's (unchanged) pages. */
+    @Test
+    void onednnMappedWeightsReadBackAfterTheirPagesAreDropped(@TempDir Path dir) throws Exception {
+        Kernels k = kernels("onednn", 2);
+        Random r = new Random(31);
+        int rows = 3, in = 1031, out = 67; // spans pages, starts and ends inside them
+        float[] w = gaussian(r, out * in, 0.05), x = gaussian(r, rows * in, 1);
+        Path file = dir.resolve("w.bin");
+        try (Arena arena = Arena.ofShared()) {
+            MemorySegment heap = MemorySegment.ofArray(new byte[4 * out * in + 12]);
+            MemorySegment.copy(w, 0, heap, Weights.F32, 12, w.length);
+            Files.write(file, heap.toArray(java.lang.foreign.ValueLayout.JAVA_BYTE));
+            MemorySegment mapped;
+            try (FileChannel ch = FileChannel.open(file, StandardOpenOption.READ)) {
+                mapped = ch.map(FileChannel.MapMode.READ_ONLY, 0, ch.size(), arena).asSlice(12);
+            }
+            DnnlWeights dw = (DnnlWeights) k.pack(mapped, out, in, Precision.FP32);
+            float[] before = new float[rows * out], after = new float[rows * out];
+            k.linear(x, rows, in, dw, null, before, out);
+            k.drain(); // repacked, pages dropped
+            assertTrue(dw.current.packed());
+            k.linear(x, rows, in, dw, null, after, out);
+            float[][] ref = reference(x, rows, in, w, null, out, Precision.FP32);
+            assertClose(ref[0], after, ref[1], 1e-5, 1e-6, rows * out, "repacked");
+            for (int o : new int[] {0, 31, out - 1}) {
+                for (int i : new int[] {0, 500, in - 1}) assertEquals(w[o * in + i], dw.get(o, i), o + "," + i);
+            }
+        }
+    }
+
     @ParameterizedTest
     @ValueSource(strings = {"vector", "onednn", "native"})
     void geluFeedForwardMatchesScalar(String name) {

@@ -95,7 +95,6 @@ final class DnnlKernels extends DelegatingKernels {
     }
 
     private record Shape(long rows, int in, int out, int type, int dstType, boolean bias, boolean gelu, boolean packed) {
-        Shape config() { return new Shape(0, in, out, type, dstType, bias, gelu, packed); }
         Shape withRows(long r) { return new Shape(r, in, out, type, dstType, bias, gelu, packed); }
     }
 

@@ -13,8 +13,8 @@ import java.util.Map;
  * fp32, and bf16 weights with bf16 activations and fp32 accumulation on the CPU's bf16 dot-product instructions
  * (AVX512-BF16 / AMX), which do twice the work of fp32 FMAs per cycle. That is what the reduced-precision mode
  * needs to run faster than fp32: bf16 weights widened to fp32 in Java only halve memory traffic, and a batch of 32
- * sentences is compute-bound. A CPU without them (oneDNN has no bf16 matmul there, e.g. AVX2 only) gets its bf16
- * weights from {@code delegate}. Attention's {@link #gemm} and the element-wise steps go to {@code delegate} (the
+ * sentences is compute-bound. On a CPU without them (oneDNN has no bf16 matmul there, e.g. AVX2 only) bf16
+ * weights are widened back to fp32 for the fp32 matmul (same values as the Java kernels' bf16, fp32 speed). Attention's {@link #gemm} and the element-wise steps go to {@code delegate} (the
  * Vector API kernels when available, else the scalar ones).
  *
  * <p>INT8 weights (symmetric, one scale per output row, as {@link Quant} rounds them for every provider) run as
@@ -142,8 +142,9 @@ final class DnnlKernels extends DelegatingKernels {
 
     @Override
     public String description() {
-        String types = "fp32" + (Boolean.FALSE.equals(bf16Matmul) ? "" : ", bf16") + (Boolean.FALSE.equals(int8Matmul) ? "" : ", int8");
-        String other = (Boolean.FALSE.equals(bf16Matmul) ? ", bf16" : "") + (Boolean.FALSE.equals(int8Matmul) ? ", int8" : "");
+        String types = "fp32" + (Boolean.FALSE.equals(bf16Matmul) ? ", bf16 weights on fp32" : ", bf16")
+                + (Boolean.FALSE.equals(int8Matmul) ? "" : ", int8");
+        String other = Boolean.FALSE.equals(int8Matmul) ? ", int8" : "";
         return "onednn: oneDNN " + dnn.version + " matmul (" + types + ") from " + dnn.source + ", " + threads
                 + " threads; attention, element-wise" + other + " by " + delegate.name();
     }
@@ -226,7 +227,7 @@ final class DnnlKernels extends DelegatingKernels {
         if (precision == Precision.INT8) {
             return int8Matmul() ? packInt8(Weights.Rows.of(w, out, in), out, in) : delegate.pack(w, out, in, precision);
         }
-        if (!bf16Matmul()) return delegate.pack(w, out, in, precision);
+        if (!bf16Matmul()) return packBf16AsF32(Weights.Rows.of(w, out, in), out, in);
         if (w.isNative()) return packBf16(w, out, in);
         try (Arena tmp = Arena.ofConfined()) { // oneDNN reads native memory only
             return packBf16(tmp.allocate(n * 4, 64).copyFrom(w.asSlice(0, n * 4)), out, in);
@@ -279,7 +280,7 @@ final class DnnlKernels extends DelegatingKernels {
         if (b == null) {
             bf16Matmul = b = supported(OneDnn.BF16, OneDnn.BF16, OneDnn.F32);
             if (!b) KernelProvider.warn("onednn: this CPU has no bf16 matmul in oneDNN (it needs AVX512-BF16, AMX or"
-                    + " AVX-NE-CONVERT); bf16 weights run on the " + delegate.name() + " kernels, slower than fp32 here"
+                    + " AVX-NE-CONVERT); bf16-rounded weights run on the fp32 matmul, no faster than fp32 here"
                     + " (int8 is the faster reduced precision on this CPU)");
         }
         return b;
@@ -329,7 +330,7 @@ final class DnnlKernels extends DelegatingKernels {
             }
             MemorySegment data = allocate(dnn.size(md));
             dnn.reorder(from, q, md, data, threads);
-            DnnlWeights w = new DnnlWeights(null, layout(md, data, true), out, in, Precision.INT8, this, scales, sums);
+            DnnlWeights w = new DnnlWeights(null, layout(md, data, true), out, in, Precision.INT8, this, scales, sums, false);
             synchronized (all) {
                 all.add(w);
             }
@@ -347,6 +348,33 @@ final class DnnlKernels extends DelegatingKernels {
         int sum = 0;
         for (int i = 0; i < n; i++) sum += q[i] = Quant.toInt8(w[i], scale);
         return sum;
+    }
+
+    /**
+     * BF16 where oneDNN has no bf16 matmul: the weights rounded to bf16 (as {@link Quant} rounds them for every
+     * provider) and widened back, in the fp32 blocked layout, for the fp32 matmul. Same values as the Java kernels'
+     * bf16 (bf16 weights, fp32 activations and sums) at the fp32 matmul's speed, which is twice theirs on AVX2.
+     */
+    private DnnlWeights packBf16AsF32(Weights.Rows rows, int out, int in) {
+        try (Arena tmp = Arena.ofConfined()) {
+            MemorySegment f32 = tmp.allocate((long) out * in * 4, 64);
+            float[] buf = new float[in];
+            for (int o = 0; o < out; o++) {
+                rows.row(o, buf);
+                roundToBf16(buf, in);
+                MemorySegment.copy(buf, 0, f32, FLOAT, (long) o * in * 4, in);
+            }
+            DnnlWeights w = new DnnlWeights(null, repack(f32, out, in, OneDnn.F32, threads), out, in, Precision.BF16, this,
+                    null, null, true);
+            synchronized (all) {
+                all.add(w);
+            }
+            return w;
+        }
+    }
+
+    private static void roundToBf16(float[] x, int n) {
+        for (int i = 0; i < n; i++) x[i] = Quant.fromBf16(Quant.toBf16(x[i]));
     }
 
     /** fp32 {@code ba} data (native) rounded by oneDNN into the blocked bf16 layout its matmul reads fastest. */
@@ -504,7 +532,7 @@ final class DnnlKernels extends DelegatingKernels {
     private static int srcType(DnnlWeights w) {
         return switch (w.precision) {
             case FP32 -> OneDnn.F32;
-            case BF16 -> OneDnn.BF16;
+            case BF16 -> w.widened ? OneDnn.F32 : OneDnn.BF16;
             case INT8 -> OneDnn.U8;
         };
     }

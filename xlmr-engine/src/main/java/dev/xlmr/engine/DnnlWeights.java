@@ -48,16 +48,21 @@ final class DnnlWeights extends Weights {
     final float[] scales;
     final int[] sums;
 
+    /** BF16 weights kept as fp32 (rounded to bf16, widened back) for a CPU without oneDNN's bf16 matmul. */
+    final boolean widened;
+
     DnnlWeights(Layout plain, Layout packed, int out, int in, Precision p, DnnlKernels owner) {
-        this(plain, packed, out, in, p, owner, null, null);
+        this(plain, packed, out, in, p, owner, null, null, false);
     }
 
-    DnnlWeights(Layout plain, Layout packed, int out, int in, Precision p, DnnlKernels owner, float[] scales, int[] sums) {
+    DnnlWeights(Layout plain, Layout packed, int out, int in, Precision p, DnnlKernels owner, float[] scales, int[] sums,
+                boolean widened) {
         super(out, in, p, owner);
         this.plain = plain;
         this.current = packed != null ? packed : plain;
         this.scales = scales;
         this.sums = sums;
+        this.widened = widened;
     }
 
     @Override

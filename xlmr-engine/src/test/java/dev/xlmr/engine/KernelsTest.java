@@ -247,7 +247,6 @@ class KernelsTest {
         float[] w = gaussian(r, 96 * 64, 0.05);
         String cpu = Files.exists(Path.of("/proc/cpuinfo")) ? Files.readString(Path.of("/proc/cpuinfo")) : "";
         for (Precision p : Precision.values()) {
-            if (p == Precision.BF16 && !((DnnlKernels) k).bf16Matmul()) continue; // bf16 weights on the delegate
             if (p == Precision.INT8 && !((DnnlKernels) k).int8Matmul()) continue;
             for (int rows : new int[] {1, 17, 1000}) {
                 String impl = ((DnnlKernels) k).implementation(k.pack(w, 96, 64, p), rows);

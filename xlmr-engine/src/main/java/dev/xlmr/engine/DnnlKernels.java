@@ -63,7 +63,7 @@ final class DnnlKernels extends DelegatingKernels {
      */
     static final int MAX_PRIMITIVES = 1024;
 
-    /** Whether mapped fp32 weights leave memory once repacked ({@code -Dxlmr.onednn.unload=false} keeps them). */
+    /** Whether mapped weights leave memory once copied ({@code -Dxlmr.onednn.unload=false} keeps them). */
     private static final boolean UNLOAD = !"false".equals(System.getProperty("xlmr.onednn.unload"));
 
     /**
@@ -225,13 +225,28 @@ final class DnnlKernels extends DelegatingKernels {
             return register(new DnnlWeights.Layout(null, null, data, false), null, out, in, precision);
         }
         if (precision == Precision.INT8) {
-            return int8Matmul() ? packInt8(Weights.Rows.of(w, out, in), out, in) : delegate.pack(w, out, in, precision);
+            if (!int8Matmul()) return delegate.pack(w, out, in, precision);
+            return unload(packInt8(Weights.Rows.of(w, out, in), out, in), w, n);
         }
-        if (!bf16Matmul()) return packBf16AsF32(Weights.Rows.of(w, out, in), out, in);
-        if (w.isNative()) return packBf16(w, out, in);
+        if (!bf16Matmul()) return unload(packBf16AsF32(Weights.Rows.of(w, out, in), out, in), w, n);
+        if (w.isNative()) return unload(packBf16(w, out, in), w, n);
         try (Arena tmp = Arena.ofConfined()) { // oneDNN reads native memory only
             return packBf16(tmp.allocate(n * 4, 64).copyFrom(w.asSlice(0, n * 4)), out, in);
         }
+    }
+
+    /** {@code packed}, after dropping the pages of {@code w} (the source it was copied from) as {@link #unload(MemorySegment)}. */
+    private static Weights unload(Weights packed, MemorySegment w, long n) {
+        unload(w.asSlice(0, n * 4));
+        return packed;
+    }
+
+    /**
+     * Drops a read-only mapping's pages from memory (madvise DONTNEED; clean file pages, so a later read faults them
+     * back), e.g. the checkpoint's once its weights are copied: the process then does not hold both.
+     */
+    private static void unload(MemorySegment data) {
+        if (UNLOAD && data.isMapped() && data.isReadOnly()) data.unload();
     }
 
     private static long check(int out, int in) {
@@ -433,7 +448,7 @@ final class DnnlKernels extends DelegatingKernels {
                         w.current = repack(data, w.out(), w.in(), OneDnn.F32, 1);
                         // a mapped checkpoint's pages would stay resident beside the copy: drop them (madvise
                         // DONTNEED; they are clean file pages, so a later read, e.g. Weights.get, faults them back)
-                        if (data.isMapped() && UNLOAD) data.unload();
+                        unload(data);
                     }
                 } catch (RuntimeException | Error e) {
                     if (!closed) KernelProvider.warn("onednn: keeping fp32 weights unpacked (" + e.getMessage() + ")");

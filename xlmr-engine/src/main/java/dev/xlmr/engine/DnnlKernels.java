@@ -13,13 +13,21 @@ import java.util.Map;
  * fp32, and bf16 weights with bf16 activations and fp32 accumulation on the CPU's bf16 dot-product instructions
  * (AVX512-BF16 / AMX), which do twice the work of fp32 FMAs per cycle. That is what the reduced-precision mode
  * needs to run faster than fp32: bf16 weights widened to fp32 in Java only halve memory traffic, and a batch of 32
- * sentences is compute-bound. INT8 weights, attention's {@link #gemm} and the element-wise steps go to
- * {@code delegate} (the Vector API kernels when available, else the scalar ones).
+ * sentences is compute-bound. On a CPU without them (oneDNN has no bf16 matmul there, e.g. AVX2 only) bf16
+ * weights are widened back to fp32 for the fp32 matmul (same values as the Java kernels' bf16, fp32 speed). Attention's {@link #gemm} and the element-wise steps go to {@code delegate} (the
+ * Vector API kernels when available, else the scalar ones).
+ *
+ * <p>INT8 weights (symmetric, one scale per output row, as {@link Quant} rounds them for every provider) run as
+ * u8 x s8 matmuls with int32 results (VNNI {@code vpdpbusd}, or AVX2 {@code vpmaddubsw}): each activation row is
+ * quantized on the fly to unsigned integers with its own scale and zero point ({@link #actLevels} levels over
+ * {@code [min(0, min x), max(0, max x)]}), and the int32 sums are turned back into floats in Java:
+ * {@code y[r][o] = s_r w_o (acc[r][o] - z_r sum_k q[o][k]) + b[o]}.
  *
  * <p>Activations live in Java arrays, oneDNN needs native memory: each call copies (fp32) or rounds (bf16)
  * {@code x} into a per-thread native buffer and copies {@code y} back, a few percent of the matmul's time. FP32
  * weights from a memory-mapped checkpoint are used in place, so loading packs nothing; after their first use a
- * background thread copies them into oneDNN's blocked layout (see {@link DnnlWeights}).
+ * background thread copies them into oneDNN's blocked layout (see {@link DnnlWeights}) and then drops the mapped
+ * pages from memory, so that the process does not hold both copies.
  */
 final class DnnlKernels extends DelegatingKernels {
     private static final ValueLayout.OfFloat FLOAT = ValueLayout.JAVA_FLOAT;
@@ -32,14 +40,15 @@ final class DnnlKernels extends DelegatingKernels {
     private final Map<Shape, Prim> prims = new HashMap<>();     // guarded by itself
     private final ThreadLocal<Scratch> scratch = ThreadLocal.withInitial(Scratch::new);
     private volatile boolean closed;
-    /** Whether this CPU has a oneDNN bf16 matmul (AVX512-BF16, AMX, AVX-NE-CONVERT); null until first asked. */
-    private volatile Boolean nativeBf16;
     private java.util.concurrent.ExecutorService repacker; // made on first use, guarded by this
 
     /** Per-thread native buffers, grown on demand and freed by the GC (a thread may outlive these kernels). */
-    private static final class Scratch {
+    static final class Scratch {
         MemorySegment src = MemorySegment.NULL, mid = MemorySegment.NULL, dst = MemorySegment.NULL, bias = MemorySegment.NULL;
         final MemorySegment args = Arena.ofAuto().allocate(16 * 4, 16);
+        float[] rowScale = new float[0]; // INT8: per row of activations
+        int[] rowZero = new int[0], acc = new int[0];
+        byte[] q = new byte[0];
 
         static MemorySegment grow(MemorySegment s, long bytes) {
             return s.byteSize() >= bytes ? s : Arena.ofAuto().allocate(Math.max(bytes, s.byteSize() * 3 / 2), 64);
@@ -54,7 +63,40 @@ final class DnnlKernels extends DelegatingKernels {
      */
     static final int MAX_PRIMITIVES = 1024;
 
-    private record Shape(int rows, int in, int out, int type, int dstType, boolean bias, boolean gelu, boolean packed) {}
+    /** Whether mapped weights leave memory once copied ({@code -Dxlmr.onednn.unload=false} keeps them). */
+    private static final boolean UNLOAD = !"false".equals(System.getProperty("xlmr.onednn.unload"));
+
+    /**
+     * Row counts a primitive is made for ({@code -Dxlmr.onednn.rows}): {@code exact} (one per row count),
+     * {@code bucket} (row counts rounded up by {@link #bucket}; the padding rows are zero and their results
+     * dropped), {@code runtime} (one primitive for any row count) or {@code auto} (the default: per matmul
+     * configuration, runtime when oneDNN picks the same implementation for a runtime row count as for a fixed
+     * one, e.g. {@code gemm:jit} on AVX2, where creating a primitive is cheap anyway; else buckets, since a fixed
+     * size runs faster (brgemm on AVX-512) but a one-pass workload meets a new row count in every batch and each
+     * brgemm primitive costs milliseconds of JIT code generation).
+     */
+    enum RowPolicy { AUTO, EXACT, BUCKET, RUNTIME }
+
+    private final RowPolicy rowPolicy;
+    /** AUTO's choice per configuration (a Shape with 0 rows): true for a runtime row count. */
+    private final Map<Shape, Boolean> runtimeRows = new HashMap<>(); // guarded by itself
+    /** Whether oneDNN has a matmul for bf16 or u8 x s8 on this CPU (null until asked). */
+    private volatile Boolean bf16Matmul, int8Matmul;
+    /**
+     * Levels of the u8 activations: 255 on CPUs with VNNI (or AMX) dot products, else 127, because AVX2's
+     * {@code vpmaddubsw} adds two u8 x s8 products into a saturating int16 (2 x 255 x 127 overflows it).
+     */
+    final int actLevels;
+
+    /** {@code rows} (rows >= 1) rounded up to a multiple of 8 up to 128, then of at most 1/8 of it, at most 64. */
+    static int bucket(int rows) {
+        int g = rows < 128 ? 8 : Math.min(64, Integer.highestOneBit(rows) / 8);
+        return (int) Math.min(Integer.MAX_VALUE, ((long) rows + g - 1) / g * g);
+    }
+
+    private record Shape(long rows, int in, int out, int type, int dstType, boolean bias, boolean gelu, boolean packed) {
+        Shape withRows(long r) { return new Shape(r, in, out, type, dstType, bias, gelu, packed); }
+    }
 
     /** A primitive; its library-managed scratchpad is not safe for concurrent runs, so runs lock it. */
     private static final class Prim {
@@ -63,10 +105,35 @@ final class DnnlKernels extends DelegatingKernels {
     }
 
     DnnlKernels(int threads, Kernels delegate) {
+        this(threads, delegate, rowPolicySetting());
+    }
+
+    DnnlKernels(int threads, Kernels delegate, RowPolicy rowPolicy) {
         super(delegate);
         this.dnn = OneDnn.get();
         this.bf16 = delegate instanceof Bf16Writer b ? b : new ScalarKernels();
         this.threads = Math.max(1, threads);
+        this.rowPolicy = rowPolicy;
+        this.actLevels = cpuHasVnni() ? 255 : 127;
+    }
+
+    private static RowPolicy rowPolicySetting() {
+        String policy = System.getProperty("xlmr.onednn.rows", "auto").trim();
+        try {
+            return RowPolicy.valueOf(policy.toUpperCase(java.util.Locale.ROOT));
+        } catch (IllegalArgumentException e) {
+            KernelProvider.warn("ignoring xlmr.onednn.rows=" + policy + " (auto, exact, bucket or runtime)");
+            return RowPolicy.AUTO;
+        }
+    }
+
+    private static boolean cpuHasVnni() {
+        try {
+            String flags = java.nio.file.Files.readString(java.nio.file.Path.of("/proc/cpuinfo"));
+            return flags.contains(" avx512_vnni") || flags.contains(" avx_vnni") || flags.contains(" amx_int8");
+        } catch (java.io.IOException | RuntimeException e) {
+            return false; // 127 levels are exact on every CPU
+        }
     }
 
     @Override public String name() { return "onednn"; }
@@ -75,9 +142,11 @@ final class DnnlKernels extends DelegatingKernels {
 
     @Override
     public String description() {
-        return "onednn: oneDNN " + dnn.version + " matmul (fp32" + (nativeBf16() ? ", bf16" : "") + ") from " + dnn.source
-                + ", " + threads + " threads; attention, element-wise, int8" + (nativeBf16() ? "" : ", bf16 (no bf16 matmul on this CPU)")
-                + " by " + delegate.name();
+        String types = "fp32" + (Boolean.FALSE.equals(bf16Matmul) ? ", bf16 weights on fp32" : ", bf16")
+                + (Boolean.FALSE.equals(int8Matmul) ? "" : ", int8");
+        String other = Boolean.FALSE.equals(int8Matmul) ? ", int8" : "";
+        return "onednn: oneDNN " + dnn.version + " matmul (" + types + ") from " + dnn.source + ", " + threads
+                + " threads; attention, element-wise" + other + " by " + delegate.name();
     }
 
     @Override
@@ -149,18 +218,35 @@ final class DnnlKernels extends DelegatingKernels {
 
     @Override
     public Weights pack(MemorySegment w, int out, int in, Precision precision) {
-        // no oneDNN bf16 matmul on this CPU (e.g. AVX2 only): bf16 weights widened in Java by the delegate
-        if (precision == Precision.INT8 || precision == Precision.BF16 && !nativeBf16()) return delegate.pack(w, out, in, precision);
         long n = check(out, in);
         if (n * 4 > w.byteSize()) throw new IllegalArgumentException("segment too small for " + out + "x" + in);
         if (precision == Precision.FP32) { // native memory (e.g. the mapped checkpoint) in place, a heap copy kept
             MemorySegment data = w.isNative() ? w : allocate(n * 4).copyFrom(w.asSlice(0, n * 4));
             return register(new DnnlWeights.Layout(null, null, data, false), null, out, in, precision);
         }
-        if (w.isNative()) return packBf16(w, out, in);
+        if (precision == Precision.INT8) {
+            if (!int8Matmul()) return delegate.pack(w, out, in, precision);
+            return unload(packInt8(Weights.Rows.of(w, out, in), out, in), w, n);
+        }
+        if (!bf16Matmul()) return unload(packBf16AsF32(Weights.Rows.of(w, out, in), out, in), w, n);
+        if (w.isNative()) return unload(packBf16(w, out, in), w, n);
         try (Arena tmp = Arena.ofConfined()) { // oneDNN reads native memory only
             return packBf16(tmp.allocate(n * 4, 64).copyFrom(w.asSlice(0, n * 4)), out, in);
         }
+    }
+
+    /** {@code packed}, after dropping the pages of {@code w} (the source it was copied from) as {@link #unload(MemorySegment)}. */
+    private static Weights unload(Weights packed, MemorySegment w, long n) {
+        unload(w.asSlice(0, n * 4));
+        return packed;
+    }
+
+    /**
+     * Drops a read-only mapping's pages from memory (madvise DONTNEED; clean file pages, so a later read faults them
+     * back), e.g. the checkpoint's once its weights are copied: the process then does not hold both.
+     */
+    private static void unload(MemorySegment data) {
+        if (UNLOAD && data.isMapped() && data.isReadOnly()) data.unload();
     }
 
     private static long check(int out, int in) {
@@ -203,6 +289,109 @@ final class DnnlKernels extends DelegatingKernels {
         }
     }
 
+    /** Whether oneDNN has a bf16 matmul here (AVX512-BF16, AMX or AVX-NE-CONVERT); warns once if not. */
+    boolean bf16Matmul() {
+        Boolean b = bf16Matmul;
+        if (b == null) {
+            bf16Matmul = b = supported(OneDnn.BF16, OneDnn.BF16, OneDnn.F32);
+            if (!b) KernelProvider.warn("onednn: this CPU has no bf16 matmul in oneDNN (it needs AVX512-BF16, AMX or"
+                    + " AVX-NE-CONVERT); bf16-rounded weights run on the fp32 matmul, no faster than fp32 here"
+                    + " (int8 is the faster reduced precision on this CPU)");
+        }
+        return b;
+    }
+
+    /** Whether oneDNN has a u8 x s8 matmul with int32 results here (any x86-64 with SSE4.1). */
+    boolean int8Matmul() {
+        Boolean b = int8Matmul;
+        if (b == null) {
+            int8Matmul = b = supported(OneDnn.U8, OneDnn.S8, OneDnn.S32);
+            if (!b) KernelProvider.warn("onednn: no int8 matmul in oneDNN on this CPU; int8 weights run on the "
+                    + delegate.name() + " kernels");
+        }
+        return b;
+    }
+
+    private boolean supported(int srcType, int weightsType, int dstType) {
+        MemorySegment any = dnn.md(64, 64, weightsType, OneDnn.TAG_ANY);
+        try {
+            return withPd(new Shape(64, 64, 64, srcType, dstType, false, false, true), any, pd -> true);
+        } catch (IllegalStateException e) {
+            if (e.getMessage() != null && e.getMessage().endsWith("unimplemented")) return false;
+            throw e;
+        } finally {
+            dnn.destroyMd(any);
+        }
+    }
+
+    /**
+     * INT8: rows quantized as {@link Quant} does for every provider (one scale per output row), then reordered
+     * by oneDNN into the blocked s8 layout of the u8 x s8 matmul; the row sums of {@code q} correct for the
+     * activations' zero points.
+     */
+    private DnnlWeights packInt8(Weights.Rows rows, int out, int in) {
+        float[] scales = new float[out], buf = new float[in];
+        int[] sums = new int[out];
+        MemorySegment from = dnn.md(in, out, OneDnn.S8, OneDnn.TAG_BA);
+        MemorySegment md = blockedMd(in, out, OneDnn.S8);
+        try (Arena tmp = Arena.ofConfined()) {
+            MemorySegment q = tmp.allocate((long) out * in, 64);
+            byte[] qr = new byte[in];
+            for (int o = 0; o < out; o++) {
+                rows.row(o, buf);
+                float sc = scales[o] = Quant.int8Scale(buf, in);
+                sums[o] = quantize(buf, in, sc, qr);
+                MemorySegment.copy(qr, 0, q, ValueLayout.JAVA_BYTE, (long) o * in, in);
+            }
+            MemorySegment data = allocate(dnn.size(md));
+            dnn.reorder(from, q, md, data, threads);
+            DnnlWeights w = new DnnlWeights(null, layout(md, data, true), out, in, Precision.INT8, this, scales, sums, false);
+            synchronized (all) {
+                all.add(w);
+            }
+            return w;
+        } catch (RuntimeException | Error e) {
+            dnn.destroyMd(md);
+            throw e;
+        } finally {
+            dnn.destroyMd(from);
+        }
+    }
+
+    /** {@code q[i] = Quant.toInt8(w[i], scale)} for {@code i < n}; returns their sum. A loop of its own compiles well. */
+    private static int quantize(float[] w, int n, float scale, byte[] q) {
+        int sum = 0;
+        for (int i = 0; i < n; i++) sum += q[i] = Quant.toInt8(w[i], scale);
+        return sum;
+    }
+
+    /**
+     * BF16 where oneDNN has no bf16 matmul: the weights rounded to bf16 (as {@link Quant} rounds them for every
+     * provider) and widened back, in the fp32 blocked layout, for the fp32 matmul. Same values as the Java kernels'
+     * bf16 (bf16 weights, fp32 activations and sums) at the fp32 matmul's speed, which is twice theirs on AVX2.
+     */
+    private DnnlWeights packBf16AsF32(Weights.Rows rows, int out, int in) {
+        try (Arena tmp = Arena.ofConfined()) {
+            MemorySegment f32 = tmp.allocate((long) out * in * 4, 64);
+            float[] buf = new float[in];
+            for (int o = 0; o < out; o++) {
+                rows.row(o, buf);
+                roundToBf16(buf, in);
+                MemorySegment.copy(buf, 0, f32, FLOAT, (long) o * in * 4, in);
+            }
+            DnnlWeights w = new DnnlWeights(null, repack(f32, out, in, OneDnn.F32, threads), out, in, Precision.BF16, this,
+                    null, null, true);
+            synchronized (all) {
+                all.add(w);
+            }
+            return w;
+        }
+    }
+
+    private static void roundToBf16(float[] x, int n) {
+        for (int i = 0; i < n; i++) x[i] = Quant.fromBf16(Quant.toBf16(x[i]));
+    }
+
     /** fp32 {@code ba} data (native) rounded by oneDNN into the blocked bf16 layout its matmul reads fastest. */
     private DnnlWeights packBf16(MemorySegment f32, int out, int in) {
         DnnlWeights.Layout packed = repack(f32, out, in, OneDnn.BF16, threads);
@@ -225,30 +414,12 @@ final class DnnlKernels extends DelegatingKernels {
         }
     }
 
-    /**
-     * Whether oneDNN implements a bf16 matmul here. It has none on CPUs without bf16 instructions (it answers
-     * "unimplemented"), where bf16 weights then go to the delegate instead of failing at load.
-     */
-    boolean nativeBf16() {
-        Boolean b = nativeBf16;
-        if (b == null) {
-            try {
-                dnn.destroyMd(blockedMd(64, 64, OneDnn.BF16));
-                b = true;
-            } catch (IllegalStateException e) {
-                if (!String.valueOf(e.getMessage()).endsWith("unimplemented")) throw e;
-                b = false;
-            }
-            nativeBf16 = b;
-        }
-        return b;
-    }
-
     /** The weights layout oneDNN's matmul chooses (asked for 64 rows; measured to serve 1 to 1,400 rows alike). */
     private MemorySegment blockedMd(int in, int out, int type) {
         MemorySegment any = dnn.md(in, out, type, OneDnn.TAG_ANY);
+        int src = type == OneDnn.S8 ? OneDnn.U8 : type, dst = type == OneDnn.S8 ? OneDnn.S32 : OneDnn.F32;
         try {
-            return withPd(new Shape(64, in, out, type, OneDnn.F32, false, false, true), any,
+            return withPd(new Shape(64, in, out, src, dst, false, false, true), any,
                     pd -> dnn.cloneMd(dnn.queryMd(pd, OneDnn.QUERY_WEIGHTS_MD)));
         } finally {
             dnn.destroyMd(any);
@@ -272,8 +443,12 @@ final class DnnlKernels extends DelegatingKernels {
         try {
             background().execute(() -> {
                 try {
-                    if (!closed && w.plain.data().scope().isAlive()) {
-                        w.current = repack(w.plain.data(), w.out(), w.in(), OneDnn.F32, 1);
+                    MemorySegment data = w.plain.data();
+                    if (!closed && data.scope().isAlive()) {
+                        w.current = repack(data, w.out(), w.in(), OneDnn.F32, 1);
+                        // a mapped checkpoint's pages would stay resident beside the copy: drop them (madvise
+                        // DONTNEED; they are clean file pages, so a later read, e.g. Weights.get, faults them back)
+                        unload(data);
                     }
                 } catch (RuntimeException | Error e) {
                     if (!closed) KernelProvider.warn("onednn: keeping fp32 weights unpacked (" + e.getMessage() + ")");
@@ -293,14 +468,22 @@ final class DnnlKernels extends DelegatingKernels {
         return repacker;
     }
 
-    /** Row {@code o} of weights kept only in a blocked layout: the whole matrix back to fp32 (inspection only). */
+    /**
+     * Row {@code o} of weights kept only in a blocked layout: the whole matrix back to fp32 (bf16) or s8 (int8,
+     * then scaled), for inspection only.
+     */
     void unpackRow(DnnlWeights w, int o, float[] dst) {
         DnnlWeights.Layout l = w.current;
-        MemorySegment md = dnn.md(w.in(), w.out(), OneDnn.F32, OneDnn.TAG_BA);
+        boolean int8 = w.precision == Precision.INT8;
+        MemorySegment md = dnn.md(w.in(), w.out(), int8 ? OneDnn.S8 : OneDnn.F32, OneDnn.TAG_BA);
         try (Arena tmp = Arena.ofConfined()) {
-            MemorySegment f32 = tmp.allocate((long) w.in() * w.out() * 4, 64);
-            dnn.reorder(l.md(), l.data(), md, f32, 1);
-            MemorySegment.copy(f32, Weights.F32, (long) o * w.in() * 4, dst, 0, w.in());
+            MemorySegment plain = tmp.allocate((long) w.in() * w.out() * (int8 ? 1 : 4), 64);
+            dnn.reorder(l.md(), l.data(), md, plain, 1);
+            if (int8) {
+                for (int i = 0; i < w.in(); i++) dst[i] = plain.get(ValueLayout.JAVA_BYTE, (long) o * w.in() + i) * w.scales[o];
+            } else {
+                MemorySegment.copy(plain, Weights.F32, (long) o * w.in() * 4, dst, 0, w.in());
+            }
         } finally {
             dnn.destroyMd(md);
         }
@@ -317,11 +500,18 @@ final class DnnlKernels extends DelegatingKernels {
         w.check(this, in, out);
         if (rows <= 0) return;
         if ((long) rows * in > x.length || (long) rows * out > y.length) throw new IndexOutOfBoundsException("x or y too small");
+        if (bias != null && bias.length < out) throw new IndexOutOfBoundsException("bias too small");
         DnnlWeights dw = (DnnlWeights) w;
         Scratch s = scratch.get();
-        int srcType = load(x, rows * in, dw, s);
-        s.dst = Scratch.grow(s.dst, (long) rows * out * 4);
-        matmul(dw, rows, s.src, srcType, bias, s.dst, OneDnn.F32, false, s);
+        if (dw.precision == Precision.INT8) {
+            linearInt8(x, rows, dw, bias, y, s);
+            return;
+        }
+        int srcType = srcType(dw);
+        int padded = cover(dw, shape(dw, srcType, OneDnn.F32, bias != null, false), rows);
+        load(x, rows, padded, in, srcType, s);
+        s.dst = Scratch.grow(s.dst, (long) padded * out * 4);
+        matmul(dw, padded, s.src, srcType, bias, s.dst, OneDnn.F32, false, s);
         MemorySegment.copy(s.dst, FLOAT, 0, y, 0, rows * out);
     }
 
@@ -329,38 +519,163 @@ final class DnnlKernels extends DelegatingKernels {
     @Override
     public void geluFeedForward(float[] x, int rows, int in, Weights up, float[] upBias, float[] mid, int inter,
                                 Weights down, float[] downBias, float[] y) {
-        if (up.owner != this || down.owner != this) {
-            super.geluFeedForward(x, rows, in, up, upBias, mid, inter, down, downBias, y);
+        if (up.owner != this || down.owner != this || up.precision == Precision.INT8 || down.precision == Precision.INT8) {
+            super.geluFeedForward(x, rows, in, up, upBias, mid, inter, down, downBias, y); // linear, GELU, linear
             return;
         }
         up.check(this, in, inter);
         down.check(this, inter, in);
         if (rows <= 0) return;
         if ((long) rows * in > x.length || (long) rows * in > y.length) throw new IndexOutOfBoundsException("x or y too small");
+        if ((upBias != null && upBias.length < inter) || (downBias != null && downBias.length < in))
+            throw new IndexOutOfBoundsException("bias too small");
         DnnlWeights u = (DnnlWeights) up, d = (DnnlWeights) down;
         Scratch s = scratch.get();
-        int srcType = load(x, rows * in, u, s);
-        int midType = d.precision == Precision.BF16 ? OneDnn.BF16 : OneDnn.F32; // the first matmul rounds for the second
-        s.mid = Scratch.grow(s.mid, (long) rows * inter * (midType == OneDnn.BF16 ? 2 : 4));
-        s.dst = Scratch.grow(s.dst, (long) rows * in * 4);
-        matmul(u, rows, s.src, srcType, upBias, s.mid, midType, true, s);
-        matmul(d, rows, s.mid, midType, downBias, s.dst, OneDnn.F32, false, s);
+        int srcType = srcType(u);
+        int midType = srcType(d); // the first matmul rounds for the second
+        // one row count for both: the second reads the first's padding rows
+        int padded = Math.max(cover(u, shape(u, srcType, midType, upBias != null, true), rows),
+                cover(d, shape(d, midType, OneDnn.F32, downBias != null, false), rows));
+        load(x, rows, padded, in, srcType, s);
+        s.mid = Scratch.grow(s.mid, (long) padded * inter * (midType == OneDnn.BF16 ? 2 : 4));
+        s.dst = Scratch.grow(s.dst, (long) padded * in * 4);
+        matmul(u, padded, s.src, srcType, upBias, s.mid, midType, true, s);
+        matmul(d, padded, s.mid, midType, downBias, s.dst, OneDnn.F32, false, s);
         MemorySegment.copy(s.dst, FLOAT, 0, y, 0, rows * in);
     }
 
-    /** {@code x[0..n)} into the thread's native source buffer, rounded to bf16 for bf16 weights; returns the type. */
-    private int load(float[] x, int n, DnnlWeights w, Scratch s) {
-        boolean half = w.precision == Precision.BF16;
-        s.src = Scratch.grow(s.src, (long) n * (half ? 2 : 4));
-        if (half) {
-            bf16.toBf16(x, 0, n, s.src, 0);
-        } else {
-            MemorySegment.copy(x, 0, s.src, FLOAT, 0, n);
-        }
-        return half ? OneDnn.BF16 : OneDnn.F32;
+    private static int srcType(DnnlWeights w) {
+        return switch (w.precision) {
+            case FP32 -> OneDnn.F32;
+            case BF16 -> w.widened ? OneDnn.F32 : OneDnn.BF16;
+            case INT8 -> OneDnn.U8;
+        };
     }
 
-    /** {@code dst = act(src W^T + bias)} on native buffers, {@code act} the exact GELU or nothing. */
+    /** The configuration of a matmul on {@code w} as it is now (0 rows; see {@link #cover}). */
+    private static Shape shape(DnnlWeights w, int srcType, int dstType, boolean bias, boolean gelu) {
+        return new Shape(0, w.in(), w.out(), srcType, dstType, bias, gelu, w.current.packed());
+    }
+
+    /** The rows a matmul of this configuration computes for {@code rows} real ones (more: zero padding rows). */
+    private int cover(DnnlWeights w, Shape config, int rows) {
+        return switch (rowPolicy) {
+            case EXACT -> rows;
+            case BUCKET -> bucket(rows);
+            case AUTO, RUNTIME -> runtimeRows(config, ready(w).md()) ? rows : rowPolicy == RowPolicy.AUTO ? bucket(rows) : rows;
+        };
+    }
+
+    /**
+     * Whether this configuration runs as one primitive for any row count: under AUTO when oneDNN picks the same
+     * implementation for a runtime row count as for 64 fixed rows, under RUNTIME when it has one at all (decided
+     * once per configuration).
+     */
+    private boolean runtimeRows(Shape config, MemorySegment weightsMd) {
+        if (rowPolicy == RowPolicy.EXACT || rowPolicy == RowPolicy.BUCKET) return false;
+        synchronized (runtimeRows) {
+            Boolean b = runtimeRows.get(config);
+            if (b != null) return b;
+        }
+        String runtime;
+        try {
+            runtime = withPd(config.withRows(OneDnn.RUNTIME), weightsMd, dnn::implementation);
+        } catch (IllegalStateException e) { // unimplemented
+            runtime = null;
+        }
+        boolean use = runtime != null
+                && (rowPolicy == RowPolicy.RUNTIME || runtime.equals(withPd(config.withRows(64), weightsMd, dnn::implementation)));
+        synchronized (runtimeRows) {
+            runtimeRows.putIfAbsent(config, use);
+            return runtimeRows.get(config);
+        }
+    }
+
+    /**
+     * {@code x[0..rows*in)} into the thread's native source buffer as {@code type} (fp32 copied, bf16 rounded),
+     * rows {@code rows..padded} zeroed.
+     */
+    private void load(float[] x, int rows, int padded, int in, int type, Scratch s) {
+        boolean half = type == OneDnn.BF16;
+        int e = half ? 2 : 4;
+        s.src = Scratch.grow(s.src, (long) padded * in * e);
+        if (half) {
+            bf16.toBf16(x, 0, rows * in, s.src, 0);
+        } else {
+            MemorySegment.copy(x, 0, s.src, FLOAT, 0, rows * in);
+        }
+        if (padded > rows) s.src.asSlice((long) rows * in * e, (long) (padded - rows) * in * e).fill((byte) 0);
+    }
+
+    /**
+     * INT8 {@code y = x W^T + bias}: rows of {@code x} quantized to u8 (own scale and zero point each), one
+     * u8 x s8 matmul with int32 sums, then scaled back (and the zero points' share taken off) in Java.
+     */
+    private void linearInt8(float[] x, int rows, DnnlWeights w, float[] bias, float[] y, Scratch s) {
+        int in = w.in(), out = w.out();
+        int padded = cover(w, shape(w, OneDnn.U8, OneDnn.S32, false, false), rows);
+        s.src = Scratch.grow(s.src, (long) padded * in);
+        if (s.rowScale.length < rows) {
+            s.rowScale = new float[rows];
+            s.rowZero = new int[rows];
+        }
+        if (s.q.length < in) s.q = new byte[in];
+        for (int r = 0; r < rows; r++) quantizeRow(x, r * in, in, actLevels, s, r);
+        if (padded > rows) s.src.asSlice((long) rows * in, (long) (padded - rows) * in).fill((byte) 0);
+        s.dst = Scratch.grow(s.dst, (long) padded * out * 4);
+        matmul(w, padded, s.src, OneDnn.U8, null, s.dst, OneDnn.S32, false, s);
+        if (s.acc.length < out) s.acc = new int[out];
+        float[] ws = w.scales;
+        int[] sums = w.sums, acc = s.acc;
+        for (int r = 0; r < rows; r++) {
+            MemorySegment.copy(s.dst, ValueLayout.JAVA_INT, (long) r * out * 4, acc, 0, out);
+            float sr = s.rowScale[r];
+            int zr = s.rowZero[r], yo = r * out;
+            if (bias != null) {
+                for (int o = 0; o < out; o++) y[yo + o] = (acc[o] - zr * sums[o]) * (sr * ws[o]) + bias[o];
+            } else {
+                for (int o = 0; o < out; o++) y[yo + o] = (acc[o] - zr * sums[o]) * (sr * ws[o]);
+            }
+        }
+    }
+
+    /**
+     * Row {@code r} of activations ({@code x[off..off+n)}) as u8 in the source buffer: {@code levels} steps over
+     * {@code [min(0, min x), max(0, max x)]}, so that 0 is exact; scale and zero point into {@code s}.
+     */
+    static void quantizeRow(float[] x, int off, int n, int levels, Scratch s, int r) {
+        float lo = 0, hi = 0;
+        for (int i = 0; i < n; i++) {
+            float v = x[off + i];
+            lo = Math.min(lo, v);
+            hi = Math.max(hi, v);
+        }
+        float scale = (hi - lo) / levels;
+        byte[] q = s.q;
+        if (!(scale > 0) || Float.isInfinite(scale)) { // all zero (or not finite: leave it to the fp32 result's NaN)
+            boolean zero = scale == 0;
+            for (int i = 0; i < n; i++) q[i] = 0;
+            s.rowScale[r] = zero ? 0 : Float.NaN;
+            s.rowZero[r] = 0;
+        } else {
+            float inv = 1 / scale;
+            int z = Math.round(-lo * inv);
+            float zf = z + 0.5f;
+            for (int i = 0; i < n; i++) { // v >= -0.5 up to rounding: truncation is round-half-up, then clamped
+                int v = (int) (x[off + i] * inv + zf);
+                q[i] = (byte) Math.max(0, Math.min(levels, v));
+            }
+            s.rowScale[r] = scale;
+            s.rowZero[r] = z;
+        }
+        MemorySegment.copy(q, 0, s.src, ValueLayout.JAVA_BYTE, (long) r * n, n);
+    }
+
+    /**
+     * {@code dst = act(src W^T + bias)} on native buffers holding {@code rows} rows (padding included), {@code act}
+     * the exact GELU or nothing; the primitive is made for that row count or, if its configuration runs with a
+     * runtime one, for any.
+     */
     private void matmul(DnnlWeights w, int rows, MemorySegment src, int srcType, float[] bias, MemorySegment dst,
                         int dstType, boolean gelu, Scratch s) {
         int in = w.in(), out = w.out();
@@ -384,7 +699,9 @@ final class DnnlKernels extends DelegatingKernels {
                 biasMd = dnn.md(1, out, OneDnn.F32, OneDnn.TAG_AB);
                 biasMem = dnn.memory(biasMd, s.bias);
             }
-            Shape shape = new Shape(rows, in, out, srcType, dstType, bias != null, gelu, layout.packed());
+            Shape config = new Shape(0, in, out, srcType, dstType, bias != null, gelu, layout.packed());
+            boolean runtime = runtimeRows(config, layout.md());
+            Shape shape = config.withRows(runtime ? OneDnn.RUNTIME : rows);
             Prim cached;
             synchronized (prims) {
                 cached = prims.get(shape);
@@ -420,6 +737,13 @@ final class DnnlKernels extends DelegatingKernels {
         }
     }
 
+    /** Primitives made so far and still cached (for tests: buckets and runtime rows keep this small). */
+    int primitives() {
+        synchronized (prims) {
+            return prims.size();
+        }
+    }
+
     /** A matmul primitive for {@code shape}. */
     private MemorySegment primitive(Shape shape, MemorySegment weightsMd) {
         return withPd(shape, weightsMd, dnn::primitive);
@@ -428,9 +752,9 @@ final class DnnlKernels extends DelegatingKernels {
     /** The implementation oneDNN picks for {@code rows} rows times these weights, e.g. {@code brg_matmul:avx512_core_bf16}. */
     String implementation(Weights w, int rows) {
         DnnlWeights dw = (DnnlWeights) w;
-        int srcType = dw.precision == Precision.BF16 ? OneDnn.BF16 : OneDnn.F32;
-        return withPd(new Shape(rows, w.in(), w.out(), srcType, OneDnn.F32, false, false, true), ready(dw).md(),
-                dnn::implementation);
+        int srcType = srcType(dw);
+        return withPd(new Shape(rows, w.in(), w.out(), srcType, srcType == OneDnn.U8 ? OneDnn.S32 : OneDnn.F32, false,
+                false, dw.current.packed()), ready(dw).md(), dnn::implementation);
     }
 
     /** Runs {@code use} on the matmul primitive descriptor for {@code shape} (destroyed after, with its descriptors). */

@@ -7,7 +7,9 @@ import java.util.concurrent.atomic.AtomicBoolean;
  * Weights for {@link DnnlKernels}: the {@code [out][in]} matrix, which oneDNN reads as the {@code in x out} matrix
  * B. FP32 starts as it is ({@code ba} layout; from a mapped checkpoint in place, so loading copies nothing) and
  * is repacked into oneDNN's blocked layout in the background after first use (5-30% faster matmuls, most for
- * few rows). BF16 is rounded (nearest even) straight into the blocked layout at load.
+ * few rows). BF16 is rounded (nearest even) straight into the blocked layout at load; INT8 is quantized per
+ * output row ({@link Quant}) into the blocked s8 layout, with the scales and the rows' sums of the quantized
+ * weights beside it.
  */
 final class DnnlWeights extends Weights {
     /**
@@ -42,11 +44,25 @@ final class DnnlWeights extends Weights {
     /** What matmuls use now: {@link #plain} until the packed copy is ready. */
     volatile Layout current;
     final AtomicBoolean packing = new AtomicBoolean();
+    /** INT8: {@code [out]} scales and sums of each row's quantized weights; null otherwise. */
+    final float[] scales;
+    final int[] sums;
+
+    /** BF16 weights kept as fp32 (rounded to bf16, widened back) for a CPU without oneDNN's bf16 matmul. */
+    final boolean widened;
 
     DnnlWeights(Layout plain, Layout packed, int out, int in, Precision p, DnnlKernels owner) {
+        this(plain, packed, out, in, p, owner, null, null, false);
+    }
+
+    DnnlWeights(Layout plain, Layout packed, int out, int in, Precision p, DnnlKernels owner, float[] scales, int[] sums,
+                boolean widened) {
         super(out, in, p, owner);
         this.plain = plain;
         this.current = packed != null ? packed : plain;
+        this.scales = scales;
+        this.sums = sums;
+        this.widened = widened;
     }
 
     @Override

@@ -7,8 +7,9 @@ import java.util.List;
  *
  * <ul>
  *   <li>{@code onednn}: oneDNN's matmul through FFM (the library ships in the {@code org.bytedeco:dnnl} jar): fp32
- *       on weights used in place from the mapped checkpoint, bf16 on the CPU's bf16 dot-product instructions;
- *       attention, element-wise work and INT8 weights by the Vector API (or scalar) kernels;</li>
+ *       on weights used in place from the mapped checkpoint, bf16 on the CPU's bf16 dot-product instructions
+ *       (elsewhere bf16 weights go to the Vector API kernels), int8 as u8 x s8 with activations quantized per row;
+ *       attention and element-wise work by the Vector API (or scalar) kernels;</li>
  *   <li>{@code vector}: pure Java Vector API; needs {@code --add-modules jdk.incubator.vector};</li>
  *   <li>{@code native}: OpenBLAS sgemm through FFM, with the Vector API (or scalar) kernels for element-wise work
  *       and BF16/INT8 weights;</li>
@@ -19,7 +20,9 @@ import java.util.List;
  * one-line warning on stderr. Threads: {@code -Dxlmr.threads} / {@code XLMR_THREADS}, default all cores.
  * OpenBLAS: {@code -Dxlmr.openblas=/path/libopenblas.so.0} (or {@code XLMR_OPENBLAS}) picks the library,
  * {@code -Dxlmr.openblas.core=SkylakeX} its kernels (see the {@code OPENBLAS_CORETYPE} environment variable).
- * oneDNN: {@code -Dxlmr.onednn=/path/libdnnl.so.3} (or {@code XLMR_ONEDNN}) picks the library.
+ * oneDNN: {@code -Dxlmr.onednn=/path/libdnnl.so.3} (or {@code XLMR_ONEDNN}) picks the library,
+ * {@code -Dxlmr.onednn.rows=auto|exact|bucket|runtime} how matmul primitives cover row counts (see DnnlKernels),
+ * {@code -Dxlmr.onednn.unload=false} keeps mapped fp32 weights resident after their blocked copy is made.
  *
  * <pre>{@code
  * Kernels k = KernelProvider.best();

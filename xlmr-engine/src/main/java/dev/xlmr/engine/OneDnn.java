@@ -28,7 +28,9 @@ import static java.lang.foreign.ValueLayout.JAVA_LONG;
  */
 final class OneDnn {
     // values from oneapi/dnnl/dnnl_types.h and dnnl_common_types.h (3.x)
-    static final int F32 = 3, BF16 = 2;
+    static final int F32 = 3, BF16 = 2, S32 = 4, S8 = 5, U8 = 6;
+    /** {@code DNNL_RUNTIME_DIM_VAL}: a dimension given only at execution, by the memory objects. */
+    static final long RUNTIME = Long.MIN_VALUE;
     static final int TAG_ANY = 1, TAG_AB = 3, TAG_BA = 14;
     static final int ARG_SRC = 1, ARG_DST = 17, ARG_WEIGHTS = 33, ARG_BIAS = 41, ARG_FROM = 1, ARG_TO = 17;
     static final int QUERY_IMPL_INFO_STR = 8, QUERY_WEIGHTS_MD = 131;

@@ -1,7 +1,9 @@
 package dev.xlmr.engine;
 
 /**
- * Storage precision of packed {@link Weights}. Activations and accumulation are always fp32.
+ * Storage precision of packed {@link Weights}. Activations and accumulation are fp32, except on the {@code onednn}
+ * kernels: there BF16 rounds the activations to bf16 (on CPUs with bf16 dot products) and INT8 quantizes each
+ * row of activations to 8 bits with its own scale (7 bits on CPUs without VNNI), with int32 accumulation.
  *
  * <pre>{@code
  * Weights w = kernels.pack(weight, 768, 768, Precision.BF16);

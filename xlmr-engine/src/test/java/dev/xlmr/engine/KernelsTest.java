@@ -72,7 +72,7 @@ class KernelsTest {
                 for (int rows : ROWS) {
                     float[] x = gaussian(r, rows * in, 1);
                     // oneDNN's bf16 matmul rounds the activations to bf16 too (then accumulates in fp32)
-                    float[] xr = roundsBf16(k1, p) ? roundedToBf16(x) : x;
+                    float[] xr = roundsToBf16(k1, p) ? roundedToBf16(x) : x;
                     for (float[] b : new float[][] {bias, null}) {
                         float[][] ref = reference(xr, rows, in, w, b, out, p);
                         float[] y1 = new float[rows * out], y2 = new float[rows * out];
@@ -80,17 +80,132 @@ class KernelsTest {
                         k1.linear(x, rows, in, w1, b, y1, out);
                         k2.linear(x, rows, in, w2, b, y2, out);
                         String what = name + " " + p + " rows=" + rows + " in=" + in + " out=" + out;
-                        assertClose(ref[0], y1, ref[1], 1e-5, 1e-6, rows * out, what);
-                        assertClose(ref[0], y2, ref[1], 1e-5, 1e-6, rows * out, what + " 2 threads");
+                        if (quantizesActivations(k1, p)) {
+                            float[] tol = int8Tolerance(x, rows, in, w, out, ((DnnlKernels) k1).actLevels);
+                            assertWithin(ref[0], y1, ref[1], tol, what);
+                            assertWithin(ref[0], y2, ref[1], tol, what + " 2 threads");
+                        } else {
+                            assertClose(ref[0], y1, ref[1], 1e-5, 1e-6, rows * out, what);
+                            assertClose(ref[0], y2, ref[1], 1e-5, 1e-6, rows * out, what + " 2 threads");
+                        }
                     }
                 }
             }
         }
     }
 
-    /** oneDNN's bf16 matmul rounds the activations to bf16 too (then accumulates in fp32); the Java kernels do not. */
-    static boolean roundsBf16(Kernels k, Precision p) {
-        return p == Precision.BF16 && k instanceof DnnlKernels d && d.nativeBf16();
+    /** Whether {@code k} rounds the activations to bf16 for bf16 weights (oneDNN's bf16 matmul). */
+    static boolean roundsToBf16(Kernels k, Precision p) {
+        return p == Precision.BF16 && k instanceof DnnlKernels d && d.bf16Matmul();
+    }
+
+    /** Whether {@code k} quantizes the activations to u8 for int8 weights (oneDNN's int8 matmul). */
+    static boolean quantizesActivations(Kernels k, Precision p) {
+        return p == Precision.INT8 && k instanceof DnnlKernels d && d.int8Matmul();
+    }
+
+    /**
+     * The worst-case effect of quantizing each row of {@code x} to {@code levels} steps over
+     * {@code [min(0, min x), max(0, max x)]} against int8 weights: half a step times {@code sum_k |W[o][k]|}
+     * (the dequantized int8 weights, as the scalar reference uses them), per output.
+     */
+    static float[] int8Tolerance(float[] x, int rows, int in, float[] w, int out, int levels) {
+        float[] ones = new float[in], absSum = new float[out], tol = new float[rows * out];
+        Arrays.fill(ones, 1f);
+        REF.linear(ones, 1, in, REF.pack(abs(w), out, in, Precision.INT8), null, absSum, out);
+        for (int r = 0; r < rows; r++) {
+            float lo = 0, hi = 0;
+            for (int i = 0; i < in; i++) {
+                lo = Math.min(lo, x[r * in + i]);
+                hi = Math.max(hi, x[r * in + i]);
+            }
+            double halfStep = 0.5 * (hi - lo) / levels * 1.001; // 0.1%: the rounding of x / step itself
+            for (int o = 0; o < out; o++) tol[r * out + o] = (float) (halfStep * absSum[o]);
+        }
+        return tol;
+    }
+
+    /** |want - got| <= tol + fp32 rounding (1e-5 of the magnitude scale) element-wise. */
+    static void assertWithin(float[] want, float[] got, float[] scale, float[] tol, String what) {
+        for (int i = 0; i < tol.length; i++) {
+            double limit = tol[i] + 1e-5 * Math.abs(scale[i]) + 1e-6;
+            assertTrue(Math.abs(want[i] - got[i]) <= limit, what + " at " + i + ": " + want[i] + " vs " + got[i]
+                    + " (limit " + limit + ")");
+        }
+    }
+
+    /** Every row policy, on odd row counts, against the reference; buckets and runtime rows bound the primitives. */
+    @Test
+    void onednnRowPoliciesMatchTheReference() {
+        assumeTrue(KernelProvider.isAvailable("onednn"), "onednn kernels not available here");
+        Random r = new Random(29);
+        int in = 65, out = 97, inter = 131;
+        float[] w = gaussian(r, out * in, 0.05), b = gaussian(r, out, 0.1);
+        float[] up = gaussian(r, inter * in, 0.1), down = gaussian(r, in * inter, 0.1);
+        float[] ub = gaussian(r, inter, 0.1), db = gaussian(r, in, 0.1);
+        for (DnnlKernels.RowPolicy policy : DnnlKernels.RowPolicy.values()) {
+            try (DnnlKernels k = new DnnlKernels(2, new ScalarKernels(), policy)) {
+                for (Precision p : Precision.values()) {
+                    Weights wk = k.pack(w, out, in, p), upk = k.pack(up, inter, in, p), downk = k.pack(down, in, inter, p);
+                    for (int rows : new int[] {1, 3, 17, 127, 257, 3, 1}) { // again after the buffers grew
+                        float[] x = gaussian(r, rows * in, 1);
+                        float[][] ref = reference(roundsToBf16(k, p) ? roundedToBf16(x) : x, rows, in, w, b, out, p);
+                        float[] y = new float[rows * out + 5];
+                        Arrays.fill(y, Float.NaN);
+                        k.linear(x, rows, in, wk, b, y, out);
+                        String what = policy + " " + p + " rows=" + rows;
+                        if (quantizesActivations(k, p)) {
+                            assertWithin(ref[0], y, ref[1], int8Tolerance(x, rows, in, w, out, k.actLevels), what);
+                        } else {
+                            assertClose(ref[0], y, ref[1], 1e-5, 1e-6, rows * out, what);
+                        }
+                        for (int i = rows * out; i < y.length; i++) assertTrue(Float.isNaN(y[i]), what + ": wrote past the rows");
+                        if (p == Precision.INT8) continue; // the feed-forward of int8 is linear, GELU, linear (above)
+                        boolean rounds = roundsToBf16(k, p);
+                        float[] mid = new float[rows * inter], want = new float[rows * in], got = new float[rows * in];
+                        REF.linear(rounds ? roundedToBf16(x) : x, rows, in, REF.pack(up, inter, in, p), ub, mid, inter);
+                        REF.biasGelu(mid, rows, inter, null);
+                        REF.linear(rounds ? roundedToBf16(mid) : mid, rows, inter, REF.pack(down, in, inter, p), db, want, in);
+                        k.geluFeedForward(x, rows, in, upk, ub, new float[rows * inter], inter, downk, db, got);
+                        double cos = cosine(want, got, want.length);
+                        assertTrue(p == Precision.FP32 ? maxRelative(want, got) <= 1e-4 : cos >= 0.99999,
+                                what + " feed-forward: cosine " + cos + ", max relative " + maxRelative(want, got));
+                    }
+                }
+                k.drain(); // fp32 repacked: one more set of primitives, for the blocked layout
+                int before = k.primitives(), out2 = 41; // a shape not used above
+                float[] y = new float[64 * out2];
+                Weights wk = k.pack(gaussian(r, out2 * in, 0.05), out2, in, Precision.FP32);
+                for (int rows = 1; rows <= 64; rows++) k.linear(gaussian(r, rows * in, 1), rows, in, wk, null, y, out2);
+                k.drain();
+                int made = k.primitives() - before;
+                // 1..64 rows: 64 exact sizes, 8 buckets (8, 16, .., 64) for each layout, or one runtime primitive
+                switch (policy) {
+                    case EXACT -> assertTrue(made >= 64, policy + ": " + made + " primitives");
+                    case BUCKET -> assertTrue(made <= 16, policy + ": " + made + " primitives");
+                    case RUNTIME -> assertTrue(made <= 2, policy + ": " + made + " primitives");
+                    case AUTO -> assertTrue(made <= 16, policy + ": " + made + " primitives");
+                }
+            }
+        }
+    }
+
+    static double maxRelative(float[] want, float[] got) {
+        double m = 0;
+        for (int i = 0; i < want.length; i++) m = Math.max(m, Math.abs(want[i] - got[i]) / (1 + Math.abs(want[i])));
+        return m;
+    }
+
+    @Test
+    void bucketsAreIdempotentMonotoneAndTight() {
+        int last = 0;
+        for (int rows = 1; rows <= 70_000; rows++) {
+            int b = DnnlKernels.bucket(rows);
+            assertTrue(b >= rows && b >= last, "bucket(" + rows + ") = " + b);
+            assertEquals(b, DnnlKernels.bucket(b), "bucket(bucket(" + rows + "))");
+            assertTrue(b - rows < Math.max(8, Math.min(64, rows / 8 + 1)), "bucket(" + rows + ") = " + b + " pads too much");
+            last = b;
+        }
     }
 
     static float[] roundedToBf16(float[] x) {
@@ -131,13 +246,8 @@ class KernelsTest {
         Random r = new Random(17);
         float[] w = gaussian(r, 96 * 64, 0.05);
         String cpu = Files.exists(Path.of("/proc/cpuinfo")) ? Files.readString(Path.of("/proc/cpuinfo")) : "";
-        for (Precision p : new Precision[] {Precision.FP32, Precision.BF16}) {
-            if (p == Precision.BF16 && !((DnnlKernels) k).nativeBf16()) {
-                // premise of the fallback: oneDNN has no bf16 matmul only where the CPU lacks bf16 instructions
-                assertTrue(!cpu.contains("avx512_bf16") && !cpu.contains("amx_bf16"), "bf16 unimplemented on a bf16 CPU");
-                assertTrue(k.pack(w, 96, 64, p).owner != k, "bf16 weights should go to the delegate");
-                continue;
-            }
+        for (Precision p : Precision.values()) {
+            if (p == Precision.INT8 && !((DnnlKernels) k).int8Matmul()) continue;
             for (int rows : new int[] {1, 17, 1000}) {
                 String impl = ((DnnlKernels) k).implementation(k.pack(w, 96, 64, p), rows);
                 assertTrue(!impl.startsWith("ref"), p + " x" + rows + " runs on oneDNN's reference implementation: " + impl);
@@ -173,6 +283,36 @@ class KernelsTest {
         }
     }
 
+    /** Mapped fp32 weights leave memory once repacked; reading them back faults in the file's (unchanged) pages. */
+    @Test
+    void onednnMappedWeightsReadBackAfterTheirPagesAreDropped(@TempDir Path dir) throws Exception {
+        Kernels k = kernels("onednn", 2);
+        Random r = new Random(31);
+        int rows = 3, in = 1031, out = 67; // spans pages, starts and ends inside them
+        float[] w = gaussian(r, out * in, 0.05), x = gaussian(r, rows * in, 1);
+        Path file = dir.resolve("w.bin");
+        try (Arena arena = Arena.ofShared()) {
+            MemorySegment heap = MemorySegment.ofArray(new byte[4 * out * in + 12]);
+            MemorySegment.copy(w, 0, heap, Weights.F32, 12, w.length);
+            Files.write(file, heap.toArray(java.lang.foreign.ValueLayout.JAVA_BYTE));
+            MemorySegment mapped;
+            try (FileChannel ch = FileChannel.open(file, StandardOpenOption.READ)) {
+                mapped = ch.map(FileChannel.MapMode.READ_ONLY, 0, ch.size(), arena).asSlice(12);
+            }
+            DnnlWeights dw = (DnnlWeights) k.pack(mapped, out, in, Precision.FP32);
+            float[] before = new float[rows * out], after = new float[rows * out];
+            k.linear(x, rows, in, dw, null, before, out);
+            k.drain(); // repacked, pages dropped
+            assertTrue(dw.current.packed());
+            k.linear(x, rows, in, dw, null, after, out);
+            float[][] ref = reference(x, rows, in, w, null, out, Precision.FP32);
+            assertClose(ref[0], after, ref[1], 1e-5, 1e-6, rows * out, "repacked");
+            for (int o : new int[] {0, 31, out - 1}) {
+                for (int i : new int[] {0, 500, in - 1}) assertEquals(w[o * in + i], dw.get(o, i), o + "," + i);
+            }
+        }
+    }
+
     @ParameterizedTest
     @ValueSource(strings = {"vector", "onednn", "native"})
     void geluFeedForwardMatchesScalar(String name) {
@@ -183,7 +323,7 @@ class KernelsTest {
             float[] up = gaussian(r, inter * in, 0.1), down = gaussian(r, in * inter, 0.1);
             float[] ub = gaussian(r, inter, 0.1), db = gaussian(r, in, 0.1), x = gaussian(r, rows * in, 1);
             for (Precision p : new Precision[] {Precision.FP32, Precision.BF16}) {
-                boolean rounds = roundsBf16(k, p); // activations rounded too
+                boolean rounds = roundsToBf16(k, p); // activations rounded too
                 float[] mid = new float[rows * inter], want = new float[rows * in];
                 REF.linear(rounds ? roundedToBf16(x) : x, rows, in, REF.pack(up, inter, in, p), ub, mid, inter);
                 REF.biasGelu(mid, rows, inter, null);

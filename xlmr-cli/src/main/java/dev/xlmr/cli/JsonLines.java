@@ -46,8 +46,7 @@ final class JsonLines {
                         result = handler.handle(parse(line.text()));
                     } catch (Exception e) {
                         failures++;
-                        String m = e.getMessage() == null ? e.toString() : e.getMessage();
-                        String msg = "line " + line.number() + ": " + m.lines().findFirst().orElse(m);
+                        String msg = "line " + line.number() + ": " + Main.message(e);
                         err.println("xlmr: " + msg);
                         result = Map.of("error", msg);
                     }

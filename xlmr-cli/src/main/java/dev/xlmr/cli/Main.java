@@ -32,6 +32,32 @@ public final class Main {
         System.exit(run(System.in, System.out, System.err, args));
     }
 
+    /** Longest quoted text (an echoed input) kept in a message. */
+    static final int QUOTE_LIMIT = 60;
+    /** Longest message kept. */
+    static final int MESSAGE_LIMIT = 500;
+
+    private static final java.util.regex.Pattern LONG_QUOTE =
+            java.util.regex.Pattern.compile("\"([^\"]{" + QUOTE_LIMIT + "})[^\"]+\"");
+
+    /**
+     * An error's message as one short line: its first line, a quoted input longer than
+     * {@value #QUOTE_LIMIT} chars cut (fill-mask's error must not echo a 5 MB text), at most
+     * {@value #MESSAGE_LIMIT} chars.
+     */
+    static String message(Throwable e) {
+        String m = e.getMessage() == null || e.getMessage().isBlank() ? e.getClass().getSimpleName() : e.getMessage();
+        return shorten(m);
+    }
+
+    static String shorten(String m) {
+        String line = m.lines().findFirst().orElse("");
+        if (line.length() > QUOTE_LIMIT) {
+            line = LONG_QUOTE.matcher(line).replaceAll("\"$1...\"");
+        }
+        return line.length() <= MESSAGE_LIMIT ? line : line.substring(0, MESSAGE_LIMIT) + "...";
+    }
+
     /** Runs the command line on the given streams and returns its exit code. */
     public static int run(InputStream in, PrintStream out, PrintStream err, String... args) {
         stdin = in;
@@ -40,8 +66,7 @@ public final class Main {
         cl.setOut(new PrintWriter(out, true, StandardCharsets.UTF_8));
         cl.setErr(new PrintWriter(new java.io.OutputStreamWriter(err, StandardCharsets.UTF_8), true));
         cl.setExecutionExceptionHandler((ex, cmd, parsed) -> {
-            String msg = ex.getMessage() == null ? ex.toString() : ex.getMessage();
-            cmd.getErr().println("xlmr: " + msg.lines().findFirst().orElse(msg));
+            cmd.getErr().println("xlmr: " + message(ex));
             cmd.getErr().flush();
             return 1;
         });

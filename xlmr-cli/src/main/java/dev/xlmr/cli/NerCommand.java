@@ -31,9 +31,9 @@ final class NerCommand extends TaskCommand {
     @Option(names = "--ignore-labels", paramLabel = "L", split = ",", description = "Labels to leave out (default: O).")
     List<String> ignoreLabels;
 
-    @Option(names = "--stride", paramLabel = "N", defaultValue = "-1",
+    @Option(names = "--stride", paramLabel = "N",
             description = "Overlap in tokens of the windows of long texts (default: a quarter of the window).")
-    int stride;
+    Integer stride;
 
     Aggregation parsed;
 
@@ -44,8 +44,8 @@ final class NerCommand extends TaskCommand {
         } catch (IllegalArgumentException e) {
             throw usage("--aggregation: " + e.getMessage());
         }
-        if (stride < -1) {
-            throw usage("--stride must be >= 0");
+        if (stride != null && stride < 0) {
+            throw usage("--stride must be >= 0 (got " + stride + ")");
         }
     }
 
@@ -66,7 +66,7 @@ final class NerCommand extends TaskCommand {
             ts.add(field(in, "text"));
         }
         var res = ((TokenClassificationPipeline) p).recognizeAll(ts,
-                new TokenClassificationPipeline.Options(parsed, ignoreLabels, stride));
+                new TokenClassificationPipeline.Options(parsed, ignoreLabels, stride == null ? -1 : stride));
         List<Object> out = new ArrayList<>();
         for (int i = 0; i < res.size(); i++) {
             String t = ts.get(i);

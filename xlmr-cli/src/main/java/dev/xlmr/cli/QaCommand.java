@@ -29,11 +29,11 @@ final class QaCommand extends TaskCommand {
     @Option(names = "--top-k", paramLabel = "K", defaultValue = "1", description = "Answers (default: ${DEFAULT-VALUE}).")
     int topK;
 
-    @Option(names = "--doc-stride", paramLabel = "N", defaultValue = "-1", description = "Overlap of context windows in tokens (default: min(max-seq-len / 2, 128)).")
-    int docStride;
+    @Option(names = "--doc-stride", paramLabel = "N", description = "Overlap of context windows in tokens (default: min(max-seq-len / 2, 128)).")
+    Integer docStride;
 
-    @Option(names = "--max-seq-len", paramLabel = "N", defaultValue = "-1", description = "Tokens per window (default: min(model maximum, 384)).")
-    int maxSeqLen;
+    @Option(names = "--max-seq-len", paramLabel = "N", description = "Tokens per window (default: min(model maximum, 384)).")
+    Integer maxSeqLen;
 
     @Option(names = "--max-question-len", paramLabel = "N", defaultValue = "64", description = "Question tokens kept (default: ${DEFAULT-VALUE}).")
     int maxQuestionLen;
@@ -53,8 +53,16 @@ final class QaCommand extends TaskCommand {
     @Override
     void validate() {
         checkTopK(topK);
+        // -1 is the pipeline's "default"; given on the command line it is a mistake like any negative
+        if (docStride != null && docStride < 0) {
+            throw usage("--doc-stride must be >= 0 (got " + docStride + ")");
+        }
+        if (maxSeqLen != null && maxSeqLen < 1) {
+            throw usage("--max-seq-len must be at least 1 (got " + maxSeqLen + ")");
+        }
         try {
-            options = new QuestionAnsweringPipeline.Options(topK, docStride, maxSeqLen, maxQuestionLen, maxAnswerLen,
+            options = new QuestionAnsweringPipeline.Options(topK, docStride == null ? -1 : docStride,
+                    maxSeqLen == null ? -1 : maxSeqLen, maxQuestionLen, maxAnswerLen,
                     handleImpossible, alignToWords);
         } catch (IllegalArgumentException e) {
             throw usage(e.getMessage());

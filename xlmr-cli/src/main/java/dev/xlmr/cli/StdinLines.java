@@ -56,7 +56,7 @@ final class StdinLines implements AutoCloseable {
         BufferedReader r = new BufferedReader(new InputStreamReader(in, StandardCharsets.UTF_8));
         int number = 0;
         try {
-            for (String line; (line = r.readLine()) != null; ) {
+            for (String line; (line = readLine(r)) != null; ) {
                 queue.put(new Line(++number, line));
             }
         } catch (IOException e) {
@@ -72,6 +72,32 @@ final class StdinLines implements AutoCloseable {
         } catch (InterruptedException e) {
             // closed
         }
+    }
+
+    /**
+     * One line ended by LF (a CR before it is dropped, for CRLF files), or null at the end. Unlike
+     * {@link BufferedReader#readLine()} a bare CR is part of the line: it does not split one input in two.
+     */
+    static String readLine(BufferedReader r) throws IOException {
+        StringBuilder sb = null;
+        while (true) {
+            int c = r.read();
+            if (c < 0) {
+                return sb == null ? null : stripCr(sb);
+            }
+            if (sb == null) {
+                sb = new StringBuilder();
+            }
+            if (c == '\n') {
+                return stripCr(sb);
+            }
+            sb.append((char) c);
+        }
+    }
+
+    private static String stripCr(StringBuilder sb) {
+        int n = sb.length();
+        return n > 0 && sb.charAt(n - 1) == '\r' ? sb.substring(0, n - 1) : sb.toString();
     }
 
     /**

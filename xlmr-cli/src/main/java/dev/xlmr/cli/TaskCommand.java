@@ -3,6 +3,7 @@ package dev.xlmr.cli;
 import com.fasterxml.jackson.core.JsonProcessingException;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
+import dev.xlmr.model.CheckpointException;
 import dev.xlmr.pipelines.Pipeline;
 import java.io.IOException;
 import java.io.PrintWriter;
@@ -34,7 +35,8 @@ import picocli.CommandLine.Spec;
  *
  * <p>Inputs are JSON objects internally: a plain line becomes {@code {"text": line}}. A bad stdin
  * input gives {@code {"error": "line N: ..."}} on stdout (outputs stay aligned with the inputs) and
- * the same on stderr; the exit code is then 1.
+ * the same on stderr; the exit code is then 1. A damaged model ({@link CheckpointException}, e.g. NaN
+ * in an output) ends the command instead: exit 1 with one line on stderr. Empty stdin: no output, exit 0.
  */
 abstract class TaskCommand implements Callable<Integer> {
     /** Output formats. */
@@ -148,10 +150,8 @@ abstract class TaskCommand implements Callable<Integer> {
         // more is read, so that outputs come while the input still arrives
         try (StdinLines stdin = new StdinLines(Main.stdin, (int) Math.min(2L * batchSize + 64, 1 << 16))) {
             List<Item> items = nextItems(stdin);
-            if (items.isEmpty()) {
-                throw usage("no input: give a text on the command line or lines on stdin");
-            }
             try (Pipeline pipeline = openPipeline(err)) {
+                // empty stdin: no output and exit 0 (as tokenize and forward), once the model loaded
                 return answer(pipeline, stdin, items, out, err);
             }
         }
@@ -220,6 +220,8 @@ abstract class TaskCommand implements Callable<Integer> {
         if (good.size() == part.size()) {
             try {
                 batch = run(pipeline, good);
+            } catch (CheckpointException e) {
+                throw e; // the model is damaged (NaN output...): no input would get an answer
             } catch (RuntimeException e) {
                 batch = null;
             }
@@ -234,9 +236,10 @@ abstract class TaskCommand implements Callable<Integer> {
                 try {
                     out.add(run(pipeline, List.of(it.input())).get(0));
                     continue;
+                } catch (CheckpointException e) {
+                    throw e;
                 } catch (RuntimeException e) {
-                    String m = e.getMessage() == null ? e.toString() : e.getMessage();
-                    error = m.lines().findFirst().orElse(m);
+                    error = Main.message(e); // also a TokenizerException (a regex over its step budget)
                 }
             }
             String msg = "line " + it.line() + ": " + error;

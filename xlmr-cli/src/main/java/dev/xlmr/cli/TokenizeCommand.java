@@ -33,7 +33,7 @@ final class TokenizeCommand implements Callable<Integer> {
             description = "auto (tokenizer.json when present), sentencepiece or json. Default: ${DEFAULT-VALUE}.")
     String tokenizer;
 
-    @Option(names = "--max-length", defaultValue = "0", description = "Truncate to N tokens including special tokens (0: no limit).")
+    @Option(names = "--max-length", defaultValue = "0", description = "Truncate to N tokens including special tokens (0: no limit; at least the special tokens of a text).")
     int maxLength;
 
     @Option(names = "--truncation", defaultValue = "longest_first",
@@ -75,6 +75,15 @@ final class TokenizeCommand implements Callable<Integer> {
             opts = opts.stride(stride);
         }
         EncodeOptions options = opts;
+        if (maxLength > 0) {
+            // an option problem (a limit below the special tokens) is a usage error before any input is
+            // read, not an error on every line; a text pair needing more specials fails its own line
+            try {
+                tok.encode("", null, options);
+            } catch (IllegalArgumentException e) {
+                throw new ParameterException(spec.commandLine(), "--max-length " + maxLength + ": " + e.getMessage());
+            }
+        }
         return JsonLines.process(spec.commandLine().getOut(), spec.commandLine().getErr(), input -> {
             String text = JsonLines.text(input, "text");
             String pair = JsonLines.optionalText(input, "text_pair");

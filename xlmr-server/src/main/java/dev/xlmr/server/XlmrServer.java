@@ -172,7 +172,7 @@ public final class XlmrServer implements AutoCloseable {
                 Thread.currentThread().interrupt();
                 answer(ex, new ApiException(503, "unhealthy", "interrupted"), openAi);
             } catch (Exception | Error e) {
-                answer(ex, new ApiException(500, "backend", e.getMessage() == null ? e.toString() : e.getMessage()), openAi);
+                answer(ex, failure(e), openAi);
             }
             metrics.request(label, ex.status(), (System.nanoTime() - start) / 1e9);
             return true;
@@ -218,5 +218,32 @@ public final class XlmrServer implements AutoCloseable {
                 System.err.println("xlmr: error after the answer was sent: " + e.getMessage());
             }
         }
+    }
+
+    private static final java.util.regex.Pattern DIRECTORIES = java.util.regex.Pattern.compile("(?<![\\w.])/(?:[^/\\s:'\"]+/)+");
+
+    /**
+     * The answer to an unexpected failure: a tokenizer that cannot encode the input (a regex over its
+     * step budget) is the input's problem (400); a damaged model (NaN in an output) is 500 "backend"
+     * with its own one-line message; anything else is 500 without its internal text (logged on
+     * stderr for the operator). Messages never show the server's folders, only file names.
+     */
+    static ApiException failure(Throwable e) {
+        Throwable c = e instanceof IllegalStateException && e.getCause() instanceof Error err ? err : e;
+        if (c instanceof dev.xlmr.tokenizer.TokenizerException) {
+            return new ApiException(400, "validation", "the input cannot be tokenized: " + clean(c.getMessage()));
+        }
+        if (c instanceof dev.xlmr.model.CheckpointException) {
+            return new ApiException(500, "backend", clean(c.getMessage()));
+        }
+        System.err.println("xlmr: internal error: " + c);
+        return new ApiException(500, "backend", "internal error (" + c.getClass().getSimpleName() + ")");
+    }
+
+    /** First line, absolute folders cut to the file name, at most 300 chars. */
+    static String clean(String message) {
+        String m = message == null ? "" : message.lines().findFirst().orElse("");
+        m = DIRECTORIES.matcher(m).replaceAll("");
+        return m.length() <= 300 ? m : m.substring(0, 300) + "...";
     }
 }

@@ -102,8 +102,6 @@ public final class FastEncoder implements Encoder {
     /** Threads for attention across (sequence, head) pairs: the kernels' count, at most the cores. */
     private final int attentionThreads;
     private ForkJoinPool pool; // attentionThreads - 1 workers, made on first use; the caller works too
-    /** Q K^T and P V of one (sequence, head): Vector API, or the kernels' GEMM (scalar provider, no Vector API). */
-    private final HeadAttention attention;
     private final long[] stageNanos = new long[STAGES.length];
 
     private record LayerWeights(Weights qkv, float[] qkvB, Weights o, float[] oB, float[] ln1W, float[] ln1B,
@@ -214,7 +212,6 @@ public final class FastEncoder implements Encoder {
         this.eps = (float) config.layerNormEps();
         this.attentionThreads = attentionThreads > 0 ? attentionThreads
                 : Math.max(1, Math.min(kernels.threads(), Runtime.getRuntime().availableProcessors()));
-        this.attention = VECTOR_ATTENTION != null && !kernels.name().equals("scalar") ? VECTOR_ATTENTION : new GemmAttention();
         Map<String, Tensor> t = reference.tensors();
         wordEmb = t.get("embeddings.word_embeddings.weight").segment();
         posEmb = vec(t, "embeddings.position_embeddings.weight");
@@ -669,12 +666,11 @@ public final class FastEncoder implements Encoder {
         for (int q = 0; q < seqs; q++) {
             maxLen = Math.max(maxLen, p.start[q + 1] - p.start[q]);
         }
-        HeadAttention att = attention;
-        int t = att instanceof GemmAttention && k.name().equals("native") ? 1 : Math.min(attentionThreads, units);
+        int t = Math.min(attentionThreads, units);
         if (s.scores.length < t) {
             s.scores = Arrays.copyOf(s.scores, t);
         }
-        long need = (long) att.stride(maxLen) * (maxLen + headSize); // scores, then (vector) K^T
+        long need = k.attentionScratch(maxLen, headSize);
         for (int i = 0; i < t; i++) {
             if (s.scores[i] == null || s.scores[i].length < need) {
                 s.scores[i] = Scratch.grow(s.scores[i] == null ? new float[0] : s.scores[i], need);
@@ -682,12 +678,12 @@ public final class FastEncoder implements Encoder {
         }
         float[] qkv = s.qkv;
         float[] ctx = s.ctx;
-        parallelFor(t, units, (slot, u) -> attend(att, qkv, ctx, p, u / heads, u % heads, s.scores[slot]));
+        parallelFor(t, units, (slot, u) -> attend(qkv, ctx, p, u / heads, u % heads, s.scores[slot]));
         return lap(ATT, t0);
     }
 
-    /** One sequence's one head: {@code ctx[seq rows][head cols] = softmax(scale Q K^T) V}. */
-    private void attend(HeadAttention att, float[] qkv, float[] ctx, Packed p, int q, int hd, float[] buf) {
+    /** One sequence's one head: {@code ctx[seq rows][head cols] = softmax(scale Q K^T) V}, by the kernels. */
+    private void attend(float[] qkv, float[] ctx, Packed p, int q, int hd, float[] buf) {
         int h3 = 3 * h;
         int off = p.start[q];
         int len = p.start[q + 1] - off;
@@ -696,75 +692,11 @@ public final class FastEncoder implements Encoder {
         }
         int col = hd * headSize;
         int qOff = off * h3 + col;
-        att.scores(qkv, qOff, qOff + h, h3, len, headSize, buf);
-        int ld = att.stride(len);
+        // padded positions kept by paddedLastHiddenState come last and are query-only
+        int keys = p.keys == null ? len : p.keys[q];
         float scale = (float) (1.0 / Math.sqrt(headSize));
-        if (config.isDecoder()) {
-            for (int i = 0; i < len; i++) {
-                k.softmax(buf, i * ld, 1, i + 1, ld, scale, null, 0);
-                Arrays.fill(buf, i * ld + i + 1, i * ld + len, 0f);
-            }
-        } else if (p.keys == null || p.keys[q] == len) {
-            k.softmax(buf, 0, len, len, ld, scale, null, 0);
-        } else {
-            // query-only tokens at the end: every row attends to the keys alone (zero weight on the rest)
-            int keys = p.keys[q];
-            k.softmax(buf, 0, len, keys, ld, scale, null, 0);
-            for (int i = 0; i < len; i++) {
-                Arrays.fill(buf, i * ld + keys, i * ld + len, 0f);
-            }
-        }
-        att.context(buf, qkv, qOff + 2 * h, h3, len, headSize, ctx, off * h + col, h);
-    }
-
-    /**
-     * The two small products of one (sequence, head): {@code buf[0, len * stride) = Q K^T} (row stride
-     * {@link #stride}; {@code buf} may be used past that as scratch), then {@code ctx = P V} with P the
-     * softmaxed scores in {@code buf}. Q, K and V are {@code len x d} at the given offsets, rows {@code ld} apart.
-     */
-    interface HeadAttention {
-        int stride(int len);
-
-        void scores(float[] qkv, int qOff, int kOff, int ld, int len, int d, float[] buf);
-
-        void context(float[] buf, float[] qkv, int vOff, int ld, int len, int d, float[] ctx, int cOff, int ldc);
-    }
-
-    /** Through the kernels' general GEMM: the scalar provider's way, and the fallback without the Vector API. */
-    private final class GemmAttention implements HeadAttention {
-        @Override
-        public int stride(int len) {
-            return len;
-        }
-
-        @Override
-        public void scores(float[] qkv, int qOff, int kOff, int ld, int len, int d, float[] buf) {
-            k.gemm(false, true, len, len, d, 1f, qkv, qOff, ld, qkv, kOff, ld, 0f, buf, 0, len);
-        }
-
-        @Override
-        public void context(float[] buf, float[] qkv, int vOff, int ld, int len, int d, float[] ctx, int cOff, int ldc) {
-            k.gemm(false, false, len, d, len, 1f, buf, 0, len, qkv, vOff, ld, 0f, ctx, cOff, ldc);
-        }
-    }
-
-    /** {@link VectorAttention} when the Vector API is usable here, else null (loaded reflectively). */
-    private static final HeadAttention VECTOR_ATTENTION = loadVectorAttention();
-
-    private static HeadAttention loadVectorAttention() {
-        try {
-            HeadAttention a = (HeadAttention) Class.forName("dev.xlmr.engine.VectorAttention")
-                    .getDeclaredConstructor().newInstance();
-            float[] qkv = {1, 2, 3}; // len 1, d 1: q = 1, k = 2, v = 3
-            float[] buf = new float[2 * a.stride(1)];
-            a.scores(qkv, 0, 1, 3, 1, 1, buf);
-            float[] ctx = new float[1];
-            buf[0] = 1f; // the softmax of one score
-            a.context(buf, qkv, 2, 3, 1, 1, ctx, 0, 1);
-            return ctx[0] == 3f ? a : null;
-        } catch (Throwable t) {
-            return null;
-        }
+        k.attention(qkv, qOff, qOff + h, qOff + 2 * h, h3, len, headSize, keys, config.isDecoder(), scale,
+                ctx, off * h + col, h, buf);
     }
 
     /** Work item {@code (slot, unit)}: slot is the participant's index in {@code [0, threads)}. */

@@ -1,7 +1,7 @@
 package dev.xlmr.engine;
 
 /**
- * Base of the native providers: they run the matrix products themselves and hand the element-wise steps to
+ * Base of the native providers: they run the matrix products themselves and hand attention and the element-wise steps to
  * {@code delegate} (the Vector API kernels when available, else the scalar ones), which they also close.
  */
 abstract class DelegatingKernels implements Kernels {
@@ -25,6 +25,18 @@ abstract class DelegatingKernels implements Kernels {
     @Override
     public void softmax(float[] x, int off, int rows, int cols, int ld, float scale, float[] mask, int maskOff) {
         delegate.softmax(x, off, rows, cols, ld, scale, mask, maskOff);
+    }
+
+    /** The delegate's attention: its products are too small for a native GEMM call to pay off. */
+    @Override
+    public void attention(float[] qkv, int qOff, int kOff, int vOff, int ld, int len, int d, int keys, boolean causal,
+                          float scale, float[] ctx, int cOff, int ldc, float[] scratch) {
+        delegate.attention(qkv, qOff, kOff, vOff, ld, len, d, keys, causal, scale, ctx, cOff, ldc, scratch);
+    }
+
+    @Override
+    public long attentionScratch(int len, int d) {
+        return delegate.attentionScratch(len, d);
     }
 
     @Override

@@ -3,8 +3,8 @@ package dev.xlmr.engine;
 import java.lang.foreign.MemorySegment;
 
 /**
- * The compute kernels behind the encoder: dense layers, general matrix products for attention and the fused
- * element-wise steps. All matrices are row-major fp32 {@code float[]}s; implementations reuse their scratch
+ * The compute kernels behind the encoder: dense layers, general matrix products, self-attention per
+ * (sequence, head) and the fused element-wise steps. All matrices are row-major fp32 {@code float[]}s; implementations reuse their scratch
  * buffers, so the hot path does not allocate large arrays. Get one from {@link KernelProvider}.
  *
  * <pre>{@code
@@ -88,6 +88,28 @@ public interface Kernels extends AutoCloseable {
      * large negative drops a column) and may be null. A row whose columns are all dropped becomes zeros.
      */
     void softmax(float[] x, int off, int rows, int cols, int ld, float scale, float[] mask, int maskOff);
+
+    /**
+     * Self-attention of one sequence's one head: {@code ctx = softmax(scale Q K^T + mask) V}, with Q, K and V
+     * {@code len x d} at {@code qOff}, {@code kOff} and {@code vOff} of {@code qkv}, rows {@code ld} apart (e.g. the
+     * columns of one head in a fused {@code [tokens][3 * hidden]} projection), and {@code ctx} {@code len x d} at
+     * {@code cOff}, rows {@code ldc} apart. Query row {@code i} attends to key positions {@code j < keys}
+     * ({@code keys <= len}: the positions past it are query-only), and only to {@code j <= i} when {@code causal};
+     * a row with no key to attend to gets zeros. {@code scratch} holds at least {@link #attentionScratch} floats
+     * and belongs to the caller's thread: calls with different scratch and output rows may run concurrently.
+     *
+     * <pre>{@code
+     * float[] buf = new float[(int) k.attentionScratch(len, 64)];
+     * // head 3 of a sequence at token offset 'off' in qkv [tokens][3 * 768], into ctx [tokens][768]
+     * int q = off * 2304 + 3 * 64;
+     * k.attention(qkv, q, q + 768, q + 1536, 2304, len, 64, len, false, 0.125f, ctx, off * 768 + 3 * 64, 768, buf);
+     * }</pre>
+     */
+    void attention(float[] qkv, int qOff, int kOff, int vOff, int ld, int len, int d, int keys, boolean causal,
+                   float scale, float[] ctx, int cOff, int ldc, float[] scratch);
+
+    /** Floats of scratch that {@link #attention} needs for a sequence of {@code len} tokens and head size {@code d}. */
+    long attentionScratch(int len, int d);
 
     /**
      * Waits until background work on packed weights (e.g. repacking them into a faster layout) has finished.

@@ -104,6 +104,31 @@ final class ScalarKernels implements Kernels, Bf16Writer {
         }
     }
 
+    /**
+     * The plain reference: scores with double accumulation rounded to float, the {@link #softmax} of each row over
+     * the keys it may see, then {@code P V} with double accumulation. {@code scratch} holds one row of scores.
+     */
+    @Override
+    public void attention(float[] qkv, int qOff, int kOff, int vOff, int ld, int len, int d, int keys, boolean causal,
+                          float scale, float[] ctx, int cOff, int ldc, float[] scratch) {
+        for (int i = 0; i < len; i++) {
+            int cols = causal ? Math.min(i + 1, keys) : keys;
+            for (int j = 0; j < cols; j++) {
+                double s = 0;
+                for (int c = 0; c < d; c++) s += (double) qkv[qOff + i * ld + c] * qkv[kOff + j * ld + c];
+                scratch[j] = (float) s;
+            }
+            softmax(scratch, 0, 1, cols, cols, scale, null, 0);
+            for (int c = 0; c < d; c++) {
+                double s = 0;
+                for (int j = 0; j < cols; j++) s += (double) scratch[j] * qkv[vOff + j * ld + c];
+                ctx[cOff + i * ldc + c] = (float) s;
+            }
+        }
+    }
+
+    @Override public long attentionScratch(int len, int d) { return len; }
+
     @Override
     public void toBf16(float[] src, int srcOff, int n, MemorySegment dst, long dstOff) {
         java.util.Objects.checkFromIndexSize(srcOff, Math.max(0, n), src.length);

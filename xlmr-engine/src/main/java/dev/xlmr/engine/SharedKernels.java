@@ -44,6 +44,14 @@ final class SharedKernels implements Kernels {
         k.softmax(x, off, rows, cols, ld, scale, mask, maskOff);
     }
 
+    @Override
+    public void attention(float[] qkv, int qOff, int kOff, int vOff, int ld, int len, int d, int keys, boolean causal,
+                          float scale, float[] ctx, int cOff, int ldc, float[] scratch) {
+        k.attention(qkv, qOff, kOff, vOff, ld, len, d, keys, causal, scale, ctx, cOff, ldc, scratch);
+    }
+
+    @Override public long attentionScratch(int len, int d) { return k.attentionScratch(len, d); }
+
     @Override public void drain() { k.drain(); }
 
     /** Shared by the whole process: never closed. */

@@ -7,26 +7,57 @@ import jdk.incubator.vector.VectorSpecies;
 /**
  * The two small products of one (sequence, head) of self-attention with the Java Vector API:
  * {@code scores = Q K^T} and {@code ctx = P V}, {@code len x len x headSize} each, too small for a GEMM
- * (packing and blocking cost more than the product). Loaded only reflectively by {@link FastEncoder}, so a
- * JVM without {@code --add-modules jdk.incubator.vector} never touches it (attention then goes through
- * {@link Kernels#gemm}).
+ * (packing and blocking cost more than the product). Used only by {@link VectorKernels#attention}, so a
+ * JVM without {@code --add-modules jdk.incubator.vector} never touches it.
  *
  * <p>Scores are stored with a row stride {@link #stride} = len rounded up to a vector, so that rows are
  * whole vectors; the columns past {@code len} hold zeros and are never read by the softmax. Each
  * micro-kernel is its own small method with one loop: C1 gives up on methods with many live vectors
  * ("out of virtual registers"), and a Vector API method stuck in C1 code boxes every vector.
  */
-final class VectorAttention implements FastEncoder.HeadAttention {
+final class VectorAttention {
     static final VectorSpecies<Float> S = FloatVector.SPECIES_PREFERRED;
     static final int L = S.length();
 
-    @Override
-    public int stride(int len) {
+    private VectorAttention() {}
+
+    /**
+     * {@link Kernels#attention} with these products and {@code k}'s softmax; {@code buf} holds
+     * {@link #scratch} floats.
+     */
+    static void attention(Kernels k, float[] qkv, int qOff, int kOff, int vOff, int ld, int len, int d, int keys,
+                          boolean causal, float scale, float[] ctx, int cOff, int ldc, float[] buf) {
+        scores(qkv, qOff, kOff, ld, len, d, buf);
+        int lp = stride(len);
+        if (causal) {
+            for (int i = 0; i < len; i++) {
+                int cols = Math.min(i + 1, keys);
+                k.softmax(buf, i * lp, 1, cols, lp, scale, null, 0);
+                java.util.Arrays.fill(buf, i * lp + cols, i * lp + len, 0f);
+            }
+        } else {
+            k.softmax(buf, 0, len, keys, lp, scale, null, 0);
+            if (keys < len) {
+                // query-only positions: zero weight on them, as context reads all len columns
+                for (int i = 0; i < len; i++) {
+                    java.util.Arrays.fill(buf, i * lp + keys, i * lp + len, 0f);
+                }
+            }
+        }
+        context(buf, qkv, vOff, ld, len, d, ctx, cOff, ldc);
+    }
+
+    /** Scratch floats for {@link #attention}: the scores, then K^T, both with rows of {@link #stride} floats. */
+    static long scratch(int len, int d) {
+        return (long) stride(len) * (len + d);
+    }
+
+    static int stride(int len) {
         return (len + L - 1) / L * L;
     }
 
-    @Override
-    public void scores(float[] qkv, int qOff, int kOff, int ld, int len, int d, float[] buf) {
+    /** {@code buf[0, len * stride) = Q K^T}; K^T is staged after it. */
+    static void scores(float[] qkv, int qOff, int kOff, int ld, int len, int d, float[] buf) {
         int lp = stride(len);
         int kt = len * lp; // K^T [d][lp] after the scores, zero-padded columns
         transpose(qkv, kOff, ld, len, d, buf, kt, lp);
@@ -98,8 +129,8 @@ final class VectorAttention implements FastEncoder.HeadAttention {
         if (rows > 3) c3.intoArray(buf, o + 3 * lp);
     }
 
-    @Override
-    public void context(float[] buf, float[] qkv, int vOff, int ld, int len, int d, float[] ctx, int cOff, int ldc) {
+    /** {@code ctx = P V} with P the softmaxed scores in {@code buf}. */
+    static void context(float[] buf, float[] qkv, int vOff, int ld, int len, int d, float[] ctx, int cOff, int ldc) {
         int lp = stride(len);
         for (int i = 0; i < len; i += 4) {
             int rows = Math.min(4, len - i);

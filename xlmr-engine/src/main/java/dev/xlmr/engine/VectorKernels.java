@@ -520,6 +520,17 @@ final class VectorKernels implements Kernels, Bf16Writer {
     }
 
     @Override
+    public void attention(float[] qkv, int qOff, int kOff, int vOff, int ld, int len, int d, int keys, boolean causal,
+                          float scale, float[] ctx, int cOff, int ldc, float[] scratch) {
+        VectorAttention.attention(this, qkv, qOff, kOff, vOff, ld, len, d, keys, causal, scale, ctx, cOff, ldc, scratch);
+    }
+
+    @Override
+    public long attentionScratch(int len, int d) {
+        return VectorAttention.scratch(len, d);
+    }
+
+    @Override
     public void softmax(float[] x, int off, int rows, int cols, int ld, float scale, float[] mask, int maskOff) {
         for (int r = 0; r < rows; r++) {
             int o = off + r * ld;

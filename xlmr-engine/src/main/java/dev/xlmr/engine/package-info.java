@@ -12,7 +12,15 @@
  * k.linear(hidden, tokens, 768, wq, bq, q, 768);           // q = hidden Wq^T + bq
  * k.biasGelu(ffn, tokens, 3072, b1);                       // exact erf GELU
  * k.residualLayerNorm(out, hidden, tokens, 768, gamma, beta, 1e-5f, hidden);
+ * k.attention(qkv, q, q + 768, q + 1536, 2304, len, 64, len, false, 0.125f, ctx, c, 768, buf); // one (sequence, head)
  * }</pre>
+ *
+ * Attention is part of the seam: {@code scalar} has the plain reference, {@code vector} small register-blocked
+ * products ({@code VectorAttention}), and {@code onednn}/{@code native} hand it to the kernels they delegate
+ * element-wise work to. {@link dev.xlmr.engine.FastEncoder}, the packed encoder, is built from parts that each do
+ * one thing: {@code EncoderWeights} (binding and packing), {@code PackedBatch} (real tokens with cumulative
+ * sequence offsets), {@code EncoderLayers} (embeddings and layers, attention's (sequence, head) pairs on a
+ * {@code WorkerPool}), {@code Heads} (pooler and task heads) and {@code StageProfile} ({@code -Dxlmr.fast.profile}).
  *
  * Benchmarks: {@code xlmr-engine/bench.sh LinearBench} (JMH; GFLOP/s in the {@code linear:gflop} line).
  */

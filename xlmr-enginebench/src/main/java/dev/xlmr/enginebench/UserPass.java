@@ -103,7 +103,7 @@ public final class UserPass {
         cmd.addAll(List.of("-cp", System.getProperty("java.class.path"), UserPass.class.getName(),
                 "--model", a.model().toString(), "--texts", in.toString(), "--batch", String.valueOf(a.batch()),
                 "--threads", String.valueOf(a.threads()), "--ort-child", ortOut.toString()));
-        Timed ort = time(new ProcessBuilder(cmd), null, dir.resolve("ort.log"));
+        Timed ort = time(new ProcessBuilder(cmd), dir.resolve("ort.log"));
         passes.add(new Pass("ORT sorted batches (fresh JVM)", ort.wallS, ort.rssMib, readFloats(ortOut)));
         System.out.printf(Locale.ROOT, "  %-34s %7.1f s  %6.0f MiB%n", passes.getLast().name(), ort.wallS, ort.rssMib);
         for (String o : a.ours()) {
@@ -117,7 +117,7 @@ public final class UserPass {
             pb.redirectInput(in.toFile()).redirectOutput(out.toFile());
             Timed t;
             try {
-                t = time(pb, null, dir.resolve(o + ".log"));
+                t = time(pb, dir.resolve(o + ".log"));
             } catch (IllegalStateException e) {
                 System.out.println("  ./xlmr embed " + o + " FAILED: " + Files.readString(dir.resolve(o + ".log")).strip().replace('\n', ' '));
                 continue;
@@ -163,10 +163,10 @@ public final class UserPass {
     record Timed(double wallS, double rssMib) {}
 
     /** Runs to completion; wall time from start to exit, peak RSS from /proc (VmHWM, polled; Linux). */
-    static Timed time(ProcessBuilder pb, Path stdout, Path log) throws Exception {
+    static Timed time(ProcessBuilder pb, Path log) throws Exception {
         pb.redirectError(log.toFile());
-        if (stdout != null) pb.redirectOutput(stdout.toFile());
-        else if (pb.redirectOutput() == ProcessBuilder.Redirect.PIPE) pb.redirectOutput(log.resolveSibling(log.getFileName() + ".out").toFile());
+        // an unread pipe would block the child: stdout not redirected by the caller goes beside the log
+        if (pb.redirectOutput() == ProcessBuilder.Redirect.PIPE) pb.redirectOutput(log.resolveSibling(log.getFileName() + ".out").toFile());
         long t0 = System.nanoTime();
         Process p = pb.start();
         double hwm = 0;

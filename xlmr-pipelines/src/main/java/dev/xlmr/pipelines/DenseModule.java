@@ -55,7 +55,7 @@ public record DenseModule(int inFeatures, int outFeatures, Tensor weight, Tensor
                 case IDENTITY -> x;
                 case TANH -> Math.tanh(x);
                 case RELU -> Math.max(0, x);
-                case SIGMOID -> 1 / (1 + Math.exp(-x));
+                case SIGMOID -> Scores.sigmoid(x);
                 case GELU -> Ops.gelu(x);
                 case SILU -> x / (1 + Math.exp(-x));
                 case LEAKY_RELU -> x >= 0 ? x : 0.01 * x;

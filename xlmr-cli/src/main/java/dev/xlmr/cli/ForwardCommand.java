@@ -26,14 +26,27 @@ import picocli.CommandLine.Spec;
  * }</pre>
  *
  * For multiple choice the arrays are {@code [batch][choices][seq]}; {@code token_type_ids} and
- * {@code attention_mask} are optional. A bad line is reported with its number on stderr and the
+ * {@code attention_mask} are optional. {@code --output-hidden-states} / {@code --output-attentions} (or
+ * {@code "output_hidden_states": true} / {@code "output_attentions": true} in a line) add transformers'
+ * {@code hidden_states} {@code [layers + 1][rows][seq][hidden]} and {@code attentions}
+ * {@code [layers][rows][heads][seq][seq]}. A bad line is reported with its number on stderr and the
  * others still run; the exit code is then 1.
  */
 @Command(name = "forward", mixinStandardHelpOptions = true,
-        description = "Run the model on JSON lines {\"input_ids\": [[...]], \"attention_mask\": [[...]]} from stdin.")
+        description = {"Run the model on JSON lines {\"input_ids\": [[...]], \"attention_mask\": [[...]]} from stdin.",
+                "Example:",
+                "  echo '{\"input_ids\": [[0, 581, 2]]}' | ./xlmr forward --model testdata/xlmr-base --output-hidden-states"})
 final class ForwardCommand implements Callable<Integer> {
     @Option(names = "--model", required = true, paramLabel = "DIR", description = "Hugging Face model folder.")
     Path model;
+
+    @Option(names = "--output-hidden-states",
+            description = "Add hidden_states [layers + 1][rows][seq][hidden]: the embeddings' output, then each layer's.")
+    boolean hiddenStates;
+
+    @Option(names = "--output-attentions",
+            description = "Add attentions [layers][rows][heads][seq][seq]: each layer's softmax probabilities.")
+    boolean attentions;
 
     @Spec
     CommandSpec spec;
@@ -45,11 +58,24 @@ final class ForwardCommand implements Callable<Integer> {
             return JsonLines.process(spec.commandLine().getOut(), spec.commandLine().getErr(), input -> {
                 java.io.StringWriter sw = new java.io.StringWriter();
                 try (JsonGenerator gen = JsonLines.JSON.getFactory().createGenerator(sw)) {
-                    write(gen, m.forward(parse(input, choices)));
+                    write(gen, m.forward(parse(input, choices), flag(input, "output_hidden_states", hiddenStates),
+                            flag(input, "output_attentions", attentions)));
                 }
                 return new JsonLines.Raw(sw.toString());
             });
         }
+    }
+
+    /** A line's boolean field, else the command-line default. */
+    private static boolean flag(JsonNode root, String name, boolean fallback) {
+        JsonNode v = root.get(name);
+        if (v == null || v.isNull()) {
+            return fallback;
+        }
+        if (!v.isBoolean()) {
+            throw new IllegalArgumentException(name + " must be true or false");
+        }
+        return v.booleanValue();
     }
 
     private static Batch parse(JsonNode root, boolean choices) {

@@ -55,6 +55,31 @@ class ForwardCommandTest {
         }
     }
 
+    /** Hidden states and attentions against the PyTorch reference of xlmr-model's test resources. */
+    @Test
+    void hiddenStatesAndAttentionsOnRequest() throws IOException {
+        JsonNode ref = JSON.readTree(Path.of("..", "xlmr-model", "src", "test", "resources", "outputs", "expected.json")
+                .toFile()).get("cases").get(0);
+        assertEquals("xlmr-base", ref.get("model").asText());
+        String line = inputLine(ref, false);
+        Result r = run(line + "\n", "forward", "--model", fixture("xlmr-base").toString(), "--output-hidden-states",
+                "--output-attentions");
+        assertEquals(0, r.exit(), r.err());
+        JsonNode out = JSON.readTree(r.out().get(0));
+        assertClose(ref.get("hidden_states"), out.get("hidden_states"), "hidden_states");
+        assertClose(ref.get("attentions"), out.get("attentions"), "attentions");
+        // per line: the field asks for one of them without the flags
+        String attentionsOnly = line.substring(0, line.length() - 1) + ", \"output_attentions\": true}";
+        r = run(attentionsOnly + "\n", "forward", "--model", fixture("xlmr-base").toString());
+        out = JSON.readTree(r.out().get(0));
+        assertEquals(List.of("last_hidden_state", "pooler_output", "attentions"), iterable(out));
+        assertClose(ref.get("attentions"), out.get("attentions"), "attentions from the line");
+        r = run(line.substring(0, line.length() - 1) + ", \"output_attentions\": 3}\n", "forward", "--model",
+                fixture("xlmr-base").toString());
+        assertEquals(1, r.exit());
+        assertTrue(r.err().contains("output_attentions must be true or false"), r.err());
+    }
+
     @Test
     void sequenceClassificationWithABadLineInTheMiddle() throws IOException {
         JsonNode c0 = expectedCase("xlmr-seqcls", 0);

@@ -214,8 +214,25 @@ public final class XlmRobertaModel implements Encoder {
 
     @Override
     public ModelOutput forward(Batch batch) {
+        return forward(batch, false, false);
+    }
+
+    /**
+     * Runs the batch and adds, on request, transformers' {@code output_hidden_states} and
+     * {@code output_attentions}: {@code hidden_states} of shape {@code [layers + 1][rows][seq][hidden]}
+     * (the embeddings' output, then each layer's; for the pre-LayerNorm XL models the last one is after
+     * the final LayerNorm, as transformers gives it) and {@code attentions} of shape
+     * {@code [layers][rows][heads][seq][seq]} (the softmax probabilities; padding keys get 0). Rows are
+     * flattened for multiple choice ({@code batch * choices}), as transformers runs them.
+     *
+     * <pre>{@code
+     * ModelOutput out = model.forward(Batch.of(ids, null, null), true, true);
+     * NdArray layer3 = out.get("hidden_states"); // [layers + 1][rows][seq][hidden]
+     * }</pre>
+     */
+    public ModelOutput forward(Batch batch, boolean outputHiddenStates, boolean outputAttentions) {
         try {
-            return run(batch);
+            return run(batch, outputHiddenStates, outputAttentions);
         } catch (NonFiniteOutputException e) {
             String bad = nonFiniteTensor();
             throw bad == null ? e : new NonFiniteOutputException(e.getMessage() + "; tensor '" + bad + "' of "
@@ -236,15 +253,27 @@ public final class XlmRobertaModel implements Encoder {
         return null;
     }
 
-    private ModelOutput run(Batch batch) {
+    private ModelOutput run(Batch batch, boolean outputHiddenStates, boolean outputAttentions) {
         batch.checkFor(config);
         int rows = batch.rows();
         int seq = batch.sequenceLength();
         int h = config.hiddenSize();
+        int layerCount = layers.length;
+        int heads = config.numAttentionHeads();
+        long stateValues = (long) (layerCount + 1) * rows * seq * h;
+        long attentionValues = (long) layerCount * rows * heads * seq * seq;
+        if (outputHiddenStates && stateValues > Integer.MAX_VALUE - 8
+                || outputAttentions && attentionValues > Integer.MAX_VALUE - 8) {
+            throw new IllegalArgumentException("the hidden states or attentions of " + rows + " x " + seq
+                    + " tokens do not fit in one array; split the batch");
+        }
+        float[] states = outputHiddenStates ? new float[(int) stateValues] : null;
+        float[] probs = outputAttentions ? new float[(int) attentionValues] : null;
         float[][] hidden = new float[rows][];
         for (int r = 0; r < rows; r++) {
             int[] types = batch.tokenTypeIds() == null ? new int[seq] : batch.tokenTypeIds()[r];
-            hidden[r] = encode(batch.inputIds()[r], batch.attentionMask()[r], types);
+            Trace trace = states == null && probs == null ? null : new Trace(states, probs, r, rows, seq, h, heads);
+            hidden[r] = encode(batch.inputIds()[r], batch.attentionMask()[r], types, trace);
         }
         Map<String, NdArray> out = new LinkedHashMap<>();
         int choices = batch.choices();
@@ -303,22 +332,52 @@ public final class XlmRobertaModel implements Encoder {
             }
             case BASE, MULTIPLE_CHOICE -> { }
         }
+        if (states != null) {
+            out.put("hidden_states", new NdArray(new int[] {layerCount + 1, rows, seq, h}, states));
+        }
+        if (probs != null) {
+            out.put("attentions", new NdArray(new int[] {layerCount, rows, heads, seq, seq}, probs));
+        }
         return new ModelOutput(out);
     }
 
-    /** One sequence through embeddings and encoder: [seq][hidden]. */
-    private float[] encode(int[] ids, int[] mask, int[] types) {
+    /**
+     * Where one row's hidden states ({@code [layers + 1][rows][seq][hidden]}) and attention probabilities
+     * ({@code [layers][rows][heads][seq][seq]}) go; either array may be null.
+     */
+    private record Trace(float[] states, float[] probs, int row, int rows, int seq, int hidden, int heads) {
+        void state(int index, float[] x) {
+            if (states != null) {
+                System.arraycopy(x, 0, states, (index * rows + row) * seq * hidden, seq * hidden);
+            }
+        }
+
+        /** The offset of (layer, head, query i) in {@code probs}, or -1 when attentions are not asked for. */
+        int probsAt(int layer, int head, int i) {
+            return probs == null ? -1 : (((layer * rows + row) * heads + head) * seq + i) * seq;
+        }
+    }
+
+    /** One sequence through embeddings and encoder: [seq][hidden]; the trace (or null) records each layer. */
+    private float[] encode(int[] ids, int[] mask, int[] types, Trace trace) {
         int seq = ids.length;
         int h = config.hiddenSize();
         float[] x = embed(ids, types);
         if (!config.preLayerNorm()) {
             x = Ops.layerNorm(x, seq, embLnW, embLnB, config.layerNormEps());
         }
-        for (Layer layer : layers) {
-            x = config.preLayerNorm() ? preNormLayer(layer, x, mask) : postNormLayer(layer, x, mask);
+        for (int i = 0; i < layers.length; i++) {
+            if (trace != null) {
+                trace.state(i, x);
+            }
+            Layer layer = layers[i];
+            x = config.preLayerNorm() ? preNormLayer(layer, x, mask, trace, i) : postNormLayer(layer, x, mask, trace, i);
         }
         if (config.preLayerNorm()) {
             x = Ops.layerNorm(x, seq, finalLnW, finalLnB, config.layerNormEps());
+        }
+        if (trace != null) {
+            trace.state(layers.length, x);
         }
         assert x.length == seq * h;
         return x;
@@ -349,19 +408,19 @@ public final class XlmRobertaModel implements Encoder {
     }
 
     /** XLM-R: attention, add, LayerNorm; feed-forward, add, LayerNorm. */
-    private float[] postNormLayer(Layer l, float[] x, int[] mask) {
+    private float[] postNormLayer(Layer l, float[] x, int[] mask, Trace trace, int index) {
         int seq = mask.length;
-        float[] attn = Ops.linear(selfAttention(l, x, mask), seq, l.attnOutW(), l.attnOutB());
+        float[] attn = Ops.linear(selfAttention(l, x, mask, trace, index), seq, l.attnOutW(), l.attnOutB());
         float[] a = Ops.layerNorm(Ops.add(attn, x), seq, l.ln1W(), l.ln1B(), config.layerNormEps());
         float[] ff = feedForward(l, a, seq);
         return Ops.layerNorm(Ops.add(ff, a), seq, l.ln2W(), l.ln2B(), config.layerNormEps());
     }
 
     /** XLM-R XL: LayerNorm, attention, add; LayerNorm, feed-forward, add. */
-    private float[] preNormLayer(Layer l, float[] x, int[] mask) {
+    private float[] preNormLayer(Layer l, float[] x, int[] mask, Trace trace, int index) {
         int seq = mask.length;
         float[] n1 = Ops.layerNorm(x, seq, l.ln1W(), l.ln1B(), config.layerNormEps());
-        float[] a = Ops.add(Ops.linear(selfAttention(l, n1, mask), seq, l.attnOutW(), l.attnOutB()), x);
+        float[] a = Ops.add(Ops.linear(selfAttention(l, n1, mask, trace, index), seq, l.attnOutW(), l.attnOutB()), x);
         float[] n2 = Ops.layerNorm(a, seq, l.ln2W(), l.ln2B(), config.layerNormEps());
         return Ops.add(feedForward(l, n2, seq), a);
     }
@@ -375,9 +434,9 @@ public final class XlmRobertaModel implements Encoder {
     /**
      * Multi-head scaled dot-product attention over one sequence. Masked keys (padding, and later
      * positions for a decoder) get the most negative float added to their score, as transformers
-     * does, so they get zero weight.
+     * does, so they get zero weight. The trace (or null) keeps the probabilities of layer {@code index}.
      */
-    private float[] selfAttention(Layer l, float[] x, int[] mask) {
+    private float[] selfAttention(Layer l, float[] x, int[] mask, Trace trace, int index) {
         int seq = mask.length;
         int h = config.hiddenSize();
         int d = config.headSize();
@@ -400,6 +459,12 @@ public final class XlmRobertaModel implements Encoder {
                     p[j] = masked ? score + -Float.MAX_VALUE : score;
                 }
                 Ops.softmax(p, 0, seq);
+                int at = trace == null ? -1 : trace.probsAt(index, head, i);
+                if (at >= 0) {
+                    for (int j = 0; j < seq; j++) {
+                        trace.probs()[at + j] = (float) p[j];
+                    }
+                }
                 for (int c = 0; c < d; c++) {
                     double acc = 0;
                     for (int j = 0; j < seq; j++) {

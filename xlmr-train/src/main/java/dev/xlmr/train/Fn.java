@@ -212,6 +212,29 @@ public final class Fn {
         return y;
     }
 
+    /**
+     * Element-wise {@code x * mask} with a precomputed dropout mask ({@link Dropout#mask}: 0 or
+     * 1/(1-p)); a null mask is the identity.
+     */
+    public static Var dropout(Tape t, Var x, double[] mask) {
+        if (mask == null) {
+            return x;
+        }
+        if (mask.length != x.size()) {
+            throw new IllegalArgumentException("dropout: mask of " + mask.length + " for " + x);
+        }
+        Var y = new Var(x.shape());
+        for (int i = 0; i < y.size(); i++) {
+            y.data[i] = x.data[i] * mask[i];
+        }
+        t.record(() -> {
+            for (int i = 0; i < y.size(); i++) {
+                x.grad[i] += y.grad[i] * mask[i];
+            }
+        });
+        return y;
+    }
+
     /** Element-wise tanh. */
     public static Var tanh(Tape t, Var x) {
         Var y = new Var(x.shape());
@@ -235,11 +258,24 @@ public final class Fn {
      */
     public static Var attention(Tape t, Var q, Var k, Var v, int batch, int seq, int heads, int[][] mask,
                                 boolean causal) {
+        return attention(t, q, k, v, batch, seq, heads, mask, causal, null);
+    }
+
+    /**
+     * As above, with dropout on the attention probabilities: {@code probMask} [batch, heads, seq, seq]
+     * multiplies each probability after the softmax (null: none), as transformers' attention dropout.
+     */
+    public static Var attention(Tape t, Var q, Var k, Var v, int batch, int seq, int heads, int[][] mask,
+                                boolean causal, double[] probMask) {
         int hidden = q.dim(-1);
         int d = hidden / heads;
         if (q.rows() != batch * seq || k.size() != q.size() || v.size() != q.size() || d * heads != hidden) {
             throw new IllegalArgumentException("attention: q " + q + ", k " + k + ", v " + v + " do not fit "
                     + batch + " x " + seq + " with " + heads + " heads");
+        }
+        if (probMask != null && probMask.length != batch * heads * seq * seq) {
+            throw new IllegalArgumentException("attention: dropout mask of " + probMask.length + " for "
+                    + batch + " x " + heads + " x " + seq + " x " + seq);
         }
         double scale = 1 / Math.sqrt(d);
         double[] probs = new double[batch * heads * seq * seq];
@@ -273,6 +309,7 @@ public final class Fn {
                     for (int j = 0; j < seq; j++) {
                         double p = probs[po + j] / z;
                         probs[po + j] = p;
+                        p *= probMask == null ? 1 : probMask[po + j];
                         if (p != 0) {
                             int vo = (b * seq + j) * hidden + h * d;
                             for (int c = 0; c < d; c++) {
@@ -295,12 +332,14 @@ public final class Fn {
                         for (int j = 0; j < seq; j++) {
                             any |= allowed(mask, b, i, j, causal);
                             double p = probs[po + j];
+                            double m = probMask == null ? 1 : probMask[po + j];
                             int vo = (b * seq + j) * hidden + h * d;
                             double s = 0;
                             for (int c = 0; c < d; c++) {
                                 s += y.grad[qo + c] * v.data[vo + c];
-                                v.grad[vo + c] += p * y.grad[qo + c];
+                                v.grad[vo + c] += p * m * y.grad[qo + c];
                             }
+                            s *= m; // d loss / d (softmax output) passes through the dropout factor
                             dp[j] = s;
                             dot += p * s;
                         }

@@ -1,14 +1,14 @@
 package dev.xlmr.train;
 
 import dev.xlmr.model.Activation;
-import dev.xlmr.model.Head;
 import dev.xlmr.model.ModelConfig;
 
 /**
  * XLM-R with its head as a differentiable function of its {@link Parameters}: the forward pass of
  * transformers' modeling_xlm_roberta (post-LayerNorm) and modeling_xlm_roberta_xl (pre-LayerNorm)
- * built from {@link Fn} ops, and the loss each head computes from labels. Dropout is off (eval
- * arithmetic), as in the reference runs.
+ * built from {@link Fn} ops, and the loss each head computes from labels. Dropout is applied where
+ * transformers applies it when a {@link Dropout} is passed (train mode), and off with null (eval
+ * arithmetic, as in the reference runs).
  *
  * <pre>{@code
  * TrainableModel m = new TrainableModel(config, params, null);
@@ -44,7 +44,7 @@ public final class TrainableModel {
     }
 
     /** The encoder's last hidden state [rows * seq, hidden]. */
-    Var encode(Tape t, TrainBatch batch) {
+    Var encode(Tape t, TrainBatch batch, Dropout drop) {
         int rows = batch.rows();
         int seq = batch.seq();
         int pad = config.padTokenId();
@@ -75,8 +75,8 @@ public final class TrainableModel {
         Var e = Fn.embedding(t, p.encoder("embeddings.word_embeddings.weight"), ids, pad);
         e = Fn.add(t, e, Fn.embedding(t, p.encoder("embeddings.token_type_embeddings.weight"), types, -1));
         e = Fn.add(t, e, Fn.embedding(t, p.encoder("embeddings.position_embeddings.weight"), pos, pad));
-        Var h = xl ? e : Fn.layerNorm(t, e, p.encoder("embeddings.LayerNorm.weight"),
-                p.encoder("embeddings.LayerNorm.bias"), eps);
+        Var h = Dropout.hidden(t, xl ? e : Fn.layerNorm(t, e, p.encoder("embeddings.LayerNorm.weight"),
+                p.encoder("embeddings.LayerNorm.bias"), eps), drop);
         int[][] mask = batch.attentionMask();
         for (int l = 0; l < config.numHiddenLayers(); l++) {
             String pre = "encoder.layer." + l + ".";
@@ -85,17 +85,19 @@ public final class TrainableModel {
             Var q = linear(t, attnIn, pre + "attention.self.query");
             Var k = linear(t, attnIn, pre + "attention.self.key");
             Var v = linear(t, attnIn, pre + "attention.self.value");
-            Var ctx = Fn.attention(t, q, k, v, rows, seq, config.numAttentionHeads(), mask, config.isDecoder());
-            Var attn = Fn.add(t, linear(t, ctx, pre + "attention.output.dense"), h);
+            int heads = config.numAttentionHeads();
+            Var ctx = Fn.attention(t, q, k, v, rows, seq, heads, mask, config.isDecoder(),
+                    Dropout.attention(drop, rows * heads * seq * seq));
+            Var attn = Fn.add(t, Dropout.hidden(t, linear(t, ctx, pre + "attention.output.dense"), drop), h);
             if (xl) {
                 Var ffIn = Fn.layerNorm(t, attn, w(pre + "LayerNorm.weight"), w(pre + "LayerNorm.bias"), eps);
                 Var inter = Fn.gelu(t, linear(t, ffIn, pre + "intermediate.dense"));
-                h = Fn.add(t, linear(t, inter, pre + "output.dense"), attn);
+                h = Fn.add(t, Dropout.hidden(t, linear(t, inter, pre + "output.dense"), drop), attn);
             } else {
                 attn = Fn.layerNorm(t, attn, w(pre + "attention.output.LayerNorm.weight"),
                         w(pre + "attention.output.LayerNorm.bias"), eps);
                 Var inter = Fn.gelu(t, linear(t, attn, pre + "intermediate.dense"));
-                h = Fn.layerNorm(t, Fn.add(t, linear(t, inter, pre + "output.dense"), attn),
+                h = Fn.layerNorm(t, Fn.add(t, Dropout.hidden(t, linear(t, inter, pre + "output.dense"), drop), attn),
                         w(pre + "output.LayerNorm.weight"), w(pre + "output.LayerNorm.bias"), eps);
             }
         }
@@ -126,22 +128,57 @@ public final class TrainableModel {
         return idx;
     }
 
-    /** The loss the head computes from the batch's labels, as transformers' forward with labels does. */
+    /** The loss the head computes from the batch's labels, as transformers' forward with labels does (dropout off). */
     public Var loss(Tape t, TrainBatch batch) {
-        Var h = encode(t, batch);
+        return loss(t, batch, null);
+    }
+
+    /** The loss with train-mode dropout from {@code drop} (null: off). */
+    public Var loss(Tape t, TrainBatch batch, Dropout drop) {
+        return lossOf(t, logits(t, batch, drop), batch);
+    }
+
+    /**
+     * The head's outputs: [rows, labels] for sequence classification, [rows * seq, labels] for token
+     * classification, [rows * seq, 2] (start, end) for question answering, [rows * seq, vocab] for
+     * the LMs, [rows / choices, choices] for multiple choice.
+     */
+    public Var logits(Tape t, TrainBatch batch, Dropout drop) {
+        Var h = encode(t, batch, drop);
         int rows = batch.rows();
         int seq = batch.seq();
-        Head head = config.head();
-        return switch (head) {
+        return switch (config.head()) {
             case SEQUENCE_CLASSIFICATION -> {
-                // XLMRobertaClassificationHead: <s> token, dense, tanh, out_proj
-                Var x = Fn.rows(t, h, firstTokens(rows, seq));
-                x = Fn.tanh(t, headLinear(t, x, "classifier.dense"));
-                yield sequenceLoss(t, headLinear(t, x, "classifier.out_proj"), batch);
+                // XLMRobertaClassificationHead: <s> token, dropout, dense, tanh, dropout, out_proj
+                Var x = Dropout.classifier(t, Fn.rows(t, h, firstTokens(rows, seq)), drop);
+                x = Dropout.classifier(t, Fn.tanh(t, headLinear(t, x, "classifier.dense")), drop);
+                yield headLinear(t, x, "classifier.out_proj");
             }
-            case TOKEN_CLASSIFICATION -> Fn.crossEntropy(t, headLinear(t, h, "classifier"), labels(batch, rows * seq), -100);
+            case TOKEN_CLASSIFICATION -> headLinear(t, Dropout.classifier(t, h, drop), "classifier");
+            case QUESTION_ANSWERING -> headLinear(t, h, "qa_outputs");
+            case MASKED_LM, CAUSAL_LM -> lmHead(t, h);
+            case MULTIPLE_CHOICE -> {
+                int choices = batch.choices();
+                if (choices < 1 || rows % choices != 0) {
+                    throw new IllegalArgumentException("multiple choice needs [batch][choices][seq] inputs");
+                }
+                Var pooled = Fn.tanh(t, Fn.linear(t, Fn.rows(t, h, firstTokens(rows, seq)),
+                        p.encoder("pooler.dense.weight"), p.encoder("pooler.dense.bias")));
+                // XLMRobertaForMultipleChoice drops out with hidden_dropout_prob, not classifier_dropout
+                yield headLinear(t, Dropout.hidden(t, pooled, drop), "classifier").view(rows / choices, choices);
+            }
+            case BASE -> throw new IllegalArgumentException("XLMRobertaModel has no head to train; "
+                    + "use a checkpoint whose architectures names a task head");
+        };
+    }
+
+    private Var lossOf(Tape t, Var logits, TrainBatch batch) {
+        int rows = batch.rows();
+        int seq = batch.seq();
+        return switch (config.head()) {
+            case SEQUENCE_CLASSIFICATION -> sequenceLoss(t, logits, batch);
+            case TOKEN_CLASSIFICATION, MASKED_LM -> Fn.crossEntropy(t, logits, labels(batch, rows * seq), -100);
             case QUESTION_ANSWERING -> {
-                Var logits = headLinear(t, h, "qa_outputs");
                 // positions outside the sequence are clamped to seq and then ignored, as transformers does
                 Var start = Fn.crossEntropy(t, Fn.column(t, logits, 0).view(rows, seq),
                         clamp(batch.startPositions(), rows, seq, "start_positions"), seq);
@@ -149,7 +186,6 @@ public final class TrainableModel {
                         clamp(batch.endPositions(), rows, seq, "end_positions"), seq);
                 yield Fn.scale(t, Fn.add(t, start, end), 0.5);
             }
-            case MASKED_LM -> Fn.crossEntropy(t, lmHead(t, h), labels(batch, rows * seq), -100);
             case CAUSAL_LM -> {
                 // the prediction at position i is scored against the label at i + 1
                 int[] l = labels(batch, rows * seq);
@@ -159,20 +195,10 @@ public final class TrainableModel {
                         shifted[r * seq + s] = s + 1 < seq ? l[r * seq + s + 1] : -100;
                     }
                 }
-                yield Fn.crossEntropy(t, lmHead(t, h), shifted, -100);
+                yield Fn.crossEntropy(t, logits, shifted, -100);
             }
-            case MULTIPLE_CHOICE -> {
-                int choices = batch.choices();
-                if (choices < 1 || rows % choices != 0) {
-                    throw new IllegalArgumentException("multiple choice needs [batch][choices][seq] inputs");
-                }
-                Var pooled = Fn.tanh(t, Fn.linear(t, Fn.rows(t, h, firstTokens(rows, seq)),
-                        p.encoder("pooler.dense.weight"), p.encoder("pooler.dense.bias")));
-                Var logits = headLinear(t, pooled, "classifier").view(rows / choices, choices);
-                yield Fn.crossEntropy(t, logits, labels(batch, rows / choices), -100);
-            }
-            case BASE -> throw new IllegalArgumentException("XLMRobertaModel has no head to train; "
-                    + "use a checkpoint whose architectures names a task head");
+            case MULTIPLE_CHOICE -> Fn.crossEntropy(t, logits, labels(batch, rows / batch.choices()), -100);
+            case BASE -> throw new IllegalStateException("no head");
         };
     }
 

@@ -57,6 +57,37 @@ class ModelGradTest {
                 params.all().values().toArray(Var[]::new));
     }
 
+    /** The same with train-mode dropout: each forward draws the same masks from a fresh generator of one seed. */
+    @ParameterizedTest
+    @CsvSource({
+        "xlm-roberta, XLMRobertaForSequenceClassification, single_label_classification",
+        "xlm-roberta, XLMRobertaForTokenClassification, ",
+        "xlm-roberta, XLMRobertaForMultipleChoice, ",
+        "xlm-roberta, XLMRobertaForMaskedLM, ",
+        "xlm-roberta-xl, XLMRobertaXLForSequenceClassification, single_label_classification",
+    })
+    void backwardWithDropoutMatchesFiniteDifferences(String modelType, String arch, String problemType) {
+        int labels = 3;
+        String json = """
+                {"model_type": "%s", "architectures": ["%s"], "vocab_size": %d, "hidden_size": %d,
+                 "num_hidden_layers": %d, "num_attention_heads": 3, "intermediate_size": %d,
+                 "max_position_embeddings": %d, "type_vocab_size": 2, "pad_token_id": 1,
+                 "layer_norm_eps": 1e-5, "num_labels": %d}
+                """.formatted(modelType, arch, VOCAB, HIDDEN, LAYERS, INTER, MAXPOS, labels);
+        ModelConfig config = ModelConfig.parse(json, "test config");
+        Random rnd = new Random(arch.hashCode() + 17);
+        Parameters params = randomParameters(config, labels, rnd);
+        TrainableModel model = new TrainableModel(config, params, problemType);
+        TrainBatch batch = batch(config, labels, problemType, rnd);
+        double eval = model.loss(new Tape(), batch).item();
+        double train = model.loss(new Tape(), batch, new Dropout(0.3, 0.2, 0.4, 5)).item();
+        org.junit.jupiter.api.Assertions.assertNotEquals(eval, train, "dropout changes the loss");
+        org.junit.jupiter.api.Assertions.assertEquals(eval, model.loss(new Tape(), batch, new Dropout(0, 0, 0, 5)).item(),
+                "rates of 0 are eval arithmetic");
+        GradCheck.check(arch + " dropout", t -> model.loss(t, batch, new Dropout(0.3, 0.2, 0.4, 5)),
+                params.all().values().toArray(Var[]::new));
+    }
+
     private static TrainBatch batch(ModelConfig config, int labels, String problemType, Random rnd) {
         boolean mc = config.head() == dev.xlmr.model.Head.MULTIPLE_CHOICE;
         int rows = mc ? 6 : 3; // multiple choice: 2 examples x 3 choices

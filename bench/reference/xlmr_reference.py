@@ -102,11 +102,12 @@ class Tok:
     def encode(self, text):
         """ids with <s> ... </s>, and per piece the character span [start, end) in text (specials: None)."""
         proto = self.sp.encode(text, out_type="immutable_proto")
-        raw = text.encode("utf-8")
         ids, spans = [0], [None]
         for p in proto.pieces:
             ids.append(3 if p.id == 0 else p.id + 1)
-            spans.append((len(raw[:p.begin].decode("utf-8", "ignore")), len(raw[:p.end].decode("utf-8", "ignore"))))
+            # the Python binding gives begin/end as code point offsets into text (checked with p.surface)
+            assert text[p.begin:p.end] == p.surface, (p.piece, p.begin, p.end, p.surface)
+            spans.append((p.begin, p.end))
         ids.append(2)
         spans.append(None)
         return ids, spans

@@ -28,12 +28,17 @@ import picocli.CommandLine.Parameters;
                 "Prints one JSON line per input: {\"embedding\": [...]}, {\"sparse\": {\"<token id>\": w, ...}}, {\"colbert\": [[...], ...]}",
                 "(all three keys with --output all; {\"token_embeddings\": [[...]]} with --pooling none). Quantized embeddings are integer arrays.",
                 "Without TEXT, reads one text per line from stdin (or JSON lines {\"text\": ...} with --jsonl).",
+                "Texts longer than the window are truncated, or embedded through overlapping windows with --long-inputs windows.",
+                "--late-chunking embeds the chunks of a document in its context: the TEXTs are the chunks of one document, or",
+                "stdin gives JSON lines {\"chunks\": [...]} (--jsonl); prints {\"embeddings\": [[...], ...]}, one vector per chunk.",
                 "",
                 "Example:",
                 "  printf 'Hello world!\\nBonjour le monde !\\n' | ./xlmr embed --model testdata/xlmr-base",
                 "  ./xlmr embed --model intfloat/multilingual-e5-base --prompt-name query \"how to reset a password\"",
                 "  ./xlmr embed --model BAAI/bge-m3 --output all \"What is BGE M3?\"",
-                "  ./xlmr embed --model Snowflake/snowflake-arctic-embed-l-v2.0 --dimensions 256 --quantize ubinary \"hello\""})
+                "  ./xlmr embed --model Snowflake/snowflake-arctic-embed-l-v2.0 --dimensions 256 --quantize ubinary \"hello\"",
+                "  ./xlmr embed --model BAAI/bge-m3 --long-inputs windows --overlap 64 < books.txt",
+                "  ./xlmr embed --model jinaai/jina-embeddings-v3 --late-chunking \"Berlin is a city.\" \"It has 3.8 million people.\""})
 final class EmbedCommand extends TaskCommand {
     @Parameters(paramLabel = "TEXT", arity = "0..*", description = "Texts to embed.")
     List<String> texts;
@@ -73,7 +78,25 @@ final class EmbedCommand extends TaskCommand {
                     + " default: of each batch.")
     Path calibration;
 
+    @Option(names = "--long-inputs", paramLabel = "MODE", defaultValue = "truncate",
+            description = "truncate (default: cut at the window, with a warning) or windows (overlapping windows pooled into one"
+                    + " vector: token-weighted mean; sparse: max per id; ColBERT: one vector per token).")
+    String longInputs;
+
+    @Option(names = "--overlap", paramLabel = "N",
+            description = "Tokens shared by neighbouring windows (--long-inputs windows, --late-chunking); default: a quarter of the window.")
+    Integer overlap;
+
+    @Option(names = "--max-length", paramLabel = "N",
+            description = "Tokens per input (the window of --long-inputs windows); default and most: what the model takes.")
+    Integer maxLength;
+
+    @Option(names = "--late-chunking",
+            description = "One vector per chunk of a document, each from the token vectors of the whole document (windowed when long).")
+    boolean lateChunking;
+
     Pooling parsedPooling;
+    EmbeddingPipeline.LongInputs parsedLong;
     Set<Output> outputs;
     Precision precision;
     float[][] ranges;
@@ -87,6 +110,18 @@ final class EmbedCommand extends TaskCommand {
         }
         if (promptName != null && prefix != null) {
             throw usage("give --prompt-name or --prefix, not both");
+        }
+        try {
+            parsedLong = EmbeddingPipeline.LongInputs.parse(longInputs);
+        } catch (IllegalArgumentException e) {
+            throw usage("--long-inputs: unknown mode '" + longInputs + "' (truncate, windows)");
+        }
+        if (overlap != null && overlap < 0) {
+            throw usage("--overlap must not be negative (got " + overlap + ")");
+        }
+        if (lateChunking && (output != null && !output.trim().equalsIgnoreCase("dense") || quantize != null
+                || parsedPooling == Pooling.NONE)) {
+            throw usage("--late-chunking gives dense vectors: no --output, --quantize or --pooling none with it");
         }
         if (output != null) {
             try {
@@ -169,22 +204,52 @@ final class EmbedCommand extends TaskCommand {
 
     @Override
     List<JsonNode> commandLineInputs() {
+        if (lateChunking && texts != null && !texts.isEmpty()) {
+            // the TEXTs are the chunks of one document
+            com.fasterxml.jackson.databind.node.ObjectNode doc = JsonLines.JSON.createObjectNode();
+            texts.forEach(doc.putArray("chunks")::add);
+            return List.of(doc);
+        }
         return texts(texts);
     }
 
     @Override
     Pipeline open(String m, String rev) {
-        return EmbeddingPipeline.load(m, rev);
+        EmbeddingPipeline e = EmbeddingPipeline.load(m, rev);
+        if (maxLength != null) {
+            try {
+                e.maxLength(maxLength);
+            } catch (IllegalArgumentException bad) {
+                e.close();
+                throw usage("--max-length: " + bad.getMessage());
+            }
+        }
+        return e;
     }
 
     EmbeddingPipeline.Options options() {
         return new EmbeddingPipeline.Options(parsedPooling, normalize, promptName, prefix,
-                dimensions == null ? 0 : dimensions, maxActiveDims == null ? 0 : maxActiveDims);
+                dimensions == null ? 0 : dimensions, maxActiveDims == null ? 0 : maxActiveDims, parsedLong,
+                overlap == null ? -1 : overlap);
     }
 
     @Override
     List<Object> run(Pipeline p, List<JsonNode> inputs) {
         EmbeddingPipeline e = (EmbeddingPipeline) p;
+        if (lateChunking) {
+            List<List<String>> docs = new ArrayList<>();
+            for (JsonNode in : inputs) {
+                if (!in.has("chunks")) {
+                    throw new IllegalArgumentException("--late-chunking reads JSON lines {\"chunks\": [...]} (--jsonl)");
+                }
+                docs.add(strings(in, "chunks", null));
+            }
+            List<Object> out = new ArrayList<>();
+            for (List<float[]> chunks : e.lateChunkingAll(docs, options())) {
+                out.add(Map.of("embeddings", chunks.toArray(new float[0][])));
+            }
+            return out;
+        }
         List<String> ts = new ArrayList<>();
         for (JsonNode in : inputs) {
             ts.add(field(in, "text"));
@@ -221,7 +286,8 @@ final class EmbedCommand extends TaskCommand {
     @SuppressWarnings("unchecked")
     String table(JsonNode input, Object result) {
         Map<String, Object> m = (Map<String, Object>) result;
-        StringBuilder sb = new StringBuilder(cell(field(input, "text")));
+        StringBuilder sb = new StringBuilder(cell(input.has("chunks") && !input.has("text")
+                ? String.join(" ", strings(input, "chunks", null)) : field(input, "text")));
         if (m.size() == 1 && !(m.values().iterator().next() instanceof Map)) {
             return sb + "\t" + summary(m.values().iterator().next()).replaceFirst(" ", "\t"); // text, shape, values
         }

@@ -182,4 +182,62 @@ class EmbedOutputsCommandTest {
                 exp.get("cases").get(3).get("text").asText())).get(0);
         assertEquals(dot, s.get("similarity").asDouble(), 1e-4 * Math.max(1, Math.abs(dot)));
     }
+
+    /** --long-inputs windows and --late-chunking against xlmr-pipelines' long-document references (bench/reference). */
+    @Test
+    void windowsAndLateChunking() throws IOException {
+        JsonNode exp = JSON.readTree(Path.of("..", "xlmr-pipelines", "src", "test", "resources", "long-documents",
+                "expected.json").toFile());
+        StringBuilder stdin = new StringBuilder();
+        for (JsonNode t : exp.get("texts")) {
+            stdin.append(JSON.writeValueAsString(java.util.Map.of("text", t.asText()))).append('\n');
+        }
+        int settings = 0;
+        for (JsonNode s : exp.get("settings")) {
+            if (!s.get("model").asText().equals("bge-m3-tiny") || s.get("max_length").asInt() != 24) {
+                continue;
+            }
+            List<JsonNode> out = lines(CliRun.run(stdin.toString(), "embed", "--model", dir("bge-m3-tiny").toString(),
+                    "--jsonl", "--output", "all", "--long-inputs", "windows", "--max-length", "24", "--overlap",
+                    s.get("overlap").asText()));
+            assertEquals(s.get("cases").size(), out.size());
+            for (int k = 0; k < out.size(); k++) {
+                JsonNode c = s.get("cases").get(k);
+                close(c.get("dense"), out.get(k).get("embedding"), "text " + k + " dense");
+                close(c.get("colbert_vecs"), out.get(k).get("colbert"), "text " + k + " colbert");
+                List<String> keys = new ArrayList<>();
+                c.get("lexical_weights").fieldNames().forEachRemaining(keys::add);
+                List<String> got = new ArrayList<>();
+                out.get(k).get("sparse").fieldNames().forEachRemaining(got::add);
+                assertEquals(keys, got, "text " + k + " sparse ids");
+            }
+            settings++;
+        }
+        assertEquals(1, settings);
+        int docs = 0;
+        for (JsonNode c : exp.get("late_chunking")) {
+            if (!c.get("model").asText().equals("dense-plus") || c.get("max_length").asInt() != 128) {
+                continue;
+            }
+            List<String> args = new ArrayList<>(List.of("embed", "--model", dir("dense-plus").toString(), "--late-chunking",
+                    "--overlap", c.get("overlap").asText(), "--"));
+            c.get("chunks").forEach(t -> args.add(t.asText()));
+            List<JsonNode> out = lines(CliRun.run("", args.toArray(new String[0])));
+            assertEquals(1, out.size());
+            close(c.get("embeddings"), out.get(0).get("embeddings"), "late chunking " + docs);
+            // the same document as a JSON line
+            String line = JSON.writeValueAsString(java.util.Map.of("chunks", c.get("chunks"))) + "\n";
+            out = lines(CliRun.run(line + line, "embed", "--model", dir("dense-plus").toString(), "--late-chunking",
+                    "--jsonl", "--overlap", c.get("overlap").asText()));
+            assertEquals(2, out.size());
+            close(c.get("embeddings"), out.get(1).get("embeddings"), "late chunking jsonl " + docs);
+            docs++;
+        }
+        assertEquals(3, docs);
+        CliRun bad = CliRun.run("", "embed", "--model", dir("dense-plus").toString(), "--long-inputs", "slide", "x");
+        assertEquals(2, bad.code());
+        assertTrue(bad.err().contains("--long-inputs: unknown mode 'slide' (truncate, windows)"), bad.err());
+        bad = CliRun.run("{\"text\": \"a\"}\n", "embed", "--model", dir("dense-plus").toString(), "--late-chunking", "--jsonl");
+        assertTrue(bad.err().contains("--late-chunking reads JSON lines {\"chunks\": [...]}"), bad.err());
+    }
 }

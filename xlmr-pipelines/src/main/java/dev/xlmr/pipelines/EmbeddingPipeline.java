@@ -51,7 +51,9 @@ import java.util.Set;
  *       by {@link #m3Scores} as FlagEmbedding's compute_score;</li>
  *   <li>SparseEncoder folders ({@code SpladePooling} over a masked-LM head) give SPLADE vectors as
  *       {@link Output#SPARSE}, pruned to {@link Options#maxActiveDims} when asked;</li>
- *   <li>{@link Quantization} turns a batch of dense vectors into int8/uint8/binary/ubinary.</li>
+ *   <li>{@link Quantization} turns a batch of dense vectors into int8/uint8/binary/ubinary;</li>
+ *   <li>texts longer than the window go through overlapping windows with {@link LongInputs#WINDOWS}, and
+ *       {@link #lateChunking} embeds the chunks of a document in its context ({@link LongDocuments}).</li>
  * </ul>
  *
  * <pre>{@code
@@ -124,6 +126,28 @@ public final class EmbeddingPipeline extends Pipeline {
         }
     }
 
+    /** What happens to an input longer than the window ({@link #inputLimit()}). */
+    public enum LongInputs {
+        /** Cut at the window, with a warning (sentence-transformers and TEI with truncate). */
+        TRUNCATE,
+        /**
+         * Overlapping windows ({@link Options#overlap} tokens shared by neighbours), each run alone; see
+         * {@link LongDocuments}: dense = the token-weighted mean of the windows' pooled vectors, sparse = the
+         * maximum per id, ColBERT = one vector per token of the whole text.
+         */
+        WINDOWS;
+
+        /** Parses "truncate" or "windows" (case-insensitive). */
+        public static LongInputs parse(String name) {
+            for (LongInputs l : values()) {
+                if (l.name().equalsIgnoreCase(name.trim())) {
+                    return l;
+                }
+            }
+            throw new IllegalArgumentException("unknown long-input mode '" + name + "' (truncate, windows)");
+        }
+    }
+
     /**
      * How to embed.
      *
@@ -135,12 +159,18 @@ public final class EmbeddingPipeline extends Pipeline {
      * @param prefix        a literal text put before each input (instead of a named prompt), or null
      * @param dimensions    keep the first this many values of the dense embedding (Matryoshka), 0 for all
      * @param maxActiveDims keep the this many largest weights of sparse outputs, 0 for all
+     * @param longInputs    inputs longer than the window: truncated, or embedded through overlapping windows
+     * @param overlap       tokens shared by neighbouring windows (windows and late chunking), or -1 for a quarter
+     *                      of the window
      */
     public record Options(Pooling pooling, boolean normalize, String promptName, String prefix, int dimensions,
-                          int maxActiveDims) {
+                          int maxActiveDims, LongInputs longInputs, int overlap) {
         public Options {
             if (pooling == null) {
                 pooling = Pooling.AUTO;
+            }
+            if (longInputs == null) {
+                longInputs = LongInputs.TRUNCATE;
             }
             if (promptName != null && prefix != null) {
                 throw new IllegalArgumentException("give a prompt name or a prefix, not both");
@@ -151,6 +181,15 @@ public final class EmbeddingPipeline extends Pipeline {
             if (maxActiveDims < 0) {
                 throw new IllegalArgumentException("max active dims must be positive, got " + maxActiveDims);
             }
+            if (overlap < -1) {
+                throw new IllegalArgumentException("overlap must not be negative, got " + overlap);
+            }
+        }
+
+        /** Options that truncate long inputs. */
+        public Options(Pooling pooling, boolean normalize, String promptName, String prefix, int dimensions,
+                       int maxActiveDims) {
+            this(pooling, normalize, promptName, prefix, dimensions, maxActiveDims, LongInputs.TRUNCATE, -1);
         }
 
         /** Options with all dimensions and all sparse weights. */
@@ -163,29 +202,39 @@ public final class EmbeddingPipeline extends Pipeline {
         }
 
         public Options pooling(Pooling p) {
-            return new Options(p, normalize, promptName, prefix, dimensions, maxActiveDims);
+            return new Options(p, normalize, promptName, prefix, dimensions, maxActiveDims, longInputs, overlap);
         }
 
         public Options normalize(boolean n) {
-            return new Options(pooling, n, promptName, prefix, dimensions, maxActiveDims);
+            return new Options(pooling, n, promptName, prefix, dimensions, maxActiveDims, longInputs, overlap);
         }
 
         public Options promptName(String name) {
-            return new Options(pooling, normalize, name, prefix, dimensions, maxActiveDims);
+            return new Options(pooling, normalize, name, prefix, dimensions, maxActiveDims, longInputs, overlap);
         }
 
         public Options prefix(String p) {
-            return new Options(pooling, normalize, promptName, p, dimensions, maxActiveDims);
+            return new Options(pooling, normalize, promptName, p, dimensions, maxActiveDims, longInputs, overlap);
         }
 
         /** The first {@code n} dimensions of the dense embedding (0: all). */
         public Options dimensions(int n) {
-            return new Options(pooling, normalize, promptName, prefix, n, maxActiveDims);
+            return new Options(pooling, normalize, promptName, prefix, n, maxActiveDims, longInputs, overlap);
         }
 
         /** The {@code k} largest sparse weights (0: all). */
         public Options maxActiveDims(int k) {
-            return new Options(pooling, normalize, promptName, prefix, dimensions, k);
+            return new Options(pooling, normalize, promptName, prefix, dimensions, k, longInputs, overlap);
+        }
+
+        /** Truncate long inputs or embed them through windows. */
+        public Options longInputs(LongInputs l) {
+            return new Options(pooling, normalize, promptName, prefix, dimensions, maxActiveDims, l, overlap);
+        }
+
+        /** Tokens shared by neighbouring windows (-1: a quarter of the window). */
+        public Options overlap(int tokens) {
+            return new Options(pooling, normalize, promptName, prefix, dimensions, maxActiveDims, longInputs, tokens);
         }
     }
 
@@ -271,7 +320,7 @@ public final class EmbeddingPipeline extends Pipeline {
         if (options.pooling() == Pooling.NONE) {
             throw new IllegalArgumentException("pooling none gives token embeddings: use tokenEmbeddings");
         }
-        return embedPrepared(prepare(texts, options, true), options);
+        return embedPrepared(prepare(texts, options, options.longInputs() == LongInputs.TRUNCATE), options);
     }
 
     /** The BGE-M3 heads of the folder, or null. */
@@ -301,7 +350,7 @@ public final class EmbeddingPipeline extends Pipeline {
 
     /** Several outputs of each text from one forward pass, in the order of the texts. */
     public List<MultiEmbedding> encode(List<String> texts, Options options, Set<Output> outputs) {
-        return encodePrepared(prepare(texts, options, true), options, outputs);
+        return encodePrepared(prepare(texts, options, options.longInputs() == LongInputs.TRUNCATE), options, outputs);
     }
 
     /** Sparse vectors (BGE-M3 lexical weights or SPLADE), in the order of the texts. */
@@ -342,6 +391,23 @@ public final class EmbeddingPipeline extends Pipeline {
             out.add(Scores.m3(e.get(i), e.get(queries.size() + i), weights));
         }
         return out;
+    }
+
+    /**
+     * Late chunking: the chunks of one document joined with a space and run as one text (through
+     * overlapping windows when longer than the window), one vector per chunk from the hidden states of its
+     * tokens ({@link LongDocuments}).
+     */
+    public List<float[]> lateChunking(List<String> chunks, Options options) {
+        return lateChunkingAll(List.of(chunks), options).get(0);
+    }
+
+    /** {@link #lateChunking} of several documents, in their order. */
+    public List<List<float[]>> lateChunkingAll(List<List<String>> documents, Options options) {
+        if (st != null && st.splade() != null) {
+            throw new IllegalArgumentException("this is a SPLADE (sparse) model: late chunking gives dense vectors");
+        }
+        return LongDocuments.lateChunking(this, documents, options);
     }
 
     /** The last hidden state of each text, one vector per token (special tokens included). */
@@ -436,6 +502,13 @@ public final class EmbeddingPipeline extends Pipeline {
                     + encoder.config().head().name().toLowerCase(Locale.ROOT));
         }
         Plan plan = dense ? plan(options) : null;
+        if (options.longInputs() == LongInputs.WINDOWS) {
+            for (Input in : inputs) {
+                if (in.length() > inputLimit()) {
+                    return LongDocuments.windowed(this, inputs, options, outputs);
+                }
+            }
+        }
         List<MultiEmbedding> out = new ArrayList<>(Collections.nCopies(inputs.size(), null));
         run(inputs, (input, row) -> {
             float[][] hidden = null;
@@ -443,20 +516,7 @@ public final class EmbeddingPipeline extends Pipeline {
             SparseEmbedding s = null;
             float[][] c = null;
             if (dense) {
-                d = pool(row, plan, inputs.get(input).promptTokens());
-                for (SentenceTransformers.Step step : plan.chain()) {
-                    d = step.apply(d);
-                }
-                if (plan.dimensions() > 0) {
-                    if (plan.dimensions() > d.length) {
-                        throw new IllegalArgumentException("dimensions " + plan.dimensions() + " is more than the "
-                                + d.length + " of the embedding");
-                    }
-                    d = Arrays.copyOf(d, plan.dimensions());
-                }
-                if (plan.normalize()) {
-                    normalize(d);
-                }
+                d = finishDense(pool(row, plan, inputs.get(input).promptTokens()), plan);
             }
             if (sparse) {
                 if (splade) {
@@ -473,6 +533,103 @@ public final class EmbeddingPipeline extends Pipeline {
             out.set(input, new MultiEmbedding(d, s, c));
         });
         return out;
+    }
+
+    /** A pooled vector through the folder's modules, the truncation to the dimensions and the final normalisation. */
+    private static float[] finishDense(float[] d, Plan plan) {
+        for (SentenceTransformers.Step step : plan.chain()) {
+            d = step.apply(d);
+        }
+        if (plan.dimensions() > 0) {
+            if (plan.dimensions() > d.length) {
+                throw new IllegalArgumentException("dimensions " + plan.dimensions() + " is more than the "
+                        + d.length + " of the embedding");
+            }
+            d = Arrays.copyOf(d, plan.dimensions());
+        }
+        if (plan.normalize()) {
+            normalize(d);
+        }
+        return d;
+    }
+
+    /**
+     * What one window gives before windows are combined: the pooled vector (before the folder's modules),
+     * the tokens it pooled, the sparse vector (before top-k) and the last hidden states; each null when not asked.
+     */
+    record WindowPart(float[] pooled, int pooledTokens, SparseEmbedding sparse, float[][] hidden) {}
+
+    /** The {@link WindowPart}s of inputs (windows of long texts, or whole short texts), in their order. */
+    List<WindowPart> windowParts(List<Input> inputs, Options options, boolean dense, boolean sparse, boolean hidden) {
+        Plan plan = dense ? plan(options) : null;
+        boolean splade = sparse && st.splade() != null;
+        List<WindowPart> out = new ArrayList<>(Collections.nCopies(inputs.size(), null));
+        run(inputs, (input, row) -> {
+            Input in = inputs.get(input);
+            float[] pooled = dense ? pool(row, plan, in.promptTokens()) : null;
+            float[][] h = hidden || sparse && !splade ? row.tokens("last_hidden_state") : null;
+            SparseEmbedding s = !sparse ? null
+                    : splade ? splade(row, st.splade()) : m3.lexicalWeights(h, in.encoding().ids(), m3Unused);
+            out.set(input, new WindowPart(pooled, row.length - Math.min(in.promptTokens(), row.length), s,
+                    hidden ? h : null));
+        });
+        return out;
+    }
+
+    /**
+     * Mean-pooled token vectors (late chunking) through the rest of the dense recipe of the options: the
+     * folder's modules after its Pooling (under AUTO), the dimensions, the normalisation.
+     */
+    float[] finishChunk(float[] meanPooled, Options options) {
+        if (options.pooling() != Pooling.AUTO && options.pooling() != Pooling.MEAN) {
+            throw new IllegalArgumentException("late chunking mean-pools each chunk's tokens: use pooling auto or mean");
+        }
+        return finishDense(meanPooled, plan(options));
+    }
+
+    /** The dense recipe of the options after the pooling (windows). */
+    float[] finishPooled(float[] pooled, Options options) {
+        return finishDense(pooled, plan(options));
+    }
+
+    /** Whether the sparse output is SPLADE (else BGE-M3 lexical weights). */
+    boolean spladeSparse() {
+        return st != null && st.splade() != null;
+    }
+
+    /** Whether the sparse output pools with a maximum (BGE-M3 lexical weights; SpladePooling max). */
+    boolean sparseTakesMax() {
+        return !spladeSparse() || st.splade().max();
+    }
+
+    /** ColBERT vectors from a whole text's last hidden states (positions 1..n-1). */
+    float[][] colbertOf(float[][] hidden) {
+        return m3.colbertVectors(hidden, colbertKernels());
+    }
+
+    /** Leading tokens every window repeats: {@code <s>} and the prompt's tokens when there is a prompt. */
+    int windowHeader(Options options) {
+        Prompt p = prompt(options);
+        return p.text() == null ? 1 : Math.max(1, tokenizer.encode(p.text(), null, EncodeOptions.defaults()).length() - 1);
+    }
+
+    /** Whether the folder lower-cases and strips its inputs (sentence-transformers). */
+    boolean stripsInputs() {
+        return st != null;
+    }
+
+    boolean lowerCases() {
+        return st != null && st.lowerCase();
+    }
+
+    /** The prompt text of the options, or null. */
+    String promptText(Options options) {
+        return prompt(options).text();
+    }
+
+    /** The prompt tokens left out of the pooling under the options (0 when the prompt counts). */
+    int promptTokens(Options options) {
+        return prompt(options).tokens();
     }
 
     /** The ColBERT head packed for the fast engine's kernels (null on the reference encoder: plain loops). */

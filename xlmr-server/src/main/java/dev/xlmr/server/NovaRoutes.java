@@ -819,11 +819,22 @@ final class NovaRoutes implements AutoCloseable {
             ex.sendFile(f, "application/octet-stream", f.getFileName().toString(), cleanup);
             return;
         }
-        // several files (a stream is X.stream and X.stream~): a zip with the job's folder name inside
+        // several files (a stream is X.stream and X.stream~): DISCOVER's zip, <job>.zip, uncompressed
+        // (ZIP_STORED), each file named by its path below the job's folder's parent: <job>/<dataset>/<session>/<name>
         Path zip = Files.createTempFile(work.resolve("results"), ".fetch-", ".zip");
         try (ZipOutputStream z = new ZipOutputStream(Files.newOutputStream(zip))) {
             for (Path f : files) {
-                z.putNextEntry(new ZipEntry(key + "/" + j.resultDir.relativize(f).toString().replace('\\', '/')));
+                ZipEntry e = new ZipEntry(key + "/" + j.resultDir.relativize(f).toString().replace('\\', '/'));
+                e.setMethod(ZipEntry.STORED);
+                java.util.zip.CRC32 crc = new java.util.zip.CRC32();
+                try (InputStream in = Files.newInputStream(f)) {
+                    byte[] buf = new byte[1 << 16];
+                    for (int n; (n = in.read(buf)) > 0; ) crc.update(buf, 0, n);
+                }
+                e.setSize(Files.size(f));
+                e.setCompressedSize(Files.size(f));
+                e.setCrc(crc.getValue());
+                z.putNextEntry(e);
                 Files.copy(f, z);
                 z.closeEntry();
             }
@@ -844,6 +855,17 @@ final class NovaRoutes implements AutoCloseable {
 
     // ---- upload, cml_info ----
 
+    /** Longest client file name /upload takes, in UTF-8 bytes: what one name may have on common file systems. */
+    static final int MAX_UPLOAD_NAME_BYTES = 255;
+
+    /**
+     * {@code POST /upload}, multipart field {@code file}, named as DISCOVER names uploads: six random lower-case
+     * letters, a dot and the client name's last dot-separated part ({@code talk.annotation} becomes
+     * {@code qwerty.annotation}). DISCOVER keeps one file; further {@code file} parts get the same six letters,
+     * so an annotation's header and data ({@code x.annotation}, {@code x.annotation~}) stay a pair. The
+     * answer is each saved file's path, one a line, relative to the data folder as {@code /process} uris are
+     * ({@code upload/qwerty.annotation}); DISCOVER's is relative to its tmp folder.
+     */
     private void upload(Exchange ex) throws IOException {
         Path spool = work.resolve("spool");
         Files.createDirectories(spool);
@@ -851,27 +873,59 @@ final class NovaRoutes implements AutoCloseable {
         try (MultiPartFormData.Parts parts = ex.multipart(options.maxUploadBytes(), spool)) {
             List<MultiPart.Part> files = parts.getAll("file");
             if (files.isEmpty()) throw new ApiException(400, "validation", "no multipart field \"file\"");
-            String folder = "upload/" + randomName();
+            List<String> extensions = new ArrayList<>();
             for (MultiPart.Part p : files) {
-                String name = p.getFileName() == null ? "" : p.getFileName().replace('\\', '/');
-                name = name.substring(name.lastIndexOf('/') + 1);
-                if (name.isBlank() || name.equals(".") || name.equals("..") || name.chars().anyMatch(c -> c < 32)) {
-                    throw new ApiException(400, "validation", "upload needs a plain file name, got \"" + p.getFileName() + "\"");
+                String ext = uploadExtension(p.getFileName());
+                if (extensions.contains(ext)) {
+                    throw new ApiException(400, "validation", "two uploaded files end in ." + ext
+                            + ": one upload keeps one file of each extension");
                 }
-                Path target = confined(folder + "/" + name, "upload");
-                Files.createDirectories(target.getParent());
-                Path tmp = target.resolveSibling("." + name + ".part");
-                p.writeTo(tmp);
-                Files.move(tmp, target, StandardCopyOption.REPLACE_EXISTING, StandardCopyOption.ATOMIC_MOVE);
-                saved.add(folder + "/" + name);
+                extensions.add(ext);
+            }
+            Path dir = confined("upload", "upload");
+            Files.createDirectories(dir);
+            String stem = null;
+            for (int tries = 0; tries < 100 && stem == null; tries++) {
+                String s = randomName(6);
+                if (extensions.stream().noneMatch(e -> Files.exists(dir.resolve(s + "." + e), java.nio.file.LinkOption.NOFOLLOW_LINKS))) {
+                    stem = s;
+                }
+            }
+            if (stem == null) throw new ApiException(503, "unhealthy", "no free upload name; try again");
+            for (int i = 0; i < files.size(); i++) {
+                String name = stem + "." + extensions.get(i);
+                Path target = confined("upload/" + name, "upload");
+                Path tmp = dir.resolve(".part-" + name);
+                files.get(i).writeTo(tmp);
+                Files.move(tmp, target, StandardCopyOption.ATOMIC_MOVE);
+                saved.add("upload/" + name);
             }
         }
         ex.sendText(200, String.join("\n", saved), "text/plain; charset=utf-8");
     }
 
-    private static String randomName() {
+    /**
+     * DISCOVER's {@code file.filename.split('.')[-1]} of the name's last path segment, checked: a name is at
+     * most {@link #MAX_UPLOAD_NAME_BYTES} bytes, without control characters, and not {@code .} or {@code ..}.
+     */
+    static String uploadExtension(String clientName) {
+        String name = clientName == null ? "" : clientName.replace('\\', '/');
+        name = name.substring(name.lastIndexOf('/') + 1);
+        int bytes = name.getBytes(StandardCharsets.UTF_8).length;
+        if (bytes > MAX_UPLOAD_NAME_BYTES) {
+            throw new ApiException(400, "validation", "the uploaded file's name has " + bytes + " bytes; at most "
+                    + MAX_UPLOAD_NAME_BYTES + " are allowed");
+        }
+        if (name.isBlank() || name.equals(".") || name.equals("..") || name.chars().anyMatch(c -> c < 32 || c == 127)) {
+            String shown = clientName == null ? "" : clientName.chars().anyMatch(c -> c < 32 || c == 127) ? "with control characters" : clientName;
+            throw new ApiException(400, "validation", "upload needs a plain file name, got \"" + shown + "\"");
+        }
+        return name.substring(name.lastIndexOf('.') + 1);
+    }
+
+    private static String randomName(int letters) {
         StringBuilder sb = new StringBuilder();
-        for (int i = 0; i < 8; i++) sb.append((char) ('a' + RANDOM.nextInt(26)));
+        for (int i = 0; i < letters; i++) sb.append((char) ('a' + RANDOM.nextInt(26)));
         return sb.toString();
     }
 

@@ -15,21 +15,49 @@ import java.security.spec.PKCS8EncodedKeySpec;
 import java.util.Base64;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
+import org.eclipse.jetty.server.DetectorConnectionFactory;
+import org.eclipse.jetty.server.HttpConfiguration;
+import org.eclipse.jetty.server.HttpConnectionFactory;
+import org.eclipse.jetty.server.SecureRequestCustomizer;
+import org.eclipse.jetty.server.Server;
+import org.eclipse.jetty.server.ServerConnector;
+import org.eclipse.jetty.server.SslConnectionFactory;
 import org.eclipse.jetty.util.ssl.SslContextFactory;
 
 /**
  * HTTPS from PEM files, as TEI's users have them: a certificate chain and its private key (PKCS#8
  * {@code BEGIN PRIVATE KEY}, or PKCS#1 {@code BEGIN RSA PRIVATE KEY}), made into an in-memory key store for
- * Jetty's {@link SslContextFactory.Server}.
+ * Jetty's {@link SslContextFactory.Server}, and a connector that also recognizes plain HTTP on the HTTPS
+ * port, so the server can answer it with DISCOVER's 426 ({@link #PLAIN_HTTP_ANSWER}).
  *
  * <pre>{@code
  * SslContextFactory.Server ssl = Tls.server(Path.of("cert.pem"), Path.of("key.pem"));
+ * ServerConnector https = Tls.connector(jetty, ssl);
  * }</pre>
  */
 final class Tls {
     private static final Pattern BLOCK = Pattern.compile("-----BEGIN ([A-Z ]+)-----([^-]+)-----END \\1-----");
 
+    /** DISCOVER's body for a plain HTTP request when it runs with {@code --use_tls} (status 426 Upgrade Required). */
+    static final String PLAIN_HTTP_ANSWER = "HTTPS required - plain HTTP connections are not allowed";
+
     private Tls() {}
+
+    /**
+     * A connector that speaks HTTPS and also recognizes plain HTTP on the same port: TLS is detected from
+     * the first bytes, anything else goes to plain HTTP/1.1 with insecure requests, which the server answers
+     * with 426 as DISCOVER does, instead of a TLS alert the HTTP client cannot read.
+     */
+    static ServerConnector connector(Server jetty, SslContextFactory.Server ssl) {
+        HttpConfiguration config = new HttpConfiguration();
+        SecureRequestCustomizer secure = new SecureRequestCustomizer();
+        // the certificate names the operator's host; clients reach the server by whatever address they have
+        secure.setSniHostCheck(false);
+        config.addCustomizer(secure);
+        HttpConnectionFactory http = new HttpConnectionFactory(config);
+        SslConnectionFactory tls = new SslConnectionFactory(ssl, http.getProtocol());
+        return new ServerConnector(jetty, new DetectorConnectionFactory(tls), http);
+    }
 
     static SslContextFactory.Server server(Path certFile, Path keyFile) throws IOException {
         try {

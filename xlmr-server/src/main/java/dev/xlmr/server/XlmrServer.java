@@ -73,7 +73,7 @@ public final class XlmrServer implements AutoCloseable {
         threads.setVirtualThreadsExecutor(Executors.newVirtualThreadPerTaskExecutor());
         jetty = new Server(threads);
         connector = options.tlsCert() == null ? new ServerConnector(jetty)
-                : new ServerConnector(jetty, Tls.server(options.tlsCert(), options.tlsKey()));
+                : Tls.connector(jetty, Tls.server(options.tlsCert(), options.tlsKey()));
         connector.setHost(options.host());
         connector.setPort(options.port());
         jetty.addConnector(connector);
@@ -147,6 +147,15 @@ public final class XlmrServer implements AutoCloseable {
             if (route == null && nova != null && method.equals("GET") && path.startsWith("/log/")) {
                 route = nova::logText;
                 label = "/log/{jobID}";
+            }
+            if (options.tlsCert() != null && !request.isSecure()) {
+                // plain HTTP on the HTTPS port: DISCOVER's answer (its before_request hook with --use_tls)
+                label = "plain_http";
+                ex.drain(1 << 20);
+                ex.header("Connection", "close");
+                ex.sendText(426, Tls.PLAIN_HTTP_ANSWER, "text/html; charset=utf-8");
+                metrics.request(label, ex.status(), (System.nanoTime() - start) / 1e9);
+                return true;
             }
             try {
                 boolean preflight = cors(ex, method);

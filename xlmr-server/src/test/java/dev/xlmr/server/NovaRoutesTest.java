@@ -4,6 +4,7 @@ import static dev.xlmr.server.TeiRoutesTest.expectError;
 import static dev.xlmr.server.TestSupport.assertClose;
 import static dev.xlmr.server.TestSupport.get;
 import static dev.xlmr.server.TestSupport.postForm;
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
@@ -191,7 +192,10 @@ class NovaRoutesTest {
         byte[] zip = TestSupport.HTTP.send(r, java.net.http.HttpResponse.BodyHandlers.ofByteArray()).body();
         Map<String, byte[]> entries = new LinkedHashMap<>();
         try (ZipInputStream z = new ZipInputStream(new ByteArrayInputStream(zip))) {
-            for (ZipEntry e; (e = z.getNextEntry()) != null; ) entries.put(e.getName(), z.readAllBytes());
+            for (ZipEntry e; (e = z.getNextEntry()) != null; ) {
+                assertEquals(ZipEntry.STORED, e.getMethod(), "DISCOVER writes its zip with ZIP_STORED: " + e.getName());
+                entries.put(e.getName(), z.readAllBytes());
+            }
         }
         // DISCOVER's layout: <job>/<dataset>/<session>/<name>, with its dummy dataset and session
         String dir = "fetch/dummy_dataset/dummy_session/";
@@ -231,16 +235,35 @@ class NovaRoutesTest {
         assertEquals(200, up.status(), up.body());
         String[] paths = up.body().split("\n");
         assertEquals(2, paths.length);
-        assertTrue(paths[0].startsWith("upload/") && paths[0].endsWith("/t.annotation"), paths[0]);
-        assertTrue(Files.exists(root.resolve(paths[1])));
+        // DISCOVER's naming: six random lower-case letters and the client name's last dot part; the pair keeps one stem
+        assertTrue(paths[0].matches("upload/[a-z]{6}\\.annotation"), paths[0]);
+        assertEquals(paths[0] + "~", paths[1]);
+        assertArrayEquals(Files.readAllBytes(tmp.resolve("t.annotation~")), Files.readAllBytes(root.resolve(paths[1])));
         Map<String, String> f = seed("uploaded", "out/uploaded.stream");
         f.put("data", data(paths[0], "file:stream:SSIStream", "out/uploaded.stream"));
         assertEquals(200, postForm(base, "/process", f).status());
         assertEquals(2, awaitDone("uploaded"));
         assertEquals(87, SsiStream.read(root.resolve("out/uploaded.stream")).numSamples());
+        // a name without a dot keeps it all as its extension (Python's "README".split('.')[-1]); folders are dropped
+        assertTrue(upload(boundary, "some/dir/README", "x").body().matches("upload/[a-z]{6}\\.README"));
+        // a 300-character name: a clear 400 that shows no server folder, and nothing saved
+        Answer tooLong = upload(boundary, "a".repeat(290) + ".annotation", "x");
+        expectError(tooLong, 400, "Validation");
+        assertTrue(tooLong.json().get("error").asText().contains("has 301 bytes; at most 255"), tooLong.body());
+        assertFalse(tooLong.body().contains(root.toString()) || tooLong.body().contains("/tmp"), tooLong.body());
+        // two files of one extension in one upload would take one name
+        String twice = "--" + boundary + "\r\nContent-Disposition: form-data; name=\"file\"; filename=\"a.wav\"\r\n\r\nx\r\n--" + boundary
+                + "\r\nContent-Disposition: form-data; name=\"file\"; filename=\"b.wav\"\r\n\r\ny\r\n--" + boundary + "--\r\n";
+        expectError(TestSupport.post(base, "/upload", "multipart/form-data; boundary=" + boundary, twice), 400, "Validation");
         String evil = "--" + boundary + "\r\nContent-Disposition: form-data; name=\"file\"; filename=\"..\"\r\n\r\nx\r\n--" + boundary + "--\r\n";
         expectError(TestSupport.post(base, "/upload", "multipart/form-data; boundary=" + boundary, evil), 400, "Validation");
         expectError(TestSupport.postJson(base, "/upload", Map.of("file", "x")), 415, "Validation");
+    }
+
+    static Answer upload(String boundary, String fileName, String content) throws Exception {
+        String body = "--" + boundary + "\r\nContent-Disposition: form-data; name=\"file\"; filename=\"" + fileName
+                + "\"\r\nContent-Type: application/octet-stream\r\n\r\n" + content + "\r\n--" + boundary + "--\r\n";
+        return TestSupport.post(base, "/upload", "multipart/form-data; boundary=" + boundary, body);
     }
 
     @Test

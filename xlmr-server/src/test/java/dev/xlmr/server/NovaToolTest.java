@@ -4,6 +4,7 @@ import static dev.xlmr.server.TestSupport.postForm;
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import com.fasterxml.jackson.databind.JsonNode;
@@ -22,7 +23,10 @@ import java.lang.reflect.InvocationTargetException;
 import java.lang.reflect.Proxy;
 import java.net.InetSocketAddress;
 import java.net.URI;
+import java.net.URLEncoder;
+import java.net.http.HttpClient;
 import java.net.http.HttpRequest;
+import java.net.http.HttpResponse;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -31,6 +35,7 @@ import java.util.Arrays;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.stream.Collectors;
 import org.bson.Document;
 import org.bson.types.ObjectId;
 import org.junit.jupiter.api.AfterAll;
@@ -110,6 +115,10 @@ class NovaToolTest {
 
     /** A multipart/form-data body of string fields, as .NET's MultipartFormDataContent of StringContent sends it. */
     static Answer postMultipart(URI base, String path, Map<String, String> fields) throws Exception {
+        return postMultipart(TestSupport.HTTP, base, path, fields);
+    }
+
+    static Answer postMultipart(HttpClient http, URI base, String path, Map<String, String> fields) throws Exception {
         String boundary = "c0ffee-" + Long.toHexString(System.nanoTime());
         ByteArrayOutputStream body = new ByteArrayOutputStream();
         for (Map.Entry<String, String> f : fields.entrySet()) {
@@ -119,9 +128,22 @@ class NovaToolTest {
             body.write("\r\n".getBytes(StandardCharsets.UTF_8));
         }
         body.write(("--" + boundary + "--\r\n").getBytes(StandardCharsets.UTF_8));
-        return TestSupport.send(HttpRequest.newBuilder(base.resolve(path))
+        return send(http, HttpRequest.newBuilder(base.resolve(path))
                 .header("Content-Type", "multipart/form-data; boundary=\"" + boundary + "\"")
                 .POST(HttpRequest.BodyPublishers.ofByteArray(body.toByteArray())).build());
+    }
+
+    static Answer send(HttpClient http, HttpRequest r) throws Exception {
+        HttpResponse<String> res = http.send(r, HttpResponse.BodyHandlers.ofString());
+        return new Answer(res.statusCode(), res.body(), res);
+    }
+
+    /** An url-encoded form through that client. */
+    static Answer postFormVia(HttpClient http, URI base, String path, Map<String, String> form) throws Exception {
+        String body = form.entrySet().stream().map(e -> URLEncoder.encode(e.getKey(), StandardCharsets.UTF_8) + "="
+                + URLEncoder.encode(e.getValue(), StandardCharsets.UTF_8)).collect(Collectors.joining("&"));
+        return send(http, HttpRequest.newBuilder(base.resolve(path)).header("Content-Type", "application/x-www-form-urlencoded")
+                .POST(HttpRequest.BodyPublishers.ofString(body)).build());
     }
 
     /** What DatabaseNovaServerWindow.handlePythonBackend posts for the xlm_roberta processor. */
@@ -218,6 +240,81 @@ class NovaToolTest {
         assertEquals("", d.getString("type"));
         assertEquals(List.of(), d.getList("dimlabels", Object.class));
         assertEquals(true, d.getBoolean("isValid"));
+    }
+
+    /**
+     * Done means: exactly what the NOVA tool posts (multipart, camelCase, db: input and output, two
+     * sessions) over HTTPS with a certificate made here; the streams where DISCOVER writes them, the Streams
+     * document, the final status and the progress, all read over HTTPS; plain HTTP to the port gets
+     * DISCOVER's 426.
+     */
+    @Test
+    void theNovaToolsRequestOverHttpsWithASelfSignedCertificate() throws Exception {
+        Path dir = Files.createDirectories(tmp.resolve("tls"));
+        TestCertificates cert = TestCertificates.make(dir);
+        HttpClient https = cert.client();
+        try (XlmrServer s = XlmrServer.start(service, ServerOptions.defaults().port(0).novaRoot(data).tls(cert.certPem(), cert.keyPem()))) {
+            URI b = s.uri();
+            assertEquals("https", b.getScheme());
+            Map<String, String> f = novaRequest("nova-https", "[\"s1\",\"s2\"]");
+            f.put("data", f.get("data").replace("\"name\":\"xlmr\"", "\"name\":\"xlmr-https\""));
+            Answer a = postMultipart(https, b, "/process", f);
+            assertEquals(200, a.status(), a.body());
+            assertEquals("True", a.json().get("success").asText());
+            // the seed's request over HTTPS too: the reference stream of the same transcript as a file
+            Map<String, String> seed = NovaRoutesTest.seed("nova-https-seed", "files/https-seed.stream");
+            seed.put("data", NovaRoutesTest.data("files/transcript.annotation", "file:stream:SSIStream", "files/https-seed.stream"));
+            assertEquals("True", postFormVia(https, b, "/process", seed).json().get("success").asText());
+            int status = 0;
+            for (int i = 0; i < 1500 && status < 2; i++, Thread.sleep(20)) {
+                status = postFormVia(https, b, "/job_status", Map.of("jobID", "nova-https-seed")).json().get("status").asInt();
+            }
+            assertEquals(2, postFormVia(https, b, "/job_status", Map.of("jobID", "nova-https")).json().get("status").asInt(),
+                    postFormVia(https, b, "/log", Map.of("jobID", "nova-https")).body());
+            assertEquals(2, status);
+            JsonNode job = null;
+            for (JsonNode j : send(https, HttpRequest.newBuilder(b.resolve("/job_status_all")).GET().build()).json()) {
+                if (j.get("job_key").asText().equals("nova-https")) job = j;
+            }
+            assertTrue(job != null, "nova-https in /job_status_all");
+            assertEquals("FINISHED", job.get("status").asText());
+            assertEquals("2/2", job.get("progress").asText());
+            assertEquals("du-process", job.get("job_type").asText());
+            assertFalse(job.get("was_canceled").asBoolean());
+            String log = postFormVia(https, b, "/log", Map.of("jobID", "nova-https")).json().get("message").asText();
+            assertTrue(log.contains("Completed session (1/2): s1") && log.contains("Completed session (2/2): s2"), log);
+
+            SsiStream ref = SsiStream.read(data.resolve("files/https-seed.stream"));
+            assertEquals(87, ref.numSamples());
+            for (String session : List.of("s1", "s2")) {
+                Path stream = data.resolve(DATASET + "/" + session + "/speaker.xlmr-https.stream");
+                assertTrue(Files.isRegularFile(Path.of(stream + "~")), stream + "~");
+                SsiStream st = SsiStream.read(stream);
+                assertEquals(25.0, st.sampleRate());
+                assertEquals(session.equals("s1") ? 87 : 125, st.numSamples(), session);
+                for (int k = 0; k < 87; k++) assertArrayEquals(frame(ref, k), frame(st, k), session + " frame " + k);
+            }
+            List<Document> streams = client.getDatabase(DATASET).getCollection("Streams")
+                    .find(new Document("name", "xlmr-https")).into(new ArrayList<>());
+            assertEquals(1, streams.size(), streams.toString());
+            assertEquals("stream", streams.getFirst().getString("fileExt"));
+            assertEquals(25.0, streams.getFirst().getDouble("sr"));
+            assertEquals(true, streams.getFirst().getBoolean("isValid"));
+
+            // plain HTTP to the HTTPS port: DISCOVER's answer, on every route
+            URI plain = URI.create("http://127.0.0.1:" + s.port() + "/");
+            for (Answer p : List.of(postMultipart(TestSupport.HTTP, plain, "/process", novaRequest("nova-plain", "[\"s1\"]")),
+                    TestSupport.get(plain, "/job_status_all"), TestSupport.get(plain, "/health"))) {
+                assertEquals(426, p.status(), p.body());
+                assertEquals(Tls.PLAIN_HTTP_ANSWER, p.body());
+                assertEquals("HTTPS required - plain HTTP connections are not allowed", p.body());
+            }
+            assertFalse(send(https, HttpRequest.newBuilder(b.resolve("/job_status_all")).GET().build()).body().contains("nova-plain"),
+                    "the plain request started no job");
+            // a client that does not trust the certificate gets no answer
+            assertThrows(javax.net.ssl.SSLHandshakeException.class, () -> HttpClient.newHttpClient()
+                    .send(HttpRequest.newBuilder(b.resolve("/health")).GET().build(), HttpResponse.BodyHandlers.ofString()));
+        }
     }
 
     @Test

@@ -76,6 +76,8 @@ public final class XlmrServer implements AutoCloseable {
                 : Tls.connector(jetty, Tls.server(options.tlsCert(), options.tlsKey()));
         connector.setHost(options.host());
         connector.setPort(options.port());
+        // the idle timeout restarts on every byte: slow senders are closed by the guard
+        connector.addEventListener(new SlowClientGuard());
         jetty.addConnector(connector);
         jetty.setHandler(new GracefulHandler(new Router()));
         jetty.setStopTimeout(options.shutdownTimeoutMs());

@@ -21,7 +21,7 @@ import picocli.CommandLine.Command;
         subcommands = {TokenizeCommand.class, ForwardCommand.class, DownloadCommand.class, FillMaskCommand.class,
                 EmbedCommand.class, ClassifyCommand.class, ZeroShotCommand.class, NerCommand.class, QaCommand.class,
                 ChoiceCommand.class, RerankCommand.class, SimilarityCommand.class, ServeCommand.class,
-                NovaCommand.class, TrainStepCommand.class})
+                NovaCommand.class, TrainStepCommand.class, TrainCommand.class})
 public final class Main {
     /** Standard input of the running command (replaceable by tests). */
     static InputStream stdin = System.in;

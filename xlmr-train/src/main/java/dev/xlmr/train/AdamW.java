@@ -43,6 +43,21 @@ public final class AdamW {
         return decay.get(name);
     }
 
+    /** The first moment (exp_avg) of a parameter, live: writes change the optimizer's state. */
+    public double[] expAvg(String name) {
+        return m.get(name);
+    }
+
+    /** The second moment (exp_avg_sq) of a parameter, live. */
+    public double[] expAvgSq(String name) {
+        return v.get(name);
+    }
+
+    /** Sets the number of steps taken (resuming a run: the bias corrections depend on it). */
+    public void setSteps(int steps) {
+        step = steps;
+    }
+
     /** The number of steps taken. */
     public int steps() {
         return step;

@@ -27,18 +27,28 @@ public final class Safetensors {
     public record Entry(int[] shape, double[] values) {}
 
     public static void writeF32(Path file, Map<String, Entry> tensors) throws IOException {
+        write(file, tensors, false);
+    }
+
+    /** As {@link #writeF32} but F64 (exact float64 master weights and optimizer moments, for resuming). */
+    public static void writeF64(Path file, Map<String, Entry> tensors) throws IOException {
+        write(file, tensors, true);
+    }
+
+    private static void write(Path file, Map<String, Entry> tensors, boolean f64) throws IOException {
+        int width = f64 ? 8 : 4;
         ObjectMapper json = new ObjectMapper();
         ObjectNode header = json.createObjectNode();
         header.putObject("__metadata__").put("format", "pt");
         long offset = 0;
         for (Map.Entry<String, Entry> e : tensors.entrySet()) {
             ObjectNode t = header.putObject(e.getKey());
-            t.put("dtype", "F32");
+            t.put("dtype", f64 ? "F64" : "F32");
             var shape = t.putArray("shape");
             for (int d : e.getValue().shape()) {
                 shape.add(d);
             }
-            long bytes = 4L * e.getValue().values().length;
+            long bytes = (long) width * e.getValue().values().length;
             t.putArray("data_offsets").add(offset).add(offset + bytes);
             offset += bytes;
         }
@@ -56,11 +66,15 @@ public final class Safetensors {
                 ByteBuffer buf = ByteBuffer.allocate(1 << 16).order(ByteOrder.LITTLE_ENDIAN);
                 for (Entry e : tensors.values()) {
                     for (double v : e.values()) {
-                        if (buf.remaining() < 4) {
+                        if (buf.remaining() < 8) {
                             out.write(buf.array(), 0, buf.position());
                             buf.clear();
                         }
-                        buf.putFloat((float) v);
+                        if (f64) {
+                            buf.putDouble(v);
+                        } else {
+                            buf.putFloat((float) v);
+                        }
                     }
                 }
                 out.write(buf.array(), 0, buf.position());
@@ -69,5 +83,45 @@ public final class Safetensors {
         } finally {
             Files.deleteIfExists(tmp);
         }
+    }
+
+    /**
+     * Reads an F64 file written by {@link #writeF64} (names in file order).
+     *
+     * @throws IOException when the file cannot be read or is not such a file
+     */
+    public static Map<String, Entry> readF64(Path file) throws IOException {
+        byte[] all = Files.readAllBytes(file);
+        ByteBuffer b = ByteBuffer.wrap(all).order(ByteOrder.LITTLE_ENDIAN);
+        long n = all.length >= 8 ? b.getLong() : -1;
+        if (n < 2 || n > all.length - 8) {
+            throw new IOException(file + ": not a safetensors file");
+        }
+        var header = new ObjectMapper().readTree(new String(all, 8, (int) n, StandardCharsets.UTF_8));
+        Map<String, Entry> out = new java.util.LinkedHashMap<>();
+        var it = header.properties().iterator();
+        while (it.hasNext()) {
+            var e = it.next();
+            if (e.getKey().equals("__metadata__")) {
+                continue;
+            }
+            var t = e.getValue();
+            if (!t.path("dtype").asText().equals("F64")) {
+                throw new IOException(file + ": " + e.getKey() + " is " + t.path("dtype").asText() + ", not F64");
+            }
+            int[] shape = new int[t.path("shape").size()];
+            for (int i = 0; i < shape.length; i++) {
+                shape[i] = t.path("shape").get(i).asInt();
+            }
+            long start = t.path("data_offsets").get(0).asLong();
+            long end = t.path("data_offsets").get(1).asLong();
+            double[] v = new double[(int) ((end - start) / 8)];
+            ByteBuffer d = ByteBuffer.wrap(all, (int) (8 + n + start), (int) (end - start)).order(ByteOrder.LITTLE_ENDIAN);
+            for (int i = 0; i < v.length; i++) {
+                v[i] = d.getDouble();
+            }
+            out.put(e.getKey(), new Entry(shape, v));
+        }
+        return out;
     }
 }

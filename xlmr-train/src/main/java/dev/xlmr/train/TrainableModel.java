@@ -112,11 +112,15 @@ public final class TrainableModel {
     }
 
     private Var linear(Tape t, Var x, String prefix) {
-        return Fn.linear(t, x, p.encoder(prefix + ".weight"), p.encoder(prefix + ".bias"));
+        return lin(t, x, p.encoder(prefix + ".weight"), p.encoder(prefix + ".bias"));
     }
 
     private Var headLinear(Tape t, Var x, String prefix) {
-        return Fn.linear(t, x, p.get(prefix + ".weight"), p.get(prefix + ".bias"));
+        return lin(t, x, p.get(prefix + ".weight"), p.get(prefix + ".bias"));
+    }
+
+    private Var lin(Tape t, Var x, Var w, Var b) {
+        return Fn.linear(t, x, w, b);
     }
 
     /** The rows of the first token of each sequence. */
@@ -162,7 +166,7 @@ public final class TrainableModel {
                 if (choices < 1 || rows % choices != 0) {
                     throw new IllegalArgumentException("multiple choice needs [batch][choices][seq] inputs");
                 }
-                Var pooled = Fn.tanh(t, Fn.linear(t, Fn.rows(t, h, firstTokens(rows, seq)),
+                Var pooled = Fn.tanh(t, lin(t, Fn.rows(t, h, firstTokens(rows, seq)),
                         p.encoder("pooler.dense.weight"), p.encoder("pooler.dense.bias")));
                 // XLMRobertaForMultipleChoice drops out with hidden_dropout_prob, not classifier_dropout
                 yield headLinear(t, Dropout.hidden(t, pooled, drop), "classifier").view(rows / choices, choices);
@@ -172,7 +176,7 @@ public final class TrainableModel {
         };
     }
 
-    private Var lossOf(Tape t, Var logits, TrainBatch batch) {
+    Var lossOf(Tape t, Var logits, TrainBatch batch) {
         int rows = batch.rows();
         int seq = batch.seq();
         return switch (config.head()) {
@@ -209,7 +213,7 @@ public final class TrainableModel {
                 config.layerNormEps());
         Var decoder = config.tieWordEmbeddings() ? p.encoder("embeddings.word_embeddings.weight")
                 : p.get("lm_head.decoder.weight");
-        return Fn.linear(t, x, decoder, p.get("lm_head.bias"));
+        return lin(t, x, decoder, p.get("lm_head.bias"));
     }
 
     private Var sequenceLoss(Tape t, Var logits, TrainBatch batch) {

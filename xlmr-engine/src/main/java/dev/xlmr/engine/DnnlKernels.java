@@ -34,6 +34,7 @@ final class DnnlKernels extends DelegatingKernels {
 
     private final OneDnn dnn;
     private final Bf16Writer bf16;
+    private final Int8Rows int8; // quantizes activations, dequantizes sums
     private final int threads;
     private final Arena arena = Arena.ofShared(); // weight copies and bf16 roundings; freed by close
     private final List<DnnlWeights> all = new ArrayList<>();   // guarded by itself
@@ -47,8 +48,7 @@ final class DnnlKernels extends DelegatingKernels {
         MemorySegment src = MemorySegment.NULL, mid = MemorySegment.NULL, dst = MemorySegment.NULL, bias = MemorySegment.NULL;
         final MemorySegment args = Arena.ofAuto().allocate(16 * 4, 16);
         float[] rowScale = new float[0]; // INT8: per row of activations
-        int[] rowZero = new int[0], acc = new int[0];
-        byte[] q = new byte[0];
+        int[] rowZero = new int[0];
 
         static MemorySegment grow(MemorySegment s, long bytes) {
             return s.byteSize() >= bytes ? s : Arena.ofAuto().allocate(Math.max(bytes, s.byteSize() * 3 / 2), 64);
@@ -112,6 +112,7 @@ final class DnnlKernels extends DelegatingKernels {
         super(delegate);
         this.dnn = OneDnn.get();
         this.bf16 = delegate instanceof Bf16Writer b ? b : new ScalarKernels();
+        this.int8 = delegate instanceof Int8Rows q ? q : new ScalarKernels();
         this.threads = Math.max(1, threads);
         this.rowPolicy = rowPolicy;
         this.actLevels = cpuHasVnni() ? 255 : 127;
@@ -609,7 +610,8 @@ final class DnnlKernels extends DelegatingKernels {
 
     /**
      * INT8 {@code y = x W^T + bias}: rows of {@code x} quantized to u8 (own scale and zero point each), one
-     * u8 x s8 matmul with int32 sums, then scaled back (and the zero points' share taken off) in Java.
+     * u8 x s8 matmul with int32 sums, then scaled back (and the zero points' share taken off); both element-wise
+     * halves by the delegate's {@link Int8Rows} (vectorized and split over threads by the vector kernels).
      */
     private void linearInt8(float[] x, int rows, DnnlWeights w, float[] bias, float[] y, Scratch s) {
         int in = w.in(), out = w.out();
@@ -619,56 +621,11 @@ final class DnnlKernels extends DelegatingKernels {
             s.rowScale = new float[rows];
             s.rowZero = new int[rows];
         }
-        if (s.q.length < in) s.q = new byte[in];
-        for (int r = 0; r < rows; r++) quantizeRow(x, r * in, in, actLevels, s, r);
+        int8.quantizeRows(x, rows, in, actLevels, s.rowScale, s.rowZero, s.src);
         if (padded > rows) s.src.asSlice((long) rows * in, (long) (padded - rows) * in).fill((byte) 0);
         s.dst = Scratch.grow(s.dst, (long) padded * out * 4);
         matmul(w, padded, s.src, OneDnn.U8, null, s.dst, OneDnn.S32, false, s);
-        if (s.acc.length < out) s.acc = new int[out];
-        float[] ws = w.scales;
-        int[] sums = w.sums, acc = s.acc;
-        for (int r = 0; r < rows; r++) {
-            MemorySegment.copy(s.dst, ValueLayout.JAVA_INT, (long) r * out * 4, acc, 0, out);
-            float sr = s.rowScale[r];
-            int zr = s.rowZero[r], yo = r * out;
-            if (bias != null) {
-                for (int o = 0; o < out; o++) y[yo + o] = (acc[o] - zr * sums[o]) * (sr * ws[o]) + bias[o];
-            } else {
-                for (int o = 0; o < out; o++) y[yo + o] = (acc[o] - zr * sums[o]) * (sr * ws[o]);
-            }
-        }
-    }
-
-    /**
-     * Row {@code r} of activations ({@code x[off..off+n)}) as u8 in the source buffer: {@code levels} steps over
-     * {@code [min(0, min x), max(0, max x)]}, so that 0 is exact; scale and zero point into {@code s}.
-     */
-    static void quantizeRow(float[] x, int off, int n, int levels, Scratch s, int r) {
-        float lo = 0, hi = 0;
-        for (int i = 0; i < n; i++) {
-            float v = x[off + i];
-            lo = Math.min(lo, v);
-            hi = Math.max(hi, v);
-        }
-        float scale = (hi - lo) / levels;
-        byte[] q = s.q;
-        if (!(scale > 0) || Float.isInfinite(scale)) { // all zero (or not finite: leave it to the fp32 result's NaN)
-            boolean zero = scale == 0;
-            for (int i = 0; i < n; i++) q[i] = 0;
-            s.rowScale[r] = zero ? 0 : Float.NaN;
-            s.rowZero[r] = 0;
-        } else {
-            float inv = 1 / scale;
-            int z = Math.round(-lo * inv);
-            float zf = z + 0.5f;
-            for (int i = 0; i < n; i++) { // v >= -0.5 up to rounding: truncation is round-half-up, then clamped
-                int v = (int) (x[off + i] * inv + zf);
-                q[i] = (byte) Math.max(0, Math.min(levels, v));
-            }
-            s.rowScale[r] = scale;
-            s.rowZero[r] = z;
-        }
-        MemorySegment.copy(q, 0, s.src, ValueLayout.JAVA_BYTE, (long) r * n, n);
+        int8.dequantize(s.dst, rows, out, s.rowScale, s.rowZero, w.sums, w.scales, bias, y);
     }
 
     /**

@@ -6,7 +6,7 @@ import java.lang.foreign.MemorySegment;
  * The reference: plain loops with double accumulation, single-threaded. Every fast kernel is tested against it,
  * and it is the fallback when neither the Vector API nor a native BLAS is usable.
  */
-final class ScalarKernels implements Kernels, Bf16Writer {
+final class ScalarKernels implements Kernels, Bf16Writer, Int8Rows {
     private final ThreadLocal<float[]> rowBuf = ThreadLocal.withInitial(() -> new float[0]);
 
     @Override public String name() { return "scalar"; }
@@ -134,5 +134,51 @@ final class ScalarKernels implements Kernels, Bf16Writer {
         java.util.Objects.checkFromIndexSize(srcOff, Math.max(0, n), src.length);
         java.util.Objects.checkFromIndexSize(dstOff, 2L * Math.max(0, n), dst.byteSize());
         for (int i = 0; i < n; i++) dst.set(Quant.BF16_LE, dstOff + 2L * i, Quant.toBf16(src[srcOff + i]));
+    }
+
+    // ---------------------------------------------------------------- int8 rows (DnnlKernels' u8 x s8 matmul)
+
+    @Override
+    public void quantizeRows(float[] x, int rows, int n, int levels, float[] rowScale, int[] rowZero, MemorySegment dst) {
+        for (int r = 0; r < rows; r++) {
+            int off = r * n;
+            float lo = 0, hi = 0;
+            for (int i = 0; i < n; i++) {
+                float v = x[off + i];
+                lo = Math.min(lo, v);
+                hi = Math.max(hi, v);
+            }
+            float scale = (hi - lo) / levels;
+            long d = (long) r * n;
+            if (!(scale > 0) || Float.isInfinite(scale)) { // all zero (or not finite: leave it to the fp32 result's NaN)
+                for (int i = 0; i < n; i++) dst.set(java.lang.foreign.ValueLayout.JAVA_BYTE, d + i, (byte) 0);
+                rowScale[r] = scale == 0 ? 0 : Float.NaN;
+                rowZero[r] = 0;
+                continue;
+            }
+            float inv = 1 / scale;
+            int z = Math.round(-lo * inv);
+            float zf = z + 0.5f;
+            for (int i = 0; i < n; i++) { // v >= -0.5 up to rounding: truncation is round-half-up, then clamped
+                int v = (int) (x[off + i] * inv + zf);
+                dst.set(java.lang.foreign.ValueLayout.JAVA_BYTE, d + i, (byte) Math.max(0, Math.min(levels, v)));
+            }
+            rowScale[r] = scale;
+            rowZero[r] = z;
+        }
+    }
+
+    @Override
+    public void dequantize(MemorySegment acc, int rows, int out, float[] rowScale, int[] rowZero, int[] sums, float[] ws,
+                           float[] bias, float[] y) {
+        for (int r = 0; r < rows; r++) {
+            float sr = rowScale[r];
+            int zr = rowZero[r];
+            for (int o = 0; o < out; o++) {
+                int a = acc.getAtIndex(java.lang.foreign.ValueLayout.JAVA_INT, (long) r * out + o);
+                float v = (a - zr * sums[o]) * (sr * ws[o]);
+                y[r * out + o] = bias == null ? v : v + bias[o];
+            }
+        }
     }
 }

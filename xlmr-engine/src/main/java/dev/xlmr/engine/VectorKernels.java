@@ -26,7 +26,7 @@ import jdk.incubator.vector.VectorSpecies;
  * panel slice and an {@code MC x KC} A block stay in L2. Threads claim chunks of panels (or of rows when
  * there are too few panels).
  */
-final class VectorKernels implements Kernels, Bf16Writer {
+final class VectorKernels implements Kernels, Bf16Writer, Int8Rows {
     static final VectorSpecies<Float> S = FloatVector.SPECIES_PREFERRED;
     static final VectorSpecies<Integer> IS = VectorSpecies.of(int.class, S.vectorShape());
     static final VectorSpecies<Byte> BS = VectorSpecies.of(byte.class, VectorShape.forBitSize(S.length() * 8));
@@ -413,6 +413,95 @@ final class VectorKernels implements Kernels, Bf16Writer {
                     .intoMemorySegment(dst, dstOff + 2L * i, ByteOrder.LITTLE_ENDIAN);
         }
         for (; i < n; i++) dst.set(Quant.BF16_LE, dstOff + 2L * i, Quant.toBf16(src[off + i]));
+    }
+
+    // ---------------------------------------------------------------- int8 rows (DnnlKernels' u8 x s8 matmul)
+
+    /** Below this many elements the rows stay on the calling thread. */
+    private static final int INT8_PARALLEL_MIN = 1 << 16;
+
+    /** {@link ScalarKernels#quantizeRows} with vectors: the same bytes, scales and zero points. */
+    @Override
+    public void quantizeRows(float[] x, int rows, int n, int levels, float[] rowScale, int[] rowZero, MemorySegment dst) {
+        if (rows <= 0 || n <= 0) return;
+        java.util.Objects.checkFromIndexSize(0, (long) rows * n, x.length);
+        java.util.Objects.checkFromIndexSize(0, (long) rows * n, dst.byteSize());
+        int parts = (long) rows * n >= INT8_PARALLEL_MIN && pool != null ? Math.min(threads, rows) : 1;
+        parallel(parts, t -> {
+            for (int r = rows * t / parts, end = rows * (t + 1) / parts; r < end; r++) {
+                quantizeRow(x, r, n, levels, rowScale, rowZero, dst);
+            }
+        });
+    }
+
+    private static void quantizeRow(float[] x, int r, int n, int levels, float[] rowScale, int[] rowZero, MemorySegment dst) {
+        int off = r * n, i = 0, upper = S.loopBound(n);
+        FloatVector lov = FloatVector.zero(S), hiv = lov;
+        for (; i < upper; i += L) {
+            FloatVector v = FloatVector.fromArray(S, x, off + i);
+            lov = lov.min(v);
+            hiv = hiv.max(v);
+        }
+        float lo = lov.reduceLanes(VectorOperators.MIN), hi = hiv.reduceLanes(VectorOperators.MAX);
+        for (; i < n; i++) {
+            lo = Math.min(lo, x[off + i]);
+            hi = Math.max(hi, x[off + i]);
+        }
+        float scale = (hi - lo) / levels;
+        long d = (long) r * n;
+        if (!(scale > 0) || Float.isInfinite(scale)) { // as the reference: zeros, scale 0 or NaN
+            dst.asSlice(d, n).fill((byte) 0);
+            rowScale[r] = scale == 0 ? 0 : Float.NaN;
+            rowZero[r] = 0;
+            return;
+        }
+        float inv = 1 / scale;
+        int z = Math.round(-lo * inv);
+        float zf = z + 0.5f;
+        // mul then add, as the reference (no fma); F2I truncates as a Java cast
+        for (i = 0; i < upper; i += L) {
+            IntVector q = (IntVector) FloatVector.fromArray(S, x, off + i).mul(inv).add(zf).convert(VectorOperators.F2I, 0);
+            q.max(0).min(levels).convertShape(VectorOperators.I2B, BS, 0).intoMemorySegment(dst, d + i, ByteOrder.nativeOrder());
+        }
+        for (; i < n; i++) {
+            int v = (int) (x[off + i] * inv + zf);
+            dst.set(java.lang.foreign.ValueLayout.JAVA_BYTE, d + i, (byte) Math.max(0, Math.min(levels, v)));
+        }
+        rowScale[r] = scale;
+        rowZero[r] = z;
+    }
+
+    /** {@link ScalarKernels#dequantize} with vectors: the same floats. */
+    @Override
+    public void dequantize(MemorySegment acc, int rows, int out, float[] rowScale, int[] rowZero, int[] sums, float[] ws,
+                           float[] bias, float[] y) {
+        if (rows <= 0 || out <= 0) return;
+        java.util.Objects.checkFromIndexSize(0, (long) rows * out, y.length);
+        java.util.Objects.checkFromIndexSize(0, 4L * rows * out, acc.byteSize());
+        int parts = (long) rows * out >= INT8_PARALLEL_MIN && pool != null ? Math.min(threads, rows) : 1;
+        parallel(parts, t -> {
+            for (int r = rows * t / parts, end = rows * (t + 1) / parts; r < end; r++) {
+                dequantizeRow(acc, r, out, rowScale[r], rowZero[r], sums, ws, bias, y);
+            }
+        });
+    }
+
+    private static void dequantizeRow(MemorySegment acc, int r, int out, float sr, int zr, int[] sums, float[] ws,
+                                      float[] bias, float[] y) {
+        int yo = r * out, o = 0;
+        long ao = 4L * r * out;
+        for (int upper = S.loopBound(out); o < upper; o += L) {
+            IntVector a = IntVector.fromMemorySegment(IS, acc, ao + 4L * o, ByteOrder.nativeOrder());
+            FloatVector f = (FloatVector) a.sub(IntVector.fromArray(IS, sums, o).mul(zr)).convert(VectorOperators.I2F, 0);
+            FloatVector v = f.mul(FloatVector.fromArray(S, ws, o).mul(sr));
+            if (bias != null) v = v.add(FloatVector.fromArray(S, bias, o));
+            v.intoArray(y, yo + o);
+        }
+        for (; o < out; o++) {
+            int a = acc.get(java.lang.foreign.ValueLayout.JAVA_INT_UNALIGNED, ao + 4L * o);
+            float v = (a - zr * sums[o]) * (sr * ws[o]);
+            y[yo + o] = bias == null ? v : v + bias[o];
+        }
     }
 
     // ---------------------------------------------------------------- element-wise

@@ -5,6 +5,8 @@ import dev.xlmr.model.Encoder;
 import dev.xlmr.model.ModelConfig;
 import dev.xlmr.model.ModelOutput;
 import dev.xlmr.model.NdArray;
+import dev.xlmr.model.PackedInput;
+import dev.xlmr.model.PackedOutput;
 import dev.xlmr.model.XlmRobertaModel;
 import java.nio.file.Path;
 import java.util.Arrays;
@@ -29,6 +31,7 @@ import java.util.concurrent.CompletionException;
  * <pre>{@code
  * try (FastEncoder enc = FastEncoder.load(Path.of("xlm-roberta-base"), FastEncoder.Options.defaults())) {
  *     ModelOutput out = enc.forward(Batch.of(ids, mask, null));          // drop-in for the reference
+ *     PackedOutput packed = enc.forward(PackedInput.of(List.of(ids1, ids2))); // no padding at all
  *     float[][] hidden = enc.encodeAll(List.of(ids1, ids2, ids3), 32);   // length-aware batching
  * }
  * }</pre>
@@ -189,29 +192,17 @@ public final class FastEncoder implements Encoder {
         return out;
     }
 
-    /** Last hidden states of already unpadded sequences, each {@code [len * hidden]}. */
+    /** Last hidden states of already unpadded sequences, each {@code [len * hidden]}: the layers only, no head. */
     public synchronized float[][] encodePacked(int[][] seqs) {
-        int maxLen = 0;
-        for (int[] seq : seqs) {
-            maxLen = Math.max(maxLen, seq.length);
-        }
-        // the shared checks want a rectangular batch; padding ids of 0 are in range and add no length
-        Batch.of(padded(seqs, maxLen), null, null).checkFor(config);
-        PackedBatch p = PackedBatch.of(seqs, null, null, config.padTokenId());
+        PackedInput in = PackedInput.of(Arrays.asList(seqs));
+        in.checkFor(config);
+        PackedBatch p = PackedBatch.ofPacked(in.inputIds(), in.cuSeqlens(), null, config.padTokenId());
         float[] x = layers.run(p);
         float[][] out = new float[seqs.length][];
         for (int s = 0; s < seqs.length; s++) {
             out[s] = Arrays.copyOfRange(x, p.start()[s] * h, p.start()[s + 1] * h);
         }
         return out;
-    }
-
-    private static int[][] padded(int[][] a, int len) {
-        int[][] r = new int[a.length][];
-        for (int i = 0; i < a.length; i++) {
-            r[i] = Arrays.copyOf(a[i], len);
-        }
-        return r;
     }
 
     /**
@@ -232,6 +223,19 @@ public final class FastEncoder implements Encoder {
                 config.padTokenId());
         float[] x = layers.run(p);
         return new NdArray(new int[] {rows, seq, h}, p.unpack(x, h, rows, seq));
+    }
+
+    /**
+     * Runs packed sequences natively: the ids go to the layers as they are (no padding, no copy), per-token outputs
+     * come back packed on the same offsets.
+     */
+    @Override
+    public synchronized PackedOutput forward(PackedInput input) {
+        input.checkFor(config);
+        PackedBatch p = PackedBatch.ofPacked(input.inputIds(), input.cuSeqlens(), input.tokenTypeIds(),
+                config.padTokenId());
+        Heads.Outputs out = heads.packed(layers.run(p), p, input.choices());
+        return new PackedOutput(input.cuSeqlens(), out.all(), out.perToken());
     }
 
     @Override

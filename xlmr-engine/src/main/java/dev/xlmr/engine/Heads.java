@@ -4,13 +4,15 @@ import dev.xlmr.model.ModelConfig;
 import dev.xlmr.model.NdArray;
 import java.util.Arrays;
 import java.util.LinkedHashMap;
+import java.util.LinkedHashSet;
 import java.util.Map;
+import java.util.Set;
 
 /**
  * The outputs after the encoder stack, as transformers names them: {@code last_hidden_state}, the pooler's
  * {@code tanh(dense(first token))}, and the task head's logits (masked/causal LM, sequence and token
  * classification, question answering, multiple choice). Per-token outputs are computed on the packed tokens and
- * scattered back to the padded shape (zeros at padding).
+ * stay packed ({@link #packed}), or are scattered back to the padded shape (zeros at padding) for a padded batch.
  */
 final class Heads {
     private final ModelConfig config;
@@ -27,15 +29,23 @@ final class Heads {
         this.eps = (float) config.layerNormEps();
     }
 
+    /** Outputs in transformers' order; those named in {@code perToken} are packed {@code [tokens, ...]}. */
+    record Outputs(Map<String, NdArray> all, Set<String> perToken) {}
+
     /**
-     * The outputs for hidden states {@code x} ({@code [tokens][h]} of {@code p}) of a batch of {@code rows} rows of
-     * {@code seq} tokens, {@code choices} per example for multiple choice (else 0).
+     * The outputs for hidden states {@code x} ({@code [tokens][h]} of {@code p}), per-token ones packed on
+     * {@code p}'s offsets, per-sequence ones {@code [sequences, ...]} ({@code [batch, choices, ...]} for multiple
+     * choice, {@code choices} per example, else 0).
      */
-    Map<String, NdArray> outputs(float[] x, PackedBatch p, int rows, int seq, int choices) {
+    Outputs packed(float[] x, PackedBatch p, int choices) {
         int n = p.tokens();
+        int rows = p.sequences();
         int[] lead = choices > 0 ? new int[] {rows / choices, choices} : new int[] {rows};
         Map<String, NdArray> out = new LinkedHashMap<>();
-        out.put("last_hidden_state", new NdArray(shape(lead, seq, h), p.unpack(x, h, rows, seq)));
+        Set<String> perToken = new LinkedHashSet<>();
+        // x is the layers' scratch (reused by the next batch, maybe longer than n * h): the output gets a copy
+        out.put("last_hidden_state", new NdArray(new int[] {n, h}, Arrays.copyOf(x, n * h)));
+        perToken.add("last_hidden_state");
         // The first token's hidden state per row (zeros when position 0 is padding).
         float[] first = new float[rows * h];
         for (int r = 0; r < rows; r++) {
@@ -60,7 +70,8 @@ final class Heads {
                 k.residualLayerNorm(d, null, n, h, head.normW(), head.normB(), eps, d);
                 float[] logits = new float[Math.multiplyExact(n, head.outSize())];
                 k.linear(d, n, h, head.out(), head.outB(), logits, head.outSize());
-                out.put("logits", new NdArray(shape(lead, seq, head.outSize()), p.unpack(logits, head.outSize(), rows, seq)));
+                out.put("logits", new NdArray(new int[] {n, head.outSize()}, logits));
+                perToken.add("logits");
             }
             case SEQUENCE_CLASSIFICATION -> {
                 float[] d = new float[rows * h];
@@ -73,26 +84,55 @@ final class Heads {
             case TOKEN_CLASSIFICATION -> {
                 float[] logits = new float[n * head.outSize()];
                 k.linear(x, n, h, head.out(), head.outB(), logits, head.outSize());
-                out.put("logits", new NdArray(shape(lead, seq, head.outSize()), p.unpack(logits, head.outSize(), rows, seq)));
+                out.put("logits", new NdArray(new int[] {n, head.outSize()}, logits));
+                perToken.add("logits");
             }
             case QUESTION_ANSWERING -> {
-                float[] logits = new float[n * 2];
-                k.linear(x, n, h, head.out(), head.outB(), logits, 2);
-                float[] both = p.unpack(logits, 2, rows, seq);
-                float[] start = new float[rows * seq];
-                float[] end = new float[rows * seq];
-                for (int i = 0; i < rows * seq; i++) {
+                float[] both = new float[n * 2];
+                k.linear(x, n, h, head.out(), head.outB(), both, 2);
+                float[] start = new float[n];
+                float[] end = new float[n];
+                for (int i = 0; i < n; i++) {
                     start[i] = both[2 * i];
                     end[i] = both[2 * i + 1];
                 }
-                out.put("start_logits", new NdArray(new int[] {rows, seq}, start));
-                out.put("end_logits", new NdArray(new int[] {rows, seq}, end));
+                out.put("start_logits", new NdArray(new int[] {n}, start));
+                out.put("end_logits", new NdArray(new int[] {n}, end));
+                perToken.add("start_logits");
+                perToken.add("end_logits");
             }
             case MULTIPLE_CHOICE -> {
                 float[] scores = new float[rows];
                 k.linear(pooled, rows, h, head.out(), head.outB(), scores, 1);
                 out.put("logits", new NdArray(lead, scores));
             }
+        }
+        return new Outputs(out, perToken);
+    }
+
+    /**
+     * The outputs for hidden states {@code x} ({@code [tokens][h]} of {@code p}) of a batch of {@code rows} rows of
+     * {@code seq} tokens, {@code choices} per example for multiple choice (else 0): {@link #packed}, per-token
+     * outputs scattered back to the padded shape (zeros at padding).
+     */
+    Map<String, NdArray> outputs(float[] x, PackedBatch p, int rows, int seq, int choices) {
+        Outputs packed = packed(x, p, choices);
+        int[] lead = choices > 0 ? new int[] {rows / choices, choices} : new int[] {rows};
+        Map<String, NdArray> out = new LinkedHashMap<>();
+        for (Map.Entry<String, NdArray> e : packed.all().entrySet()) {
+            NdArray a = e.getValue();
+            if (!packed.perToken().contains(e.getKey())) {
+                out.put(e.getKey(), a);
+                continue;
+            }
+            int[] trailing = Arrays.copyOfRange(a.shape(), 1, a.rank());
+            int width = 1;
+            for (int t : trailing) {
+                width *= t;
+            }
+            int[] padded = shape(lead, seq);
+            padded = shape(padded, trailing);
+            out.put(e.getKey(), new NdArray(padded, p.unpack(a.data(), width, rows, seq)));
         }
         return out;
     }

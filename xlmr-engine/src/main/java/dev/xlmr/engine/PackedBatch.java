@@ -74,6 +74,29 @@ record PackedBatch(int[] ids, int[] positions, int[] types, int[] start, int[][]
         return new PackedBatch(pid, pos, typ, start, index, null);
     }
 
+    /**
+     * Tokens already packed on cumulative offsets {@code start} (as {@link dev.xlmr.model.PackedInput}), with the
+     * same positions and types as {@link #of}: no copy of the ids, token {@code i} of a sequence is its column {@code i}.
+     */
+    static PackedBatch ofPacked(int[] ids, int[] start, int[] types, int pad) {
+        int rows = start.length - 1;
+        int[] pos = new int[ids.length];
+        int[][] index = new int[rows][];
+        for (int r = 0; r < rows; r++) {
+            int count = 0;
+            index[r] = new int[start[r + 1] - start[r]];
+            for (int i = start[r]; i < start[r + 1]; i++) {
+                index[r][i - start[r]] = i - start[r];
+                boolean nonPad = ids[i] != pad;
+                if (nonPad) {
+                    count++;
+                }
+                pos[i] = nonPad ? count + pad : pad;
+            }
+        }
+        return new PackedBatch(ids, pos, types == null ? new int[ids.length] : types, start, index, null);
+    }
+
     /** Every position, each row's real tokens first (its keys), then its padded ones (query-only). */
     static PackedBatch keepingPadding(int[][] ids, int[][] mask, int[][] types, int pad) {
         int rows = ids.length;

@@ -19,7 +19,7 @@
  * products ({@code VectorAttention}), and {@code onednn}/{@code native} hand it to the kernels they delegate
  * element-wise work to. {@link dev.xlmr.engine.FastEncoder}, the packed encoder, is built from parts that each do
  * one thing: {@code EncoderWeights} (binding and packing), {@code PackedBatch} (real tokens with cumulative
- * sequence offsets), {@code EncoderLayers} (embeddings and layers, attention's (sequence, head) pairs on a
+ * sequence offsets: a {@link dev.xlmr.model.PackedInput} as it is, or a padded batch's real tokens), {@code EncoderLayers} (embeddings and layers, attention's (sequence, head) pairs on a
  * {@code WorkerPool}), {@code Heads} (pooler and task heads) and {@code StageProfile} ({@code -Dxlmr.fast.profile}).
  *
  * Benchmarks: {@code xlmr-engine/bench.sh LinearBench} (JMH; GFLOP/s in the {@code linear:gflop} line).

@@ -648,13 +648,12 @@ public final class EmbeddingPipeline extends Pipeline {
 
     /** SpladePooling over a row's masked-LM logits: max (or sum) over its tokens of log1p(relu(x)). */
     private static SparseEmbedding splade(Row row, SentenceTransformers.Splade p) {
-        dev.xlmr.model.NdArray a = row.out.get("logits");
-        int seq = a.dim(1);
-        int v = a.dim(2);
-        float[] data = a.data();
+        float[] data = row.out.get("logits").data();   // packed [tokens, vocab]: this row's tokens are contiguous
+        int v = row.out.get("logits").dim(1);
+        int first = row.out.start(row.index);
         float[] pooled = new float[v]; // every value is >= 0, so 0 starts the max as well as the sum
         for (int t = 0; t < row.length; t++) {
-            int off = (row.index * seq + t) * v;
+            int off = (first + t) * v;
             for (int j = 0; j < v; j++) {
                 float x = data[off + j];
                 if (x > 0) {

@@ -1,6 +1,6 @@
 package dev.xlmr.pipelines;
 
-import dev.xlmr.model.Batch;
+import dev.xlmr.model.PackedInput;
 import dev.xlmr.model.Encoder;
 import dev.xlmr.model.Head;
 import dev.xlmr.tokenizer.EncodeOptions;
@@ -99,28 +99,20 @@ public final class MultipleChoicePipeline extends Pipeline {
         }
         Arrays.sort(order, Comparator.comparingInt((Integer i) -> choices.get(i).size())
                 .thenComparingInt(i -> longest(encs.get(i))));
-        int pad = tokenizer.padId();
         for (int from = 0; from < order.length; ) {
             int k = choices.get(order[from]).size();
             int to = from;
             while (to < order.length && to - from < Math.max(1, batchSize() / k) && choices.get(order[to]).size() == k) {
                 to++;
             }
-            int seq = 0;
+            // one packed batch: each example's choices one after another, no padding
+            List<int[]> seqs = new ArrayList<>((to - from) * k);
             for (int j = from; j < to; j++) {
-                seq = Math.max(seq, longest(encs.get(order[j])));
-            }
-            int[][][] ids = new int[to - from][k][seq];
-            int[][][] mask = new int[to - from][k][seq];
-            for (int j = from; j < to; j++) {
-                for (int c = 0; c < k; c++) {
-                    Encoding e = encs.get(order[j]).get(c);
-                    Arrays.fill(ids[j - from][c], pad);
-                    System.arraycopy(e.ids(), 0, ids[j - from][c], 0, e.length());
-                    Arrays.fill(mask[j - from][c], 0, e.length(), 1);
+                for (Encoding e : encs.get(order[j])) {
+                    seqs.add(e.ids());
                 }
             }
-            float[] logits = encoder.forward(Batch.ofChoices(ids, mask, null)).get("logits").data();
+            float[] logits = encoder.forward(PackedInput.of(seqs, null, k)).get("logits").data();
             for (int j = from; j < to; j++) {
                 int ex = order[j];
                 double[] p = softmax(Arrays.copyOfRange(logits, (j - from) * k, (j - from + 1) * k));

@@ -8,7 +8,7 @@ import dev.xlmr.model.Batch;
 import dev.xlmr.model.Encoder;
 import dev.xlmr.model.Head;
 import dev.xlmr.model.ModelConfig;
-import dev.xlmr.model.ModelOutput;
+import dev.xlmr.model.PackedOutput;
 import dev.xlmr.model.NdArray;
 import dev.xlmr.model.XlmRobertaModel;
 import dev.xlmr.tokenizer.EncodeOptions;
@@ -19,7 +19,6 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.Arrays;
-import java.util.Comparator;
 import java.util.List;
 import java.util.Objects;
 import java.util.concurrent.CompletableFuture;
@@ -240,51 +239,42 @@ public abstract class Pipeline implements AutoCloseable {
 
     // ---- batched forward passes -----------------------------------------------------------------
 
-    /** One sequence's view of a batch output. */
+    /** One sequence's view of a packed batch output. */
     static class Row {
-        final ModelOutput out;
+        final PackedOutput out;
         final int index;
         final int length;
 
-        Row(ModelOutput out, int index, int length) {
+        Row(PackedOutput out, int index) {
             this.out = out;
             this.index = index;
-            this.length = length;
+            this.length = out.length(index);
         }
 
-        /** This row of an output of shape {@code [batch, ...]}, flattened. */
+        /** This sequence's row of a per-sequence output ({@code pooler_output}, a classifier's {@code logits}). */
         float[] get(String name) {
-            NdArray a = out.get(name);
-            int per = a.data().length / a.dim(0);
-            return Arrays.copyOfRange(a.data(), index * per, (index + 1) * per);
+            return out.sequence(name, index);
         }
 
-        /** {@code [length][dim]} of an output {@code [batch][seq][dim]}, without the padding. */
+        /** {@code [length][dim]} of a per-token output. */
         float[][] tokens(String name) {
-            NdArray a = out.get(name);
-            int seq = a.dim(1);
-            int d = a.dim(2);
+            float[] flat = out.tokens(name, index);
+            int d = flat.length / length;
             float[][] r = new float[length][];
             for (int t = 0; t < length; t++) {
-                int off = (index * seq + t) * d;
-                r[t] = Arrays.copyOfRange(a.data(), off, off + d);
+                r[t] = Arrays.copyOfRange(flat, t * d, (t + 1) * d);
             }
             return r;
         }
 
-        /** The vector at one token position of an output {@code [batch][seq][dim]}. */
+        /** The vector at one token position of a per-token output. */
         float[] at(String name, int position) {
-            NdArray a = out.get(name);
-            int d = a.dim(2);
-            int off = (index * a.dim(1) + position) * d;
-            return Arrays.copyOfRange(a.data(), off, off + d);
+            return out.at(name, index, position);
         }
 
-        /** {@code [length]} of an output {@code [batch][seq]}, without the padding. */
+        /** {@code [length]} of a per-token output of one value per token ({@code start_logits}, {@code end_logits}). */
         float[] positions(String name) {
-            NdArray a = out.get(name);
-            int seq = a.dim(1);
-            return Arrays.copyOfRange(a.data(), index * seq, index * seq + length);
+            return out.tokens(name, index);
         }
     }
 
@@ -298,46 +288,23 @@ public abstract class Pipeline implements AutoCloseable {
     }
 
     /**
-     * The one length-aware batching of the project: runs encodings through the encoder, longest first, in
-     * batches of at most {@link #batchSize()} rows (and {@link #maxBatchTokens()} padded tokens), and hands
-     * each row to the handler with its index in {@code encodings}. The fast engine packs each batch (padding
-     * costs no compute), so similar lengths sharing a batch only saves the padded outputs' memory.
+     * Runs encodings through the encoder with the project's one length-aware batching ({@link LengthBatching}:
+     * longest first, at most {@link #batchSize()} sequences and {@link #maxBatchTokens()} tokens per packed forward
+     * pass) and hands each sequence's output to the handler with its index in {@code encodings}.
      */
     void forEachRow(List<Encoding> encodings, RowHandler handler) {
         int n = encodings.size();
-        Integer[] order = new Integer[n];
+        List<int[]> ids = new ArrayList<>(n);
         for (int i = 0; i < n; i++) {
-            order[i] = i;
-            int len = encodings.get(i).length();
-            if (len > maxLength()) {
-                throw new IllegalArgumentException("input " + (n == 1 ? "" : i + " ") + "has " + len
+            Encoding e = encodings.get(i);
+            if (e.length() > maxLength()) {
+                throw new IllegalArgumentException("input " + (n == 1 ? "" : i + " ") + "has " + e.length()
                         + " tokens; the model takes at most " + maxLength());
             }
+            ids.add(e.ids());
         }
-        Arrays.sort(order, Comparator.comparingInt((Integer i) -> encodings.get(i).length()).reversed());
-        int pad = tokenizer.padId();
-        for (int from = 0; from < n; ) {
-            int longest = encodings.get(order[from]).length();
-            int rows = Math.max(1, Math.min(rowsPerBatch(longest), n - from));
-            int cap = maxBatchTokens;
-            if (cap > 0) {
-                rows = Math.max(1, Math.min(rows, cap / Math.max(1, longest)));
-            }
-            int[][] ids = new int[rows][longest];
-            int[][] mask = new int[rows][longest];
-            for (int r = 0; r < rows; r++) {
-                Encoding e = encodings.get(order[from + r]);
-                Arrays.fill(ids[r], pad);
-                System.arraycopy(e.ids(), 0, ids[r], 0, e.length());
-                Arrays.fill(mask[r], 0, e.length(), 1);
-            }
-            ModelOutput out = encoder.forward(Batch.of(ids, mask, null));
-            for (int r = 0; r < rows; r++) {
-                int input = order[from + r];
-                handler.accept(input, new Row(out, r, encodings.get(input).length()));
-            }
-            from += rows;
-        }
+        new LengthBatching(batchSize, maxBatchTokens, this::rowsPerBatch)
+                .run(encoder, ids, (input, out, s) -> handler.accept(input, new Row(out, s)));
     }
 
     // ---- math -----------------------------------------------------------------------------------

@@ -1,13 +1,11 @@
 package dev.xlmr.spark;
 
-import dev.xlmr.model.Batch;
-import dev.xlmr.model.NdArray;
+import dev.xlmr.pipelines.LengthBatching;
 import dev.xlmr.tokenizer.EncodeOptions;
 import dev.xlmr.tokenizer.Encoding;
 import dev.xlmr.tokenizer.XlmRobertaTokenizer;
 import java.util.ArrayList;
 import java.util.Arrays;
-import java.util.Comparator;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
@@ -186,7 +184,7 @@ public final class XlmrTokenEmbeddings extends XlmrTransformer<XlmrTokenEmbeddin
         /**
          * Tokenizes once and keeps the encodings for the offsets, which {@code EmbeddingPipeline.tokenEmbeddings}
          * does not return; the batches are the pipelines' (longest first, {@code batchSize} rows), on the same
-         * shared encoder, so the vectors are that method's without its special tokens.
+         * shared encoder ({@link LengthBatching}), so the vectors are that method's without its special tokens.
          */
         private Object[] embed(ModelCache.Model m, int max, List<String> texts) {
             XlmRobertaTokenizer tok = m.tokenizer();
@@ -197,31 +195,15 @@ public final class XlmrTokenEmbeddings extends XlmrTransformer<XlmrTokenEmbeddin
                 Encoding e = tok.encode(t, null, plain);
                 encs.add(e.length() > max ? tok.encode(t, null, cut) : e);
             }
-            // longest first in batches, as the pipelines run them
-            Integer[] order = new Integer[texts.size()];
-            for (int i = 0; i < order.length; i++) {
-                order[i] = i;
-            }
-            Arrays.sort(order, Comparator.comparingInt((Integer i) -> encs.get(i).length()).reversed());
+            // the pipelines' length-aware packed batching, on the same shared encoder
+            List<int[]> ids = new ArrayList<>(encs.size());
+            encs.forEach(e -> ids.add(e.ids()));
             Object[] out = new Object[texts.size()];
-            for (int from = 0; from < order.length; from += batchSize) {
-                int rows = Math.min(batchSize, order.length - from);
-                int longest = encs.get(order[from]).length();
-                int[][] ids = new int[rows][longest];
-                int[][] mask = new int[rows][longest];
-                for (int r = 0; r < rows; r++) {
-                    Encoding e = encs.get(order[from + r]);
-                    Arrays.fill(ids[r], tok.padId());
-                    System.arraycopy(e.ids(), 0, ids[r], 0, e.length());
-                    Arrays.fill(mask[r], 0, e.length(), 1);
-                }
-                NdArray hidden = m.encoder().forward(Batch.of(ids, mask, null)).get("last_hidden_state");
-                int d = hidden.dim(2);
-                for (int r = 0; r < rows; r++) {
-                    int i = order[from + r];
-                    out[i] = rows(texts.get(i), encs.get(i), hidden.data(), r * longest * d, d);
-                }
-            }
+            LengthBatching.of(batchSize).run(m.encoder(), ids, (i, output, s) -> {
+                float[] hidden = output.get("last_hidden_state").data();   // packed [tokens, hidden]
+                int d = output.get("last_hidden_state").dim(1);
+                out[i] = rows(texts.get(i), encs.get(i), hidden, output.start(s) * d, d);
+            });
             return out;
         }
 

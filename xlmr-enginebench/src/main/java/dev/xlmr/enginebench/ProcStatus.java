@@ -7,9 +7,14 @@ import java.nio.file.Path;
 /** Memory figures of this process from {@code /proc/self/status} (Linux), in MiB; -1 where unavailable. */
 record ProcStatus(double hwm, double rss, double anon, double file) {
     static ProcStatus read() {
+        return read("self");
+    }
+
+    /** Of another process ({@code pid} as in {@code /proc/PID}); all -1 once it has ended. */
+    static ProcStatus read(String pid) {
         double hwm = -1, rss = -1, anon = -1, file = -1;
         try {
-            for (String line : Files.readAllLines(Path.of("/proc/self/status"))) {
+            for (String line : Files.readAllLines(Path.of("/proc/" + pid + "/status"))) {
                 String[] f = line.split("\\s+");
                 if (f.length < 3 || !f[2].equals("kB")) {
                     continue;

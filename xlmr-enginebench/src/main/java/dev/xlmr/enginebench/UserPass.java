@@ -105,7 +105,7 @@ public final class UserPass {
                 "--threads", String.valueOf(a.threads()), "--ort-child", ortOut.toString()));
         Timed ort = time(new ProcessBuilder(cmd), dir.resolve("ort.log"));
         passes.add(new Pass("ORT sorted batches (fresh JVM)", ort.wallS, ort.rssMib, readFloats(ortOut)));
-        System.out.printf(Locale.ROOT, "  %-34s %7.1f s  %6.0f MiB%n", passes.getLast().name(), ort.wallS, ort.rssMib);
+        System.out.printf(Locale.ROOT, "  %-34s %7.1f s  %s%n", passes.getLast().name(), ort.wallS, ort.memory());
         for (String o : a.ours()) {
             String[] p = o.split("-");
             ProcessBuilder pb = new ProcessBuilder(a.xlmr().toString(), "embed", "--model", a.model().toString(),
@@ -125,7 +125,7 @@ public final class UserPass {
             String log = Files.readString(dir.resolve(o + ".log"));
             if (log.contains("falling back")) System.out.println("  " + o + ": " + log.strip().replace('\n', ' '));
             passes.add(new Pass("./xlmr embed " + o, t.wallS, t.rssMib, readJsonl(out, set.size())));
-            System.out.printf(Locale.ROOT, "  %-34s %7.1f s  %6.0f MiB%n", passes.getLast().name(), t.wallS, t.rssMib);
+            System.out.printf(Locale.ROOT, "  %-34s %7.1f s  %s%n", passes.getLast().name(), t.wallS, t.memory());
         }
 
         System.out.println();
@@ -160,35 +160,38 @@ public final class UserPass {
         }
     }
 
-    record Timed(double wallS, double rssMib) {}
+    /** Wall time; peak RSS (VmHWM); the largest anonymous and file-backed shares seen by the polls. */
+    record Timed(double wallS, double rssMib, double anonMib, double fileMib) {
+        String memory() {
+            return String.format(Locale.ROOT, "%6.0f MiB (anon max %.0f, file max %.0f), load average after %.1f", rssMib,
+                    anonMib, fileMib, java.lang.management.ManagementFactory.getOperatingSystemMXBean().getSystemLoadAverage());
+        }
+    }
 
-    /** Runs to completion; wall time from start to exit, peak RSS from /proc (VmHWM, polled; Linux). */
+    /**
+     * Runs to completion; wall time from start to exit, peak RSS from /proc (VmHWM, polled every 50 ms; Linux: the
+     * kernel's own high-water mark, the same figure as {@code /usr/bin/time}'s maximum resident set size).
+     */
     static Timed time(ProcessBuilder pb, Path log) throws Exception {
         pb.redirectError(log.toFile());
         // an unread pipe would block the child: stdout not redirected by the caller goes beside the log
         if (pb.redirectOutput() == ProcessBuilder.Redirect.PIPE) pb.redirectOutput(log.resolveSibling(log.getFileName() + ".out").toFile());
         long t0 = System.nanoTime();
         Process p = pb.start();
-        double hwm = 0;
+        double hwm = 0, anon = 0, file = 0;
         while (!p.waitFor(50, java.util.concurrent.TimeUnit.MILLISECONDS)) {
             // ./xlmr execs java, so the script's pid becomes the JVM's
-            hwm = Math.max(hwm, vmHwm(p.pid()));
-            for (ProcessHandle c : p.descendants().toList()) hwm = Math.max(hwm, vmHwm(c.pid()));
+            List<ProcStatus> st = new ArrayList<>(List.of(ProcStatus.read(String.valueOf(p.pid()))));
+            for (ProcessHandle c : p.descendants().toList()) st.add(ProcStatus.read(String.valueOf(c.pid())));
+            for (ProcStatus s : st) { // -1 where the process ended between polls
+                hwm = Math.max(hwm, s.hwm());
+                anon = Math.max(anon, s.anon());
+                file = Math.max(file, s.file());
+            }
         }
         double wall = (System.nanoTime() - t0) / 1e9;
         if (p.exitValue() != 0) throw new IllegalStateException(pb.command() + " exited " + p.exitValue() + ": " + Files.readString(log));
-        return new Timed(wall, hwm);
-    }
-
-    private static double vmHwm(long pid) {
-        try {
-            for (String l : Files.readAllLines(Path.of("/proc/" + pid + "/status"))) {
-                if (l.startsWith("VmHWM:")) return Long.parseLong(l.replaceAll("[^0-9]", "")) / 1024.0;
-            }
-        } catch (IOException | RuntimeException e) {
-            // the process ended between polls
-        }
-        return 0;
+        return new Timed(wall, hwm, anon, file);
     }
 
     static float[][] readFloats(Path f) throws IOException {

@@ -166,6 +166,32 @@ public interface InferenceService extends AutoCloseable {
     }
 
     /**
+     * Several outputs per input ({@link dev.xlmr.pipelines.EmbeddingPipeline#encodePrepared}); with
+     * {@code windows}, inputs longer than the window run through overlapping windows of {@code overlap}
+     * shared tokens (-1: a quarter of the window), see {@link dev.xlmr.pipelines.LongDocuments}.
+     *
+     * @param normalize  L2-normalise the dense output (on top of a folder's Normalize module)
+     * @param promptName the prompt the inputs were prepared with (windows repeat its tokens), as {@link #prepare}
+     * @throws UnsupportedOperationException when the model gives not all of the outputs
+     */
+    default List<dev.xlmr.pipelines.MultiEmbedding> encode(List<Input> inputs,
+            java.util.Set<dev.xlmr.pipelines.EmbeddingPipeline.Output> outputs, boolean normalize, boolean windows,
+            int overlap, String promptName) {
+        throw new UnsupportedOperationException("this server gives no such embeddings");
+    }
+
+    /**
+     * Late chunking: the chunks of each document joined and run as one text, one vector per chunk
+     * ({@link dev.xlmr.pipelines.EmbeddingPipeline#lateChunkingAll}).
+     *
+     * @param promptName a prompt name, "" for none, null for the default
+     */
+    default List<List<float[]>> lateChunking(List<List<String>> documents, String promptName, boolean normalize,
+                                             int overlap) {
+        throw new UnsupportedOperationException("this server does no late chunking");
+    }
+
+    /**
      * The mean of last_hidden_state over the inputs padded to the longest, padding included: what the original
      * DISCOVER xlm_roberta module computes for its last batch. A vector depends on the other inputs, so such
      * calls are never merged with others.

@@ -327,8 +327,13 @@ public final class LocalInferenceService implements InferenceService {
     }
 
     private List<EmbeddingPipeline.Input> embeddingInputs(List<Input> inputs) {
+        return embeddingInputs(inputs, true);
+    }
+
+    /** The pipeline's inputs; {@code check}: refuse those longer than the window (all but windows do). */
+    private List<EmbeddingPipeline.Input> embeddingInputs(List<Input> inputs, boolean check) {
         requireKind(ModelKind.EMBEDDING, "embeddings");
-        List<EmbeddingPipeline.Input> out = new ArrayList<>(checked(inputs).size());
+        List<EmbeddingPipeline.Input> out = new ArrayList<>((check ? checked(inputs) : inputs).size());
         for (Input in : inputs) {
             if (!(in instanceof Prepared p) || p.embedding() == null) {
                 throw new IllegalArgumentException("not an embedding input of this service");
@@ -364,6 +369,34 @@ public final class LocalInferenceService implements InferenceService {
         }
         return embeddings.encodePrepared(embeddingInputs(inputs), EmbeddingPipeline.Options.defaults(),
                 java.util.EnumSet.of(EmbeddingPipeline.Output.SPARSE)).stream().map(dev.xlmr.pipelines.MultiEmbedding::sparse).toList();
+    }
+
+    @Override
+    public List<dev.xlmr.pipelines.MultiEmbedding> encode(List<Input> inputs,
+            java.util.Set<EmbeddingPipeline.Output> outputs, boolean normalize, boolean windows, int overlap,
+            String promptName) {
+        requireKind(ModelKind.EMBEDDING, "embeddings");
+        for (EmbeddingPipeline.Output o : outputs) {
+            if (!embeddings.supports(o)) {
+                throw new UnsupportedOperationException("the model gives no " + o.name().toLowerCase(java.util.Locale.ROOT)
+                        + " output (it gives " + embeddings.outputs().toString().toLowerCase(java.util.Locale.ROOT) + ")");
+            }
+        }
+        Pooling p = settings.pooling() != null ? settings.pooling() : Pooling.AUTO;
+        EmbeddingPipeline.Options o = promptOptions(promptName).pooling(p).normalize(normalize).overlap(overlap)
+                .longInputs(windows ? EmbeddingPipeline.LongInputs.WINDOWS : EmbeddingPipeline.LongInputs.TRUNCATE);
+        return embeddings.encodePrepared(embeddingInputs(inputs, !windows), o, outputs);
+    }
+
+    @Override
+    public List<List<float[]>> lateChunking(List<List<String>> documents, String promptName, boolean normalize,
+                                            int overlap) {
+        requireKind(ModelKind.EMBEDDING, "embeddings");
+        EmbeddingPipeline.Options o = promptOptions(promptName).normalize(normalize).overlap(overlap);
+        if (settings.pooling() != null) {
+            o = o.pooling(settings.pooling());
+        }
+        return embeddings.lateChunkingAll(documents, o);
     }
 
     @Override

@@ -102,6 +102,7 @@ final class TeiRoutes {
         routes.put("POST /embed", this::embed);
         routes.put("POST /embed_all", this::embedAll);
         routes.put("POST /embed_sparse", this::embedSparse);
+        routes.put("POST /embed_colbert", this::embedColbert);
         routes.put("POST /predict", this::predict);
         routes.put("POST /rerank", this::rerank);
         routes.put("POST /similarity", this::similarity);
@@ -136,30 +137,85 @@ final class TeiRoutes {
     // ---- embeddings ----
 
     /** The options the embedding routes share. */
+    /**
+     * The options the embedding routes share; {@code windows}: long inputs through overlapping windows of
+     * {@code overlap} shared tokens (-1: a quarter of the window) instead of truncation or a 422.
+     */
     private record EmbedRequest(List<EmbedInput> inputs, boolean truncate, boolean left, String promptName,
-                                boolean normalize, Integer dimensions) {}
+                                boolean normalize, Integer dimensions, boolean windows, int overlap) {}
 
     private EmbedRequest embedRequest(JsonNode req, String field, int maxInputs, boolean normalizeByDefault) {
         List<EmbedInput> inputs = embedInputs(req, field, maxInputs);
-        return new EmbedRequest(inputs, bool(req, "truncate", options.autoTruncate()), truncateLeft(req),
-                promptName(req), bool(req, "normalize", normalizeByDefault), dimensions(req));
+        JsonNode mode = req.get("long_inputs");
+        boolean windows = false;
+        if (mode != null && !mode.isNull()) {
+            String m = mode.isTextual() ? mode.asText().toLowerCase(Locale.ROOT) : "";
+            if (!m.equals("windows") && !m.equals("truncate")) {
+                throw ApiException.invalid("long_inputs", "`long_inputs` must be \"truncate\" or \"windows\"");
+            }
+            windows = m.equals("windows");
+        }
+        int overlap = -1;
+        JsonNode o = req.get("overlap");
+        if (o != null && !o.isNull()) {
+            if (!o.isIntegralNumber() || !o.canConvertToInt() || o.intValue() < 0) {
+                throw ApiException.invalid("overlap", "`overlap` must be a non-negative integer");
+            }
+            overlap = o.intValue();
+        }
+        boolean truncate = bool(req, "truncate", options.autoTruncate()) && !windows;
+        return new EmbedRequest(inputs, truncate, truncateLeft(req), promptName(req),
+                bool(req, "normalize", normalizeByDefault), dimensions(req), windows, overlap);
     }
 
     private void embed(Exchange ex) throws Exception {
         JsonNode req = ex.json();
         EmbedRequest r = embedRequest(req, "inputs", options.maxClientBatchSize(), true);
         Timing t = new Timing();
-        List<float[]> vectors = pooled(r, t);
+        List<float[]> vectors = bool(req, "late_chunking", false) ? lateChunks(r, t) : pooled(r, t);
         t.headers(ex);
         ex.sendJson(200, vectors);
+    }
+
+    /** Late chunking: the request's inputs are the chunks of one document; one vector per chunk. */
+    private List<float[]> lateChunks(EmbedRequest r, Timing t) throws InterruptedException {
+        if (r.windows()) {
+            throw ApiException.invalid("long_inputs", "`late_chunking` runs long documents through windows already");
+        }
+        List<String> chunks = new ArrayList<>();
+        for (EmbedInput in : r.inputs()) {
+            if (in.text() == null) throw ApiException.invalid("inputs", "`late_chunking` takes texts, not token ids");
+            chunks.add(in.text());
+            t.characters += in.characters();
+        }
+        boolean normalize = r.normalize();
+        List<List<float[]>> out = runModel(new Work("late_chunking/" + r.overlap() + "/" + r.promptName(), normalize, false),
+                List.of(chunks), t, batch -> service.lateChunking(batch, r.promptName(), normalize, r.overlap()));
+        return cut(out.getFirst(), r);
     }
 
     /** Pooled embeddings of a request, cut to its {@code dimensions} (renormalised when it normalises), as TEI. */
     private List<float[]> pooled(EmbedRequest r, Timing t) throws InterruptedException {
         List<Input> inputs = prepare(r, t);
         boolean normalize = r.normalize();
-        List<float[]> vectors = runModel(new Work("embed", normalize, false), inputs, t,
-                batch -> Arrays.asList(service.embed(batch, Pooling.AUTO, normalize)));
+        List<float[]> vectors = r.windows()
+                ? encoded(r, inputs, t, dev.xlmr.pipelines.EmbeddingPipeline.Output.DENSE).stream()
+                        .map(dev.xlmr.pipelines.MultiEmbedding::dense).toList()
+                : runModel(new Work("embed", normalize, false), inputs, t,
+                        batch -> Arrays.asList(service.embed(batch, Pooling.AUTO, normalize)));
+        return cut(vectors, r);
+    }
+
+    /** One output of prepared inputs through {@link InferenceService#encode} (windows when the request asks). */
+    private List<dev.xlmr.pipelines.MultiEmbedding> encoded(EmbedRequest r, List<Input> inputs, Timing t,
+            dev.xlmr.pipelines.EmbeddingPipeline.Output output) throws InterruptedException {
+        String key = "encode/" + output + "/" + r.windows() + "/" + r.overlap() + "/" + r.promptName();
+        return runModel(new Work(key, r.normalize(), false), inputs, t, batch -> service.encode(batch,
+                java.util.EnumSet.of(output), r.normalize(), r.windows(), r.overlap(), r.promptName()));
+    }
+
+    /** The vectors cut to the request's {@code dimensions}, renormalised when it normalises (TEI). */
+    private static List<float[]> cut(List<float[]> vectors, EmbedRequest r) {
         if (r.dimensions() == null) return vectors;
         List<float[]> out = new ArrayList<>(vectors.size());
         for (float[] v : vectors) {
@@ -168,7 +224,7 @@ final class TeiRoutes {
                         + "dimension (" + v.length + "), got " + r.dimensions(), 0, "dimensions");
             }
             float[] cut = Arrays.copyOf(v, r.dimensions());
-            if (normalize) normalize(cut);
+            if (r.normalize()) normalize(cut);
             out.add(cut);
         }
         return out;
@@ -200,8 +256,10 @@ final class TeiRoutes {
         EmbedRequest r = embedRequest(req, "inputs", options.maxClientBatchSize(), false);
         Timing t = new Timing();
         List<Input> inputs = prepare(r, t);
-        List<dev.xlmr.pipelines.SparseEmbedding> vectors = runModel(new Work("embed_sparse", false, false), inputs, t,
-                service::embedSparse);
+        List<dev.xlmr.pipelines.SparseEmbedding> vectors = r.windows()
+                ? encoded(r, inputs, t, dev.xlmr.pipelines.EmbeddingPipeline.Output.SPARSE).stream()
+                        .map(dev.xlmr.pipelines.MultiEmbedding::sparse).toList()
+                : runModel(new Work("embed_sparse", false, false), inputs, t, service::embedSparse);
         List<List<Map<String, Object>>> out = new ArrayList<>(vectors.size());
         for (dev.xlmr.pipelines.SparseEmbedding v : vectors) {
             List<Map<String, Object>> entries = new ArrayList<>(v.size());
@@ -213,6 +271,18 @@ final class TeiRoutes {
             });
             out.add(entries);
         }
+        t.headers(ex);
+        ex.sendJson(200, out);
+    }
+
+    /** BGE-M3's ColBERT vectors: per input one L2-normalised vector per token after {@code <s>}. */
+    private void embedColbert(Exchange ex) throws Exception {
+        JsonNode req = ex.json();
+        EmbedRequest r = embedRequest(req, "inputs", options.maxClientBatchSize(), false);
+        Timing t = new Timing();
+        List<Input> inputs = prepare(r, t);
+        List<float[][]> out = encoded(r, inputs, t, dev.xlmr.pipelines.EmbeddingPipeline.Output.COLBERT).stream()
+                .map(dev.xlmr.pipelines.MultiEmbedding::colbert).toList();
         t.headers(ex);
         ex.sendJson(200, out);
     }
@@ -243,7 +313,7 @@ final class TeiRoutes {
         if (p != null && !p.isNull() && !p.isObject()) throw ApiException.invalid("parameters", "`parameters` must be an object");
         JsonNode params = p == null || p.isNull() ? Exchange.JSON.createObjectNode() : p;
         EmbedRequest r = new EmbedRequest(inputs, bool(params, "truncate", options.autoTruncate()), truncateLeft(params),
-                promptName(params), false, null);
+                promptName(params), false, null, false, -1);
         Timing t = new Timing();
         List<float[]> v = pooled(r, t);
         List<Float> scores = new ArrayList<>();
@@ -294,7 +364,7 @@ final class TeiRoutes {
         }
         t.tokenizationNanos = System.nanoTime() - start;
         for (EmbedInput in : r.inputs()) t.characters += in.characters();
-        t.tokens = checkLengths(inputs, r.truncate());
+        t.tokens = checkLengths(inputs, r.truncate() || r.windows());
         return inputs;
     }
 

@@ -280,7 +280,7 @@ class TeiCompatTest {
         assertEquals(200, a.status());
         JsonNode paths = a.json().get("paths");
         for (String route : List.of("POST /embed", "POST /embed_all", "POST /similarity", "POST /predict", "POST /rerank",
-                "POST /tokenize", "POST /decode", "POST /v1/embeddings", "POST /embeddings", "POST /fill-mask", "POST /ner",
+                "POST /tokenize", "POST /decode", "POST /embed_sparse", "POST /embed_colbert", "POST /v1/embeddings", "POST /embeddings", "POST /fill-mask", "POST /ner",
                 "POST /qa", "POST /zero-shot", "GET /info", "GET /health", "GET /", "POST /", "GET /ping", "POST /invocations",
                 "GET /metrics")) {
             String[] mp = route.split(" ");

@@ -1,6 +1,7 @@
 package dev.xlmr.server;
 
 import com.fasterxml.jackson.core.JsonProcessingException;
+import com.fasterxml.jackson.databind.DeserializationFeature;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import java.io.IOException;
@@ -71,7 +72,8 @@ final class Exchange {
         }
         byte[] body = body(payloadLimit);
         try {
-            JsonNode node = JSON.readTree(body);
+            // one JSON value and nothing after it (serde_json, behind TEI, refuses trailing characters too)
+            JsonNode node = JSON.reader().with(DeserializationFeature.FAIL_ON_TRAILING_TOKENS).readTree(utf8(body));
             if (node == null || node.isMissingNode()) throw new ApiException(400, "validation", "the request body is empty");
             String bad = loneSurrogate(node);
             if (bad != null) {
@@ -83,6 +85,22 @@ final class Exchange {
         } catch (IOException e) {
             throw new ApiException(400, "validation", "cannot read the request body: " + e.getMessage());
         }
+    }
+
+    /**
+     * The body as text, strictly UTF-8: Jackson decodes overlong forms, CESU-8 surrogates and code points
+     * above U+10FFFF without complaint, serde_json (behind TEI) refuses them, and so do we.
+     */
+    static String utf8(byte[] body) {
+        ByteBuffer in = ByteBuffer.wrap(body);
+        java.nio.CharBuffer out = java.nio.CharBuffer.allocate(body.length); // never more chars than bytes
+        java.nio.charset.CharsetDecoder d = StandardCharsets.UTF_8.newDecoder();
+        java.nio.charset.CoderResult r = d.decode(in, out, true);
+        if (r.isError()) {
+            throw new ApiException(400, "validation", "malformed JSON: the body is not valid UTF-8 at byte " + in.position());
+        }
+        d.flush(out);
+        return out.flip().toString();
     }
 
     /**

@@ -34,6 +34,8 @@ import java.util.stream.Collectors;
  * fixed number of requests), reports errors, 429s, latency percentiles and throughput, and compares the
  * throughput with the same service embedding the same texts offline in large batches. Then it runs a
  * NOVA {@code /process} job on a generated one-hour transcript at 40 ms frames (90,000 frames) end to end.
+ * With {@code --clients 0} only the NOVA job runs, followed by its peer: the same window texts embedded
+ * directly by the same service.
  *
  * <pre>{@code
  * java -cp xlmr-cli/target/xlmr.jar dev.xlmr.server.LoadBenchmark --model testdata/xlmr-base \
@@ -48,7 +50,7 @@ public final class LoadBenchmark {
                 "--inputs-per-request", "1", "--max-requests", "5000000", "--transcript-seconds", "3600", "--max-queue", "512"));
         for (int i = 0; i + 1 < args.length; i += 2) a.put(args[i], args[i + 1]);
         if (!a.containsKey("--model")) {
-            System.err.println("usage: LoadBenchmark --model DIR [--texts FILE] [--clients 64] [--seconds 60] [--warmup-seconds 5]"
+            System.err.println("usage: LoadBenchmark --model DIR [--texts FILE] [--clients 64 (0: the NOVA job alone)] [--seconds 60] [--warmup-seconds 5]"
                     + " [--inputs-per-request 1] [--max-requests N] [--transcript-seconds 3600] [--max-queue 512]");
             System.exit(2);
         }
@@ -69,6 +71,14 @@ public final class LoadBenchmark {
             System.out.printf(Locale.ROOT, "model: %s (hidden %d), %d texts, %.1f tokens on average%n", model,
                     service.info().hiddenSize(), texts.size(), texts.stream().mapToInt(t -> service.prepare(List.of(t), null, false).getFirst().tokens()).average().orElse(0));
             System.out.println("load average before: " + loadAverage());
+            if (clients == 0) {
+                // the NOVA job alone: no load phase, the offline peer is the same window texts embedded directly
+                try (XlmrServer server = XlmrServer.start(service, ServerOptions.defaults().port(0).novaRoot(root))) {
+                    nova(server.uri(), root, texts, transcriptSeconds, service);
+                }
+                System.out.println("load average after: " + loadAverage());
+                return;
+            }
             double before = offline(service, texts, Math.max(2, warmup), Math.max(5, seconds / 6));
             ServerOptions opts = ServerOptions.defaults().port(0).novaRoot(root).maxQueue(Integer.parseInt(a.get("--max-queue")));
             try (XlmrServer server = XlmrServer.start(service, opts)) {
@@ -88,7 +98,7 @@ public final class LoadBenchmark {
                 double offline = (before + after) / 2; // the machine may be shared: the mean of both sides
                 double ratio = r.inputsPerSecond(perRequest) / offline;
                 System.out.printf(Locale.ROOT, "server / offline throughput: %.2f (target >= 0.80)%n", ratio);
-                if (transcriptSeconds > 0) nova(base, root, texts, transcriptSeconds);
+                if (transcriptSeconds > 0) nova(base, root, texts, transcriptSeconds, null);
                 System.out.println(Exchange.JSON.writeValueAsString(Map.of("requests", r.ok, "errors", r.errors,
                         "rejected_429", r.rejected, "p50_ms", r.percentile(50), "p99_ms", r.percentile(99),
                         "requests_per_s", r.requestsPerSecond(), "inputs_per_s", r.inputsPerSecond(perRequest),
@@ -269,8 +279,12 @@ public final class LoadBenchmark {
         }
     }
 
-    /** A generated transcript of {@code seconds}: utterances of 1.5-4 s with pauses, through /process at 40 ms frames. */
-    private static void nova(URI base, Path root, List<String> texts, int seconds) throws Exception {
+    /**
+     * A generated transcript of {@code seconds}: utterances of 1.5-4 s with pauses, through /process at 40 ms
+     * frames. With {@code peer}, the job's distinct window texts are then embedded directly by that service
+     * (batches of 16, the job's batch size, pooler output as the job's default): the model work alone.
+     */
+    private static void nova(URI base, Path root, List<String> texts, int seconds, InferenceService peer) throws Exception {
         Random r = new Random(7);
         List<FreeAnnotation.Label> labels = new ArrayList<>();
         double t = 0.2;
@@ -283,7 +297,8 @@ public final class LoadBenchmark {
         labels.add(new FreeAnnotation.Label(seconds - 0.5, seconds, "end", 1f)); // D = the last record's end
         FreeAnnotation transcript = FreeAnnotation.of("transcript", labels);
         Annotations.write(transcript, root.resolve("transcript.annotation"), FileType.ASCII);
-        int distinct = XlmRobertaModule.frame(transcript, FramingOptions.of(40, 960)).distinctTexts().size();
+        List<String> windows = new ArrayList<>(XlmRobertaModule.frame(transcript, FramingOptions.of(40, 960)).distinctTexts());
+        int distinct = windows.size();
         String data = "[{\"src\":\"file:annotation:free\",\"type\":\"input\",\"id\":\"transcript\",\"uri\":\"transcript.annotation\"},"
                 + "{\"src\":\"file:stream:SSIStream\",\"type\":\"output\",\"id\":\"embeddings\",\"uri\":\"embeddings.stream\"}]";
         Map<String, String> form = Map.of("jobID", "hour", "trainerFilePath", "modules\\xlm_roberta\\xlm_roberta.trainer",
@@ -307,6 +322,15 @@ public final class LoadBenchmark {
                         + " in %.2f s end to end (%.0f frames/s); %s%n", seconds, labels.size(), distinct, s.numSamples(), s.dim(),
                 s.sampleRate(), elapsed,
                 s.numSamples() / elapsed, log.lines().filter(l -> l.contains("wrote")).findFirst().orElse("").replaceAll(".* - ", ""));
+        if (peer != null) {
+            long p0 = System.nanoTime();
+            for (int i = 0; i < windows.size(); i += 16) {
+                peer.embed(peer.prepare(windows.subList(i, Math.min(windows.size(), i + 16)), null, true), Pooling.POOLER, false);
+            }
+            double direct = (System.nanoTime() - p0) / 1e9;
+            System.out.printf(Locale.ROOT, "nova peer: the %d distinct window texts embedded directly in batches of 16: %.2f s;"
+                    + " end to end / direct = %.2f%n", distinct, direct, elapsed / direct);
+        }
     }
 
     private static JsonNode post(HttpClient http, URI base, String path, Map<String, String> form) throws Exception {

@@ -70,18 +70,25 @@ final class ModelCache {
      */
     @SuppressWarnings("unchecked")
     static <P extends Pipeline> P pipeline(Class<P> kind, Task task, Function<Model, P> make) {
-        List<Object> key = List.of(kind, task.model, String.valueOf(task.revision), task.batchSize, task.maxLength);
+        return pipeline(kind, task.model, task.revision, task.batchSize, task.maxLength, make);
+    }
+
+    /** {@link #pipeline(Class, Task, Function)} for a model reference and set-up given as values. */
+    @SuppressWarnings("unchecked")
+    static <P extends Pipeline> P pipeline(Class<P> kind, String model, String revision, int batchSize, int maxLength,
+                                           Function<Model, P> make) {
+        List<Object> key = List.of(kind, model, String.valueOf(revision), batchSize, maxLength);
         return (P) PIPELINES.computeIfAbsent(key, k -> {
-            Model m = model(task.model, task.revision);
+            Model m = model(model, revision);
             try {
                 P p = make.apply(m);
-                p.maxLength(task.maxLength > 0 ? task.maxLength : m.maxLength());
-                p.batchSize(task.batchSize);
-                p.warnings(new Warnings(task.model));
+                p.maxLength(maxLength > 0 ? maxLength : m.maxLength());
+                p.batchSize(batchSize);
+                p.warnings(new Warnings(model));
                 return p;
             } catch (IllegalArgumentException e) {
                 // e.g. a base model given to a classifier: say which model
-                throw new IllegalArgumentException("xlmr-spark: the model '" + task.model + "' (" + m.dir() + "): "
+                throw new IllegalArgumentException("xlmr-spark: the model '" + model + "' (" + m.dir() + "): "
                         + e.getMessage(), e);
             }
         });

@@ -129,4 +129,43 @@ class EmbeddingOutputsTest {
                     "last colbert " + k);
         }
     }
+
+    @Test
+    void lateChunkingOfChunkArrays() throws Exception {
+        JsonNode exp = JSON.readTree(RESOURCES.resolve("long-documents/expected.json").toFile());
+        List<JsonNode> docs = new ArrayList<>();
+        for (JsonNode c : exp.get("late_chunking")) {
+            if (c.get("model").asText().equals("bge-m3-tiny") && c.get("max_length").asInt() == 24) {
+                docs.add(c);
+            }
+        }
+        List<Row> rows = new ArrayList<>();
+        for (int i = 0; i < docs.size(); i++) {
+            List<String> chunks = new ArrayList<>();
+            docs.get(i).get("chunks").forEach(x -> chunks.add(x.asText()));
+            rows.add(org.apache.spark.sql.RowFactory.create(i, chunks.toArray(new String[0])));
+        }
+        rows.add(org.apache.spark.sql.RowFactory.create(docs.size(), null));
+        org.apache.spark.sql.types.StructType schema = new org.apache.spark.sql.types.StructType()
+                .add("id", DataTypes.IntegerType, false)
+                .add("chunks", DataTypes.createArrayType(DataTypes.StringType, true), true);
+        Dataset<Row> df = TestSpark.SPARK.createDataFrame(rows, schema).repartition(2);
+        XlmrLateChunking t = new XlmrLateChunking().setModel(m3()).setInputCol("chunks").setMaxLength(24)
+                .setOverlap(docs.get(0).get("overlap").asInt());
+        List<Row> out = t.transform(df).orderBy("id").collectAsList();
+        for (int i = 0; i < docs.size(); i++) {
+            Seq<?> vectors = (Seq<?>) out.get(i).get(2);
+            JsonNode want = docs.get(i).get("embeddings");
+            assertEquals(want.size(), vectors.size(), "doc " + i);
+            for (int v = 0; v < vectors.size(); v++) {
+                close(want.get(v), TestSpark.floats(vectors.apply(v)), "doc " + i + " chunk " + v);
+            }
+        }
+        assertNull(out.get(docs.size()).get(2));
+        // a string column: each text is a document of one chunk (the last reference document has a one-token chunk)
+        List<Row> one = new XlmrLateChunking().setModel(m3()).setInputCol("text")
+                .transform(frame(List.of("Hello world"), 1)).collectAsList();
+        Seq<?> v = (Seq<?>) one.get(0).get(2);
+        assertEquals(1, v.size());
+    }
 }

@@ -1,9 +1,11 @@
 #!/bin/sh
 # Load test of `xlmr serve` on loopback (not part of ./mvnw verify): 64 clients against POST /embed for
 # 60 s, compared with the same service's offline batch throughput, then a one-hour transcript at 40 ms
-# frames through the NOVA /process route. Bounded in time and requests; exits non-zero on any error
-# other than a 429. Extra arguments go to dev.xlmr.server.LoadBenchmark, e.g.
+# frames through the NOVA /process route. Bounded in time and requests; exits non-zero on any 5xx or
+# other unexpected answer (a 429 is counted apart). Extra arguments go to dev.xlmr.server.LoadBenchmark, e.g.
 #   bench/server-load.sh --model testdata/xlmr-base --clients 64 --seconds 60 --inputs-per-request 1
+# Issue 15's run: mixed routes with invalid requests on the base-size model for 10 minutes:
+#   bench/server-load.sh --model /tmp/xlmr-bench-base --clients 64 --seconds 600 --mix mixed --transcript-seconds 0
 set -eu
 root=$(cd "$(dirname "$0")/.." && pwd)
 . "$root/.mvn/select-jdk.sh"

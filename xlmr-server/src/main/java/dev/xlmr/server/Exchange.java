@@ -35,6 +35,7 @@ final class Exchange {
     private final Callback callback;
     private final long payloadLimit;
     private int status;
+    private String teiMethod;
 
     Exchange(Request request, Response response, Callback callback, long payloadLimit) {
         this.request = request;
@@ -54,6 +55,15 @@ final class Exchange {
     /** The status sent, 0 before. */
     int status() {
         return status;
+    }
+
+    /** TEI's {@code method} label ("single" or "batch") once an inference route has read its inputs, else null. */
+    String teiMethod() {
+        return teiMethod;
+    }
+
+    void teiMethod(String method) {
+        teiMethod = method;
     }
 
     private String mediaType() {

@@ -30,16 +30,18 @@ import java.util.stream.Collectors;
 
 /**
  * Load test of the server on loopback (run by {@code bench/server-load.sh}, not by the build): starts a
- * server on a model, runs concurrent clients against {@code POST /embed} for a fixed time (and at most a
- * fixed number of requests), reports errors, 429s, latency percentiles and throughput, and compares the
- * throughput with the same service embedding the same texts offline in large batches. Then it runs a
- * NOVA {@code /process} job on a generated one-hour transcript at 40 ms frames (90,000 frames) end to end.
+ * server on a model, runs concurrent clients against {@code POST /embed} (or, with {@code --mix mixed},
+ * against the embedding, OpenAI, similarity and tokenize routes with 10% invalid requests) for a fixed
+ * time (and at most a fixed number of requests), reports errors, 5xx, 429s, latency percentiles,
+ * throughput in model inputs and the resident memory over time, and compares the throughput with the
+ * same service embedding the same texts offline in large batches. Then it runs a NOVA {@code /process}
+ * job on a generated one-hour transcript at 40 ms frames (90,000 frames) end to end.
  * With {@code --clients 0} only the NOVA job runs, followed by its peer: the same window texts embedded
  * directly by the same service.
  *
  * <pre>{@code
  * java -cp xlmr-cli/target/xlmr.jar dev.xlmr.server.LoadBenchmark --model testdata/xlmr-base \
- *     --texts testdata/tokenizer/tok_public.txt --clients 64 --seconds 60
+ *     --texts testdata/tokenizer/tok_public.txt --clients 64 --seconds 60 [--mix mixed]
  * }</pre>
  */
 public final class LoadBenchmark {
@@ -47,11 +49,13 @@ public final class LoadBenchmark {
 
     public static void main(String[] args) throws Exception {
         Map<String, String> a = new LinkedHashMap<>(Map.of("--clients", "64", "--seconds", "60", "--warmup-seconds", "5",
-                "--inputs-per-request", "1", "--max-requests", "5000000", "--transcript-seconds", "3600", "--max-queue", "512"));
+                "--inputs-per-request", "1", "--max-requests", "5000000", "--transcript-seconds", "3600", "--max-queue", "512",
+                "--mix", "embed", "--timeout-seconds", "60"));
         for (int i = 0; i + 1 < args.length; i += 2) a.put(args[i], args[i + 1]);
         if (!a.containsKey("--model")) {
             System.err.println("usage: LoadBenchmark --model DIR [--texts FILE] [--clients 64 (0: the NOVA job alone)] [--seconds 60] [--warmup-seconds 5]"
-                    + " [--inputs-per-request 1] [--max-requests N] [--transcript-seconds 3600] [--max-queue 512]");
+                    + " [--inputs-per-request 1] [--max-requests N] [--transcript-seconds 3600] [--max-queue 512] [--mix embed|mixed]"
+                    + " [--timeout-seconds 60]");
             System.exit(2);
         }
         Path model = Path.of(a.get("--model"));
@@ -61,6 +65,13 @@ public final class LoadBenchmark {
         int perRequest = Integer.parseInt(a.get("--inputs-per-request"));
         long maxRequests = Long.parseLong(a.get("--max-requests"));
         int transcriptSeconds = Integer.parseInt(a.get("--transcript-seconds"));
+        // the server's request timeout and the clients': a slow model with 64 clients queues for longer than 60 s
+        int timeout = Integer.parseInt(a.get("--timeout-seconds"));
+        boolean mixed = switch (a.get("--mix")) {
+            case "embed" -> false;
+            case "mixed" -> true;
+            default -> throw new IllegalArgumentException("--mix must be embed or mixed, got " + a.get("--mix"));
+        };
         List<String> texts = texts(a.get("--texts"));
         Path root = Files.createTempDirectory("xlmr-load-");
         System.out.printf(Locale.ROOT, "machine: %d cores, %s %s, Java %s, max heap %d MiB%n", Runtime.getRuntime().availableProcessors(),
@@ -79,31 +90,46 @@ public final class LoadBenchmark {
                 System.out.println("load average after: " + loadAverage());
                 return;
             }
-            double before = offline(service, texts, Math.max(2, warmup), Math.max(5, seconds / 6));
-            ServerOptions opts = ServerOptions.defaults().port(0).novaRoot(root).maxQueue(Integer.parseInt(a.get("--max-queue")));
+            // the first offline phase also warms the JIT up: 20 s at least before it measures
+            double before = offline(service, texts, Math.max(20, warmup), Math.max(5, seconds / 6));
+            ServerOptions opts = ServerOptions.defaults().port(0).novaRoot(root).maxQueue(Integer.parseInt(a.get("--max-queue")))
+                    .requestTimeoutMs(timeout * 1000L);
             try (XlmrServer server = XlmrServer.start(service, opts)) {
                 URI base = server.uri();
-                System.out.printf(Locale.ROOT, "server: %s, %d clients x %d input(s) per request, %d s warm-up, %d s measured%n",
-                        base, clients, perRequest, warmup, seconds);
-                run(base, texts, clients, perRequest, warmup, Long.MAX_VALUE, false);
+                int dims = Math.max(1, service.info().hiddenSize() / 3); // the OpenAI requests' `dimensions`
+                System.out.printf(Locale.ROOT, "server: %s, %d clients, %s, %d s warm-up, %d s measured%n",
+                        base, clients, mixed ? "mixed routes (" + MIX + ")" : perRequest + " input(s) per request to /embed",
+                        warmup, seconds);
+                run(base, texts, clients, perRequest, warmup, Long.MAX_VALUE, mixed, dims, timeout);
                 double[] m0 = modelTime(base);
-                Result r = run(base, texts, clients, perRequest, seconds, maxRequests, true);
+                Result r = run(base, texts, clients, perRequest, seconds, maxRequests, mixed, dims, timeout);
                 double[] m1 = modelTime(base);
-                r.print(perRequest);
+                r.print();
                 System.out.printf(Locale.ROOT, "model worker: busy %.0f%% of the time, %.0f us per input in batches of %.1f inputs "
                                 + "on average%n", 100 * (m1[0] - m0[0]) / r.seconds(), 1e6 * (m1[0] - m0[0]) / (m1[1] - m0[1]),
                         (m1[1] - m0[1]) / (m1[2] - m0[2]));
+                System.out.println("resident memory (MiB) every 60 s: " + r.rssTimeline());
                 System.out.println("load average after: " + loadAverage());
                 double after = offline(service, texts, 0, Math.max(5, seconds / 6));
                 double offline = (before + after) / 2; // the machine may be shared: the mean of both sides
-                double ratio = r.inputsPerSecond(perRequest) / offline;
-                System.out.printf(Locale.ROOT, "server / offline throughput: %.2f (target >= 0.80)%n", ratio);
+                double ratio = r.inputsPerSecond() / offline;
+                System.out.printf(Locale.ROOT, "server / offline throughput: %.2f (target >= 0.90)%n", ratio);
                 if (transcriptSeconds > 0) nova(base, root, texts, transcriptSeconds, null);
-                System.out.println(Exchange.JSON.writeValueAsString(Map.of("requests", r.ok, "errors", r.errors,
-                        "rejected_429", r.rejected, "p50_ms", r.percentile(50), "p99_ms", r.percentile(99),
-                        "requests_per_s", r.requestsPerSecond(), "inputs_per_s", r.inputsPerSecond(perRequest),
-                        "offline_inputs_per_s", offline, "ratio", ratio)));
-                if (r.errors > 0) System.exit(1);
+                Map<String, Object> summary = new LinkedHashMap<>();
+                summary.put("requests", r.ok);
+                summary.put("invalid_answered_4xx", r.invalid);
+                summary.put("errors", r.errors);
+                summary.put("status_5xx", r.serverErrors);
+                summary.put("rejected_429", r.rejected);
+                summary.put("p50_ms", r.percentile(50));
+                summary.put("p99_ms", r.percentile(99));
+                summary.put("requests_per_s", r.requestsPerSecond());
+                summary.put("inputs_per_s", r.inputsPerSecond());
+                summary.put("offline_inputs_per_s", offline);
+                summary.put("ratio", ratio);
+                summary.put("rss_mib", r.rssMib());
+                System.out.println(Exchange.JSON.writeValueAsString(summary));
+                if (r.errors > 0 || r.serverErrors > 0) System.exit(1);
             }
         } finally {
             try (var s = Files.walk(root)) {
@@ -185,7 +211,13 @@ public final class LoadBenchmark {
         return perSecond;
     }
 
-    private record Result(long ok, long errors, long rejected, long[] latenciesNanos, double seconds) {
+    /**
+     * A load phase: valid requests answered 200, invalid ones answered 4xx as they should be, errors (any
+     * other answer or a failed exchange, 5xx among them), 429s, latencies of the 200s, model inputs of the
+     * 200s, and the process's resident memory sampled every 10 s.
+     */
+    private record Result(long ok, long invalid, long errors, long serverErrors, long rejected, long inputs,
+                          long[] latenciesNanos, double seconds, List<Long> rssKib, List<Long> heapKib, List<Long> oldAfterGcKib) {
         double percentile(double p) {
             if (latenciesNanos.length == 0) return Double.NaN;
             int i = (int) Math.min(latenciesNanos.length - 1, Math.ceil(p / 100 * latenciesNanos.length) - 1);
@@ -196,27 +228,135 @@ public final class LoadBenchmark {
             return ok / seconds;
         }
 
-        double inputsPerSecond(int perRequest) {
-            return ok * perRequest / seconds;
+        double inputsPerSecond() {
+            return inputs / seconds;
         }
 
-        void print(int perRequest) {
-            System.out.printf(Locale.ROOT, "requests: %d ok, %d errors, %d rejected with 429 in %.1f s%n", ok, errors, rejected, seconds);
+        /** Every sixth sample (one a minute) and the last, in MiB. */
+        static String timeline(List<Long> kib) {
+            StringBuilder sb = new StringBuilder();
+            for (int i = 0; i < kib.size(); i += 6) sb.append(sb.isEmpty() ? "" : " ").append(kib.get(i) >> 10);
+            if (!kib.isEmpty() && (kib.size() - 1) % 6 != 0) sb.append(" ").append(kib.getLast() >> 10);
+            return sb.toString();
+        }
+
+        /** Resident memory, the committed Java heap and the old generation after the last GC, one a minute. */
+        String rssTimeline() {
+            return timeline(rssKib) + "; committed heap: " + timeline(heapKib) + "; old generation after GC: " + timeline(oldAfterGcKib);
+        }
+
+        /** First, last and largest sample, in MiB. */
+        Map<String, Long> rssMib() {
+            if (rssKib.isEmpty()) return Map.of();
+            return Map.of("first", rssKib.getFirst() >> 10, "last", rssKib.getLast() >> 10,
+                    "max", rssKib.stream().mapToLong(Long::longValue).max().orElse(0) >> 10);
+        }
+
+        void print() {
+            System.out.printf(Locale.ROOT, "requests: %d ok, %d invalid answered 4xx, %d errors (%d of them 5xx), %d rejected with 429"
+                    + " in %.1f s%n", ok, invalid, errors, serverErrors, rejected, seconds);
             System.out.printf(Locale.ROOT, "latency: p50 %.2f ms, p90 %.2f ms, p99 %.2f ms, max %.2f ms%n",
                     percentile(50), percentile(90), percentile(99), percentile(100));
-            System.out.printf(Locale.ROOT, "throughput: %.0f requests/s, %.0f inputs/s%n", requestsPerSecond(), inputsPerSecond(perRequest));
+            System.out.printf(Locale.ROOT, "throughput: %.0f requests/s, %.0f model inputs/s%n", requestsPerSecond(), inputsPerSecond());
         }
     }
 
-    /** {@code clients} threads posting to /embed until the time or the request budget is used up. */
+    /** The mixed load's share of each kind of request, in percent. */
+    static final String MIX = "35% /embed 1 input, 20% /embed 4, 15% /v1/embeddings 8 (float, base64, dimensions),"
+            + " 5% /embeddings 1, 10% /similarity 1+3, 5% /tokenize, 10% invalid (400/404/405/415/422)";
+
+    /** One request of the load: where, what, whether it must succeed, and how many inputs the model embeds. */
+    private record Call(String method, String path, String contentType, String body, boolean valid, int inputs) {}
+
+    private static String list(List<String> texts, Random r, int n) {
+        StringBuilder sb = new StringBuilder("[");
+        for (int k = 0; k < n; k++) sb.append(k > 0 ? "," : "").append(json(texts.get(r.nextInt(texts.size()))));
+        return sb.append(']').toString();
+    }
+
+    private static Call mixedCall(List<String> texts, Random r, int dims) {
+        int p = r.nextInt(100);
+        String one = json(texts.get(r.nextInt(texts.size())));
+        String j = "application/json";
+        if (p < 35) return new Call("POST", "/embed", j, "{\"inputs\":" + one + "}", true, 1);
+        if (p < 55) return new Call("POST", "/embed", j, "{\"inputs\":" + list(texts, r, 4) + "}", true, 4);
+        if (p < 70) {
+            String extra = switch (p % 3) {
+                case 0 -> ",\"encoding_format\":\"base64\"";
+                case 1 -> ",\"dimensions\":" + dims;
+                default -> "";
+            };
+            return new Call("POST", "/v1/embeddings", j, "{\"model\":\"m\",\"input\":" + list(texts, r, 8) + extra + "}", true, 8);
+        }
+        if (p < 75) return new Call("POST", "/embeddings", j, "{\"input\":" + one + "}", true, 1);
+        if (p < 85) {
+            return new Call("POST", "/similarity", j, "{\"inputs\":{\"source_sentence\":" + one + ",\"sentences\":"
+                    + list(texts, r, 3) + "}}", true, 4);
+        }
+        if (p < 90) return new Call("POST", "/tokenize", j, "{\"inputs\":" + one + "}", true, 0);
+        return switch (p) {
+            case 90 -> new Call("POST", "/embed", j, "{\"inputs\":\"\"}", false, 0);                 // 400 empty
+            case 91 -> new Call("POST", "/embed", j, "{\"inputs\":[" + one, false, 0);               // 400 malformed JSON
+            case 92 -> new Call("POST", "/v1/embeddings", j, "{\"input\":" + one + ",\"dimensions\":0}", false, 0); // 422
+            case 93 -> new Call("POST", "/embed", j, "{\"inputs\":" + list(texts, r, 33) + "}", false, 0); // 422 batch size
+            case 94 -> new Call("POST", "/embeddingz", j, "{\"input\":" + one + "}", false, 0);       // 404
+            case 95 -> new Call("GET", "/embed", null, null, false, 0);                               // 405
+            case 96 -> new Call("POST", "/embed", j, "{\"inputs\":\"\\ud800 lone\"}", false, 0);    // 400 lone surrogate
+            case 97 -> new Call("POST", "/embed", "text/plain", one, false, 0);                       // 415
+            case 98 -> new Call("POST", "/embed", j, "{\"inputs\":[[0, 999999999, 2]]}", false, 0);   // 422 token id
+            default -> new Call("POST", "/v1/embeddings", j, "{\"input\":" + one + ",\"encoding_format\":\"hex\"}", false, 0);
+        };
+    }
+
+    /** The old generation's use after its last collection, in KiB (what a leak would grow), or -1. */
+    private static long oldAfterGcKib() {
+        for (var pool : java.lang.management.ManagementFactory.getMemoryPoolMXBeans()) {
+            var after = pool.getCollectionUsage();
+            if (after != null && pool.getName().contains("Old")) return after.getUsed() >> 10;
+        }
+        return -1;
+    }
+
+    /** The process's resident set in KiB (Linux), or -1. */
+    private static long rssKib() {
+        try {
+            for (String line : Files.readAllLines(Path.of("/proc/self/status"))) {
+                if (line.startsWith("VmRSS:")) return Long.parseLong(line.replaceAll("\\D", ""));
+            }
+        } catch (IOException | RuntimeException e) {
+            return -1;
+        }
+        return -1;
+    }
+
+    /**
+     * {@code clients} threads sending requests until the time or the request budget is used up: one input
+     * per request to /embed, or (mixed) the requests of {@link #MIX}.
+     */
     private static Result run(URI base, List<String> texts, int clients, int perRequest, int seconds, long maxRequests,
-                              boolean report) throws Exception {
+                              boolean mixed, int dims, int timeoutSeconds) throws Exception {
         HttpClient http = HttpClient.newBuilder().version(HttpClient.Version.HTTP_1_1).connectTimeout(Duration.ofSeconds(10)).build();
-        AtomicLong budget = new AtomicLong(maxRequests), errors = new AtomicLong(), rejected = new AtomicLong();
+        AtomicLong budget = new AtomicLong(maxRequests), errors = new AtomicLong(), rejected = new AtomicLong(),
+                invalid = new AtomicLong(), serverErrors = new AtomicLong(), inputs = new AtomicLong();
         long deadline = System.nanoTime() + seconds * 1_000_000_000L;
         List<long[]> lat = new ArrayList<>();
         List<Thread> threads = new ArrayList<>();
         long[] counts = new long[clients];
+        List<Long> rss = java.util.Collections.synchronizedList(new ArrayList<>());
+        List<Long> heap = java.util.Collections.synchronizedList(new ArrayList<>());
+        List<Long> old = java.util.Collections.synchronizedList(new ArrayList<>());
+        Thread sampler = Thread.ofPlatform().daemon().start(() -> {
+            try {
+                while (System.nanoTime() < deadline) {
+                    rss.add(rssKib());
+                    heap.add(Runtime.getRuntime().totalMemory() >> 10);
+                    old.add(oldAfterGcKib());
+                    Thread.sleep(10_000);
+                }
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+            }
+        });
         long start = System.nanoTime();
         for (int c = 0; c < clients; c++) {
             long[] mine = new long[1 << 16];
@@ -227,28 +367,33 @@ public final class LoadBenchmark {
                 int n = 0;
                 Random r = new Random(id);
                 while (System.nanoTime() < deadline && budget.getAndDecrement() > 0) {
-                    StringBuilder body = new StringBuilder("{\"inputs\":[");
-                    for (int k = 0; k < perRequest; k++) {
-                        if (k > 0) body.append(',');
-                        body.append(json(texts.get(r.nextInt(texts.size()))));
-                    }
-                    body.append("]}");
-                    HttpRequest req = HttpRequest.newBuilder(base.resolve("/embed")).header("Content-Type", "application/json")
-                            .timeout(Duration.ofSeconds(60)).POST(HttpRequest.BodyPublishers.ofString(body.toString())).build();
+                    Call call = mixed ? mixedCall(texts, r, dims)
+                            : new Call("POST", "/embed", "application/json", "{\"inputs\":" + list(texts, r, perRequest) + "}", true, perRequest);
+                    HttpRequest.Builder b = HttpRequest.newBuilder(base.resolve(call.path()))
+                            .timeout(Duration.ofSeconds(timeoutSeconds + 10));
+                    if (call.contentType() != null) b.header("Content-Type", call.contentType());
+                    b.method(call.method(), call.body() == null ? HttpRequest.BodyPublishers.noBody()
+                            : HttpRequest.BodyPublishers.ofString(call.body()));
                     long t0 = System.nanoTime();
                     try {
-                        HttpResponse<String> res = http.send(req, HttpResponse.BodyHandlers.ofString());
+                        HttpResponse<String> res = http.send(b.build(), HttpResponse.BodyHandlers.ofString());
                         long dt = System.nanoTime() - t0;
-                        if (res.statusCode() == 200) {
+                        int status = res.statusCode();
+                        if (status >= 500) serverErrors.incrementAndGet();
+                        if (call.valid() && status == 200) {
                             if (n == l.length) l = Arrays.copyOf(l, 2 * n);
                             l[n++] = dt;
-                        } else if (res.statusCode() == 429) {
+                            inputs.addAndGet(call.inputs());
+                        } else if (status == 429) {
                             rejected.incrementAndGet();
-                        } else {
-                            if (errors.incrementAndGet() <= 5) System.err.println("error " + res.statusCode() + ": " + res.body());
+                        } else if (!call.valid() && status >= 400 && status < 500) {
+                            invalid.incrementAndGet();
+                        } else if (errors.incrementAndGet() <= 5) {
+                            System.err.println("error " + status + " on " + call.method() + " " + call.path() + ": "
+                                    + res.body().substring(0, Math.min(300, res.body().length())));
                         }
                     } catch (IOException | InterruptedException e) {
-                        if (errors.incrementAndGet() <= 5) System.err.println("error: " + e);
+                        if (errors.incrementAndGet() <= 5) System.err.println("error on " + call.path() + ": " + e);
                     }
                 }
                 synchronized (lat) {
@@ -259,6 +404,10 @@ public final class LoadBenchmark {
         }
         for (Thread t : threads) t.join();
         double elapsed = (System.nanoTime() - start) / 1e9;
+        sampler.interrupt();
+        rss.add(rssKib());
+        heap.add(Runtime.getRuntime().totalMemory() >> 10);
+        old.add(oldAfterGcKib());
         long total = 0;
         for (long n : counts) total += n;
         long[] all = new long[(int) total];
@@ -268,7 +417,8 @@ public final class LoadBenchmark {
             at += (int) counts[c];
         }
         Arrays.sort(all);
-        return new Result(total, errors.get(), rejected.get(), all, elapsed);
+        return new Result(total, invalid.get(), errors.get(), serverErrors.get(), rejected.get(), inputs.get(), all, elapsed,
+                List.copyOf(rss), List.copyOf(heap), List.copyOf(old));
     }
 
     private static String json(String s) {

@@ -63,6 +63,16 @@ final class TeiRoutes {
         long lastBatchEnd;
         int characters;
         int tokens;
+        int inputs;
+        boolean embedding = true;
+
+        synchronized long queueNanos() {
+            return firstBatch == Long.MAX_VALUE ? 0 : Math.max(0, firstBatch - submitted);
+        }
+
+        synchronized long inferenceNanos() {
+            return firstBatch == Long.MAX_VALUE ? 0 : lastBatchEnd - firstBatch;
+        }
 
         synchronized void ran(long from, long to) {
             firstBatch = Math.min(firstBatch, from);
@@ -71,8 +81,8 @@ final class TeiRoutes {
 
         synchronized void headers(Exchange ex) {
             long now = System.nanoTime();
-            long queue = firstBatch == Long.MAX_VALUE ? 0 : Math.max(0, firstBatch - submitted);
-            long inference = firstBatch == Long.MAX_VALUE ? 0 : lastBatchEnd - firstBatch;
+            long queue = queueNanos();
+            long inference = inferenceNanos();
             ex.header("x-compute-type", "cpu");
             ex.header("x-compute-time", Long.toString(ms(now - start)));
             ex.header("x-compute-characters", Integer.toString(characters));
@@ -129,6 +139,29 @@ final class TeiRoutes {
         routes.put("POST /invocations", main);
     }
 
+    /** TEI's request count: the route has read inputs that are one input ("single") or a list ("batch"). */
+    private void teiRequest(Exchange ex, boolean single) {
+        String method = single ? "single" : "batch";
+        ex.teiMethod(method);
+        metrics.teiCount("te_request_count", "method", method);
+    }
+
+    /** As TEI's embedding routes: a string or a token-id list is one input; other JSON shapes fail before the count. */
+    private void teiEmbedRequest(Exchange ex, JsonNode in) {
+        if (in == null || !(in.isTextual() || in.isArray())) return;
+        teiRequest(ex, in.isTextual() || !in.isEmpty() && in.get(0).isNumber());
+    }
+
+    /** The x-* headers of a successful request, and its TEI metrics. */
+    private void finish(Exchange ex, Timing t) {
+        t.headers(ex);
+        if (ex.teiMethod() != null) {
+            long total = System.nanoTime() - t.start;
+            metrics.teiSuccess(ex.teiMethod(), t.embedding, t.inputs, total / 1e9, t.tokenizationNanos / 1e9,
+                    t.queueNanos() / 1e9, t.inferenceNanos() / 1e9);
+        }
+    }
+
     /** The name of the model in OpenAI's answers and {@code /info}. */
     String servedModelName() {
         return options.servedModelName() != null ? options.servedModelName() : service.info().modelId();
@@ -170,10 +203,11 @@ final class TeiRoutes {
 
     private void embed(Exchange ex) throws Exception {
         JsonNode req = ex.json();
+        teiEmbedRequest(ex, req.get("inputs"));
         EmbedRequest r = embedRequest(req, "inputs", options.maxClientBatchSize(), true);
         Timing t = new Timing();
         List<float[]> vectors = bool(req, "late_chunking", false) ? lateChunks(r, t) : pooled(r, t);
-        t.headers(ex);
+        finish(ex, t);
         ex.sendJson(200, vectors);
     }
 
@@ -241,18 +275,20 @@ final class TeiRoutes {
 
     private void embedAll(Exchange ex) throws Exception {
         JsonNode req = ex.json();
+        teiEmbedRequest(ex, req.get("inputs"));
         EmbedRequest r = embedRequest(req, "inputs", options.maxClientBatchSize(), false);
         Timing t = new Timing();
         List<Input> inputs = prepare(r, t);
         List<float[][]> vectors = runModel(new Work("embed_all", false, false), inputs, t,
                 batch -> Arrays.asList(service.embedAll(batch)));
-        t.headers(ex);
+        finish(ex, t);
         ex.sendJson(200, vectors);
     }
 
     /** TEI's {@code /embed_sparse}: per input, [{"index": token id, "value": weight}, ...], ids ascending. */
     private void embedSparse(Exchange ex) throws Exception {
         JsonNode req = ex.json();
+        teiEmbedRequest(ex, req.get("inputs"));
         EmbedRequest r = embedRequest(req, "inputs", options.maxClientBatchSize(), false);
         Timing t = new Timing();
         List<Input> inputs = prepare(r, t);
@@ -271,7 +307,7 @@ final class TeiRoutes {
             });
             out.add(entries);
         }
-        t.headers(ex);
+        finish(ex, t);
         ex.sendJson(200, out);
     }
 
@@ -293,6 +329,7 @@ final class TeiRoutes {
         if (in == null || !in.isObject()) {
             throw ApiException.invalid("inputs", "`inputs` must be {\"source_sentence\": string, \"sentences\": [string, ...]}");
         }
+        teiRequest(ex, false);
         JsonNode source = in.get("source_sentence");
         if (source == null || !source.isTextual()) {
             throw ApiException.invalid("inputs", "`inputs.source_sentence` must be a string");
@@ -318,12 +355,13 @@ final class TeiRoutes {
         List<float[]> v = pooled(r, t);
         List<Float> scores = new ArrayList<>();
         for (int i = 1; i < v.size(); i++) scores.add((float) EmbeddingPipeline.cosine(v.get(0), v.get(i)));
-        t.headers(ex);
+        finish(ex, t);
         ex.sendJson(200, scores);
     }
 
     private void openAiEmbeddings(Exchange ex) throws Exception {
         JsonNode req = ex.json();
+        teiEmbedRequest(ex, req.get("input"));
         JsonNode f = req.get("encoding_format");
         String format = f == null || f.isNull() ? "float" : f.isTextual() ? f.asText() : "";
         if (!format.equals("float") && !format.equals("base64")) {
@@ -347,7 +385,7 @@ final class TeiRoutes {
         body.put("data", data);
         body.put("model", servedModelName());
         body.put("usage", Map.of("prompt_tokens", t.tokens, "total_tokens", t.tokens));
-        t.headers(ex);
+        finish(ex, t);
         ex.sendJson(200, body);
     }
 
@@ -363,6 +401,7 @@ final class TeiRoutes {
             throw new ApiException(422, e.getMessage().startsWith("token id") ? "tokenizer" : "validation", e.getMessage());
         }
         t.tokenizationNanos = System.nanoTime() - start;
+        t.inputs = inputs.size();
         for (EmbedInput in : r.inputs()) t.characters += in.characters();
         t.tokens = checkLengths(inputs, r.truncate() || r.windows());
         return inputs;
@@ -465,6 +504,8 @@ final class TeiRoutes {
             throw new ApiException(422, "validation", e.getMessage());
         }
         t.tokenizationNanos = System.nanoTime() - start;
+        t.inputs = inputs.size();
+        t.embedding = false;
         for (Pair p : pairs) {
             t.characters += p.text().codePointCount(0, p.text().length()) + (p.pair() == null ? 0 : p.pair().codePointCount(0, p.pair().length()));
         }
@@ -486,6 +527,9 @@ final class TeiRoutes {
         boolean truncate = bool(req, "truncate", options.autoTruncate());
         boolean raw = bool(req, "raw_scores", false);
         rightOnly(req);
+        if (in != null && (in.isTextual() || in.isArray())) {
+            teiRequest(ex, in.isTextual() || !in.isEmpty() && in.get(0).isTextual());
+        }
         List<Pair> inputs = new ArrayList<>();
         boolean single;
         if (in != null && in.isTextual()) {
@@ -520,7 +564,7 @@ final class TeiRoutes {
         Timing t = new Timing();
         List<Input> prepared = preparePairs(inputs, truncate, t);
         List<List<Prediction>> out = runModel(new Work("predict", false, raw), prepared, t, batch -> service.classify(batch, raw));
-        t.headers(ex);
+        finish(ex, t);
         ex.sendJson(200, single ? out.getFirst() : out);
     }
 
@@ -535,6 +579,7 @@ final class TeiRoutes {
         if (q == null || !q.isTextual()) throw ApiException.invalid("query", "query must be a string");
         JsonNode textsNode = req.get("texts");
         if (textsNode == null || !textsNode.isArray()) throw ApiException.invalid("texts", "`texts` must be a list of strings");
+        teiRequest(ex, false);
         if (textsNode.isEmpty()) throw new ApiException(400, "empty", "`texts` cannot be empty");
         checkCount(textsNode.size(), options.maxClientBatchSize());
         List<String> texts = new ArrayList<>();
@@ -568,7 +613,7 @@ final class TeiRoutes {
             ranks.add(r);
         }
         ranks.sort(Comparator.comparingDouble((Map<String, Object> r) -> (Float) r.get("score")).reversed());
-        t.headers(ex);
+        finish(ex, t);
         ex.sendJson(200, ranks);
     }
 
@@ -703,7 +748,7 @@ final class TeiRoutes {
         Timing t = new Timing();
         for (String s : texts) t.characters += s.codePointCount(0, s.length());
         List<Object> out = runModel(null, List.of((Object) texts), t, batch -> List.of(run.apply(batch.getFirst())));
-        t.headers(ex);
+        finish(ex, t);
         return out.getFirst();
     }
 
@@ -902,6 +947,7 @@ final class TeiRoutes {
             }
             total += Math.min(n, max);
         }
+        for (Input in : inputs) metrics.teiInputLength(Math.min(in.fullTokens(), max)); // as TEI: the inputs that pass
         return total;
     }
 

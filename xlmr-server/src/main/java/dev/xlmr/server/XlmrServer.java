@@ -57,7 +57,7 @@ public final class XlmrServer implements AutoCloseable {
 
     private XlmrServer(InferenceService service, ServerOptions options, NovaOptions novaOptions) throws IOException {
         DynamicBatcher[] holder = new DynamicBatcher[1];
-        this.metrics = new ServerMetrics(() -> holder[0] == null ? 0 : holder[0].queueDepth());
+        this.metrics = new ServerMetrics(() -> holder[0] == null ? 0 : holder[0].queueDepth(), service.info().maxInputLength());
         this.batcher = holder[0] = new DynamicBatcher(options.maxBatchTokens(), options.maxWaitMs(), options.maxQueue(), metrics);
         this.payloadLimit = options.payloadLimit();
         this.options = options;
@@ -220,6 +220,7 @@ public final class XlmrServer implements AutoCloseable {
         }
 
         private void answer(Exchange ex, ApiException e, boolean openAi) {
+            if (ex.teiMethod() != null) metrics.teiCount("te_request_failure", "err", teiFailure(e));
             if (ex.status() == 0) {
                 if (!ex.drain(Math.max(16L << 20, 4 * payloadLimit))) ex.header("Connection", "close");
                 if (e.status() == 401) ex.header("WWW-Authenticate", "Bearer");
@@ -229,6 +230,16 @@ public final class XlmrServer implements AutoCloseable {
                 System.err.println("xlmr: error after the answer was sent: " + e.getMessage());
             }
         }
+    }
+
+    /** TEI's {@code err} label of {@code te_request_failure} for an error answer. */
+    static String teiFailure(ApiException e) {
+        if (e.getMessage() != null && e.getMessage().startsWith("batch size ")) return "batch_size";
+        if (e.errorType().equals("tokenizer")) return "tokenization";
+        if (e.errorType().equals("overloaded")) return "overloaded";
+        if (e.status() == 424) return "model_type";
+        if (e.status() >= 500) return "inference";
+        return "validation";
     }
 
     private static final java.util.regex.Pattern DIRECTORIES = java.util.regex.Pattern.compile("(?<![\\w.])/(?:[^/\\s:'\"]+/)+");

@@ -242,7 +242,8 @@ public final class LoadBenchmark {
 
         /** Resident memory, the committed Java heap and the old generation after the last GC, one a minute. */
         String rssTimeline() {
-            return timeline(rssKib) + "; committed heap: " + timeline(heapKib) + "; old generation after GC: " + timeline(oldAfterGcKib);
+            return timeline(rssKib) + "; committed heap: " + timeline(heapKib) + "; old generation after GC: " + timeline(oldAfterGcKib)
+                    + "; at the end " + rssParts();
         }
 
         /** First, last and largest sample, in MiB. */
@@ -315,6 +316,16 @@ public final class LoadBenchmark {
             if (after != null && pool.getName().contains("Old")) return after.getUsed() >> 10;
         }
         return -1;
+    }
+
+    /** VmRSS's parts (anonymous, file-backed such as the mapped checkpoint, shared), from /proc/self/status. */
+    private static String rssParts() {
+        try {
+            return Files.readAllLines(Path.of("/proc/self/status")).stream().filter(l -> l.startsWith("Rss"))
+                    .map(l -> l.replaceAll("\\s+", " ")).collect(Collectors.joining(", "));
+        } catch (IOException | RuntimeException e) {
+            return "RssAnon/RssFile unknown";
+        }
     }
 
     /** The process's resident set in KiB (Linux), or -1. */

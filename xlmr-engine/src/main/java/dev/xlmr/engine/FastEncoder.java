@@ -63,6 +63,7 @@ public final class FastEncoder implements Encoder {
 
     private final XlmRobertaModel reference; // owns the mapped weights
     private final ModelConfig config;
+    private boolean closed; // guarded by this
     private final Kernels k;
     private final boolean ownsKernels;
     private final int h;
@@ -197,7 +198,7 @@ public final class FastEncoder implements Encoder {
         PackedInput in = PackedInput.of(Arrays.asList(seqs));
         in.checkFor(config);
         PackedBatch p = PackedBatch.ofPacked(in.inputIds(), in.cuSeqlens(), null, config.padTokenId());
-        float[] x = layers.run(p);
+        float[] x = run(p);
         float[][] out = new float[seqs.length][];
         for (int s = 0; s < seqs.length; s++) {
             out[s] = Arrays.copyOfRange(x, p.start()[s] * h, p.start()[s + 1] * h);
@@ -221,7 +222,7 @@ public final class FastEncoder implements Encoder {
         int seq = batch.sequenceLength();
         PackedBatch p = PackedBatch.keepingPadding(batch.inputIds(), batch.attentionMask(), batch.tokenTypeIds(),
                 config.padTokenId());
-        float[] x = layers.run(p);
+        float[] x = run(p);
         return new NdArray(new int[] {rows, seq, h}, p.unpack(x, h, rows, seq));
     }
 
@@ -234,7 +235,7 @@ public final class FastEncoder implements Encoder {
         input.checkFor(config);
         PackedBatch p = PackedBatch.ofPacked(input.inputIds(), input.cuSeqlens(), input.tokenTypeIds(),
                 config.padTokenId());
-        Heads.Outputs out = heads.packed(layers.run(p), p, input.choices());
+        Heads.Outputs out = heads.packed(run(p), p, input.choices());
         return new PackedOutput(input.cuSeqlens(), out.all(), out.perToken());
     }
 
@@ -243,12 +244,28 @@ public final class FastEncoder implements Encoder {
         batch.checkFor(config);
         PackedBatch p = PackedBatch.of(batch.inputIds(), batch.attentionMask(), batch.tokenTypeIds(),
                 config.padTokenId());
-        float[] x = layers.run(p);
+        float[] x = run(p);
         return new ModelOutput(heads.outputs(x, p, batch.rows(), batch.sequenceLength(), batch.choices()));
+    }
+
+    /**
+     * The layers on one packed batch. Every forward and close hold this encoder's lock, so a close waits for the
+     * pass in flight; a pass asked for after close is refused here rather than run on freed native weights (a
+     * server's worker can still hold a request while the shutdown hook closes the model).
+     */
+    private float[] run(PackedBatch p) {
+        if (closed) {
+            throw new IllegalStateException("the encoder is closed");
+        }
+        return layers.run(p);
     }
 
     @Override
     public synchronized void close() {
+        if (closed) {
+            return;
+        }
+        closed = true;
         profile.print(k.name(), layers.layers());
         layers.close();
         if (ownsKernels) {

@@ -237,6 +237,18 @@ class FastEncoderTest {
             assertThrows(IllegalArgumentException.class, () -> fast.encodeAll(List.of(new int[200]), 4));
         }
     }
+
+    @org.junit.jupiter.api.Test
+    void aPassAfterCloseIsRefusedNotRunOnFreedWeights() throws Exception {
+        FastEncoder fast = FastEncoder.load(fixture("xlmr-base"), FastEncoder.Options.defaults().threads(2));
+        int[][] ids = {{0, 581, 2}};
+        assertEquals(3 * 32, fast.encodePacked(ids)[0].length);
+        fast.close();
+        fast.close(); // twice is harmless
+        IllegalStateException e = assertThrows(IllegalStateException.class, () -> fast.encodePacked(ids));
+        assertEquals("the encoder is closed", e.getMessage());
+        assertThrows(IllegalStateException.class, () -> fast.forward(Batch.of(ids, new int[][] {{1, 1, 1}}, null)));
+    }
     @ParameterizedTest(name = "{0} on {1}")
     @MethodSource("modelsAndProviders")
     void paddedPositionsMatchTheReference(String model, String provider) throws Exception {

@@ -123,6 +123,9 @@ final class TrainCommand implements Callable<Integer> {
     @Option(names = "--no-dropout", description = "Train without dropout.")
     boolean noDropout;
 
+    @Option(names = "--fp32-matmul", description = "Matrix products in fp32 on the engine's kernels (faster; float64 master weights).")
+    boolean fp32Matmul;
+
     @Option(names = "--progress", negatable = true, description = "Progress bar on stderr (default: when stderr is a terminal).")
     Boolean progress;
 
@@ -140,7 +143,7 @@ final class TrainCommand implements Callable<Integer> {
                     .warmupSteps(warmupSteps).weightDecay(weightDecay).maxGradNorm(maxGradNorm).scheduler(scheduler)
                     .maxLength(maxLength).seed(seed).evalSteps(evalSteps).saveSteps(saveSteps).loggingSteps(loggingSteps)
                     .earlyStoppingPatience(patience).docStride(docStride).mlmProbability(mlmProbability)
-                    .problemType(problemType).dropout(!noDropout);
+                    .problemType(problemType).dropout(!noDropout).fp32Matmul(fp32Matmul);
         } catch (IllegalArgumentException e) {
             throw new ParameterException(spec.commandLine(), e.getMessage());
         }

@@ -46,7 +46,7 @@ class TrainCommandTest {
         Path conll = Files.writeString(tmp.resolve("ner.conll"), "Anna B-PER\nlives O\nin O\nBerlin B-LOC\n");
         Path nerOut = tmp.resolve("ner");
         r = CliRun.run("", "train", "--model", CliRun.testdata("xlmr-base").toString(), "--task", "token-classification",
-                "--train", conll.toString(), "--out", nerOut.toString(), "--max-steps", "1", "--no-progress");
+                "--train", conll.toString(), "--out", nerOut.toString(), "--max-steps", "1", "--no-progress", "--fp32-matmul");
         assertEquals(0, r.code(), r.err());
         c = CliRun.run("", "ner", "--model", nerOut.toString(), "--aggregation", "none", "Anna lives in Berlin");
         assertEquals(0, c.code(), c.err());

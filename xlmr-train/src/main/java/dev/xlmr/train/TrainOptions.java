@@ -35,6 +35,7 @@ public final class TrainOptions {
     int maxAnswerLength = 30;
     double mlmProbability = 0.15;
     boolean dropout = true;
+    boolean fp32Matmul;
     String problemType;
 
     /** Passes over the training data (fractions stop part-way through the last). */
@@ -174,6 +175,15 @@ public final class TrainOptions {
     /** Train-mode dropout at the config's rates (on by default). */
     public TrainOptions dropout(boolean v) {
         dropout = v;
+        return this;
+    }
+
+    /**
+     * Run the matrix products in fp32 on the engine's kernels (faster; the master weights, the
+     * optimizer and the other ops stay float64). Off: the float64 reference of the replays.
+     */
+    public TrainOptions fp32Matmul(boolean v) {
+        fp32Matmul = v;
         return this;
     }
 

@@ -1,5 +1,6 @@
 package dev.xlmr.train;
 
+import dev.xlmr.engine.Kernels;
 import dev.xlmr.model.Activation;
 import dev.xlmr.model.ModelConfig;
 
@@ -21,6 +22,7 @@ public final class TrainableModel {
     private final ModelConfig config;
     private final Parameters p;
     private final String problemType;
+    private Kernels kernels;
 
     /**
      * @param problemType the sequence-classification loss ("regression", "single_label_classification",
@@ -33,6 +35,16 @@ public final class TrainableModel {
         this.config = config;
         this.p = params;
         this.problemType = problemType != null ? problemType : config.problemType();
+    }
+
+    /**
+     * Runs the matrix products of the dense layers and attention in fp32 on these kernels
+     * ({@link Fp32Linear}, {@link Fp32Attention}); null: the float64 reference ({@link Fn}).
+     * Parameters, gradients and every other op stay float64.
+     */
+    public TrainableModel withKernels(Kernels k) {
+        this.kernels = k;
+        return this;
     }
 
     public ModelConfig config() {
@@ -86,8 +98,9 @@ public final class TrainableModel {
             Var k = linear(t, attnIn, pre + "attention.self.key");
             Var v = linear(t, attnIn, pre + "attention.self.value");
             int heads = config.numAttentionHeads();
-            Var ctx = Fn.attention(t, q, k, v, rows, seq, heads, mask, config.isDecoder(),
-                    Dropout.attention(drop, rows * heads * seq * seq));
+            double[] probMask = Dropout.attention(drop, rows * heads * seq * seq);
+            Var ctx = kernels == null ? Fn.attention(t, q, k, v, rows, seq, heads, mask, config.isDecoder(), probMask)
+                    : Fp32Attention.attention(t, q, k, v, rows, seq, heads, mask, config.isDecoder(), probMask, kernels);
             Var attn = Fn.add(t, Dropout.hidden(t, linear(t, ctx, pre + "attention.output.dense"), drop), h);
             if (xl) {
                 Var ffIn = Fn.layerNorm(t, attn, w(pre + "LayerNorm.weight"), w(pre + "LayerNorm.bias"), eps);
@@ -120,7 +133,7 @@ public final class TrainableModel {
     }
 
     private Var lin(Tape t, Var x, Var w, Var b) {
-        return Fn.linear(t, x, w, b);
+        return kernels == null ? Fn.linear(t, x, w, b) : Fp32Linear.linear(t, x, w, b, kernels);
     }
 
     /** The rows of the first token of each sequence. */

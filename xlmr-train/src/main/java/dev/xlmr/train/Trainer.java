@@ -94,6 +94,9 @@ public final class Trainer {
                         || task == Task.TOKEN_CLASSIFICATION ? train.labels() : null, null);
         HfFolder folder = HfFolder.open(modelDir, task, train.labels(), train.problemType(), opts.seed);
         TrainableModel model = folder.model();
+        if (opts.fp32Matmul) {
+            model.withKernels(dev.xlmr.engine.KernelProvider.best()); // shared kernels: not closed here
+        }
         Map<String, Var> params = model.parameters().all();
         AdamW opt = new AdamW(params, opts.adamBeta1, opts.adamBeta2, opts.adamEpsilon, opts.weightDecay,
                 List.of("bias", "LayerNorm.weight", "layer_norm.weight"));

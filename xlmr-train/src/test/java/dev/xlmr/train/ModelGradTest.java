@@ -88,7 +88,7 @@ class ModelGradTest {
                 params.all().values().toArray(Var[]::new));
     }
 
-    private static TrainBatch batch(ModelConfig config, int labels, String problemType, Random rnd) {
+    static TrainBatch batch(ModelConfig config, int labels, String problemType, Random rnd) {
         boolean mc = config.head() == dev.xlmr.model.Head.MULTIPLE_CHOICE;
         int rows = mc ? 6 : 3; // multiple choice: 2 examples x 3 choices
         int seq = 5;
@@ -140,7 +140,7 @@ class ModelGradTest {
         return new TrainBatch(ids, mask, types, mc ? 3 : 0, lab, integral, start, end);
     }
 
-    private static Parameters randomParameters(ModelConfig config, int labels, Random rnd) {
+    static Parameters randomParameters(ModelConfig config, int labels, Random rnd) {
         Map<String, int[]> shapes = new LinkedHashMap<>();
         String e = "roberta.embeddings.";
         shapes.put(e + "word_embeddings.weight", new int[] {VOCAB, HIDDEN});

@@ -562,7 +562,7 @@ public final class EmbeddingPipeline extends Pipeline {
     /** The {@link WindowPart}s of inputs (windows of long texts, or whole short texts), in their order. */
     List<WindowPart> windowParts(List<Input> inputs, Options options, boolean dense, boolean sparse, boolean hidden) {
         Plan plan = dense ? plan(options) : null;
-        boolean splade = sparse && st.splade() != null;
+        boolean splade = sparse && spladeSparse();
         List<WindowPart> out = new ArrayList<>(Collections.nCopies(inputs.size(), null));
         run(inputs, (input, row) -> {
             Input in = inputs.get(input);

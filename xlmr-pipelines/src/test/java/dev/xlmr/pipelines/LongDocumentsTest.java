@@ -155,4 +155,32 @@ class LongDocumentsTest {
             assertThrows(IllegalArgumentException.class, () -> LongInputs.parse("slide"));
         }
     }
+
+    /** BGE-M3 heads in a folder without modules.json (no sentence-transformers configuration): windows still work. */
+    @Test
+    void bgeM3HeadsWithoutSentenceTransformersFiles(@org.junit.jupiter.api.io.TempDir Path tmp) throws Exception {
+        Path src = EmbeddingOutputsTest.dir("bge-m3-tiny").toAbsolutePath();
+        for (String f : List.of("config.json", "model.safetensors", "special_tokens_map.json", "tokenizer.json",
+                "tokenizer_config.json", "sparse_linear.pt", "colbert_linear.pt")) {
+            java.nio.file.Files.createSymbolicLink(tmp.resolve(f), src.resolve(f));
+        }
+        JsonNode setting = null;
+        for (JsonNode s : expected().get("settings")) {
+            if (s.get("model").asText().equals("bge-m3-tiny") && s.get("max_length").asInt() == 24) {
+                setting = s;
+            }
+        }
+        List<String> texts = new ArrayList<>();
+        expected().get("texts").forEach(t -> texts.add(t.asText().strip()));
+        try (EmbeddingPipeline p = EmbeddingPipeline.load(tmp.toString())) {
+            assertEquals(false, p.isSentenceTransformers());
+            p.maxLength(24);
+            List<MultiEmbedding> got = p.encode(texts, Options.defaults().longInputs(LongInputs.WINDOWS)
+                    .overlap(setting.get("overlap").asInt()), EnumSet.of(Output.SPARSE, Output.COLBERT));
+            for (int k = 0; k < texts.size(); k++) {
+                sameSparse(setting.get("cases").get(k).get("lexical_weights"), got.get(k).sparse(), "text " + k);
+                assertEquals(setting.get("cases").get(k).get("colbert_vecs").size(), got.get(k).colbert().length);
+            }
+        }
+    }
 }

@@ -43,8 +43,8 @@ for target in $targets; do
     result="FINDING or failure, see $log"
     status=1
   fi
-  done_line=$(grep -o 'Done [0-9]* runs in [0-9]* second' "$log" | tail -n 1)
-  corpus=$(grep -o 'corp: [0-9]*/[0-9]*[a-zA-Z]*' "$log" | tail -n 1)
+  done_line=$(grep -a -o 'Done [0-9]* runs in [0-9]* second' "$log" | tail -n 1)
+  corpus=$(grep -a -o 'corp: [0-9]*/[0-9]*[a-zA-Z]*' "$log" | tail -n 1)
   echo "fuzz: $test: ${done_line:-no libFuzzer summary}, ${corpus:-corp: ?}: $result; load $(cut -d' ' -f1-3 /proc/loadavg)"
 done
 exit $status

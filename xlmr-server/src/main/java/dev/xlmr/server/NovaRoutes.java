@@ -382,6 +382,8 @@ final class NovaRoutes implements AutoCloseable {
             p = modules.resolve(t);
         } catch (PathEscapeException e) {
             throw new ApiException(400, "path_escape", "trainerFilePath: " + e.getMessage());
+        } catch (java.nio.file.InvalidPathException e) { // a NUL, found by HttpFuzzTests (was a 500)
+            throw new ApiException(400, "path_escape", "trainerFilePath: not a valid path");
         } catch (IOException e) {
             throw new ApiException(400, "validation", "trainerFilePath: " + e.getMessage());
         }

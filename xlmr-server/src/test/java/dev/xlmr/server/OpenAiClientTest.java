@@ -1,12 +1,10 @@
 package dev.xlmr.server;
 
 import static dev.xlmr.server.TestSupport.assertClose;
-import static dev.xlmr.server.TestSupport.floats;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
-import com.fasterxml.jackson.databind.JsonNode;
 import dev.langchain4j.data.embedding.Embedding;
 import dev.langchain4j.data.segment.TextSegment;
 import dev.langchain4j.model.openai.OpenAiEmbeddingModel;
@@ -29,14 +27,7 @@ class OpenAiClientTest {
     static void start() throws Exception {
         service = LocalInferenceService.load(TestSupport.testdata("xlmr-base"), "xlmr-base", 0);
         server = XlmrServer.start(service, ServerOptions.defaults().port(0).apiKey("sk-test").servedModelName("xlmr-base"));
-        for (JsonNode c : TestSupport.expected("xlmr-base").get("cases")) {
-            if (c.has("text_pairs")) continue;
-            for (int i = 0; i < c.get("texts").size(); i++) {
-                if (c.get("texts").get(i).asText().isEmpty()) continue;
-                texts.add(c.get("texts").get(i).asText());
-                expected.add(floats(c.get("sentence_embedding").get(i)));
-            }
-        }
+        TestSupport.sentenceEmbeddings("xlmr-base", texts, expected);
     }
 
     @AfterAll

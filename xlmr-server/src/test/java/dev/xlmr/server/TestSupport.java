@@ -12,6 +12,7 @@ import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
+import java.util.List;
 import java.util.Map;
 import java.util.stream.Collectors;
 
@@ -31,6 +32,21 @@ final class TestSupport {
 
     static JsonNode expected(String model) throws IOException {
         return JSON.readTree(testdata(model).resolve("expected.json").toFile());
+    }
+
+    /**
+     * The fixture's single-text cases with their sentence-transformers embeddings (the reference values), empty
+     * texts left out (the OpenAI routes refuse them): appended to {@code texts} and {@code expected} in order.
+     */
+    static void sentenceEmbeddings(String model, List<String> texts, List<float[]> expected) throws IOException {
+        for (JsonNode c : expected(model).get("cases")) {
+            if (c.has("text_pairs")) continue;
+            for (int i = 0; i < c.get("texts").size(); i++) {
+                if (c.get("texts").get(i).asText().isEmpty()) continue;
+                texts.add(c.get("texts").get(i).asText());
+                expected.add(floats(c.get("sentence_embedding").get(i)));
+            }
+        }
     }
 
     /** An answer: status, headers and body. */

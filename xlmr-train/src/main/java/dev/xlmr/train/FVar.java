@@ -46,6 +46,11 @@ public final class FVar {
         return grad;
     }
 
+    /** Drops the gradient (an activation's, once its backward has run). */
+    void releaseGrad() {
+        grad = null;
+    }
+
     /** Zeroes the gradient if there is one (kept allocated, as PyTorch's zero_grad(set_to_none=False)). */
     void zeroGrad() {
         if (grad != null) {

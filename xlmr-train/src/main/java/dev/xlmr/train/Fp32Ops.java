@@ -24,6 +24,17 @@ final class Fp32Ops {
 
     private Fp32Ops() {}
 
+    /**
+     * Records an op's backward; once it has run, the op's output gradient is consumed (every reader
+     * of the output ran before it) and is dropped, so activation gradients do not pile up.
+     */
+    private static void record(Tape t, FVar y, Runnable backward) {
+        t.record(() -> {
+            backward.run();
+            y.releaseGrad();
+        });
+    }
+
     /** {@code y = x W^T + b}: x [n, in], W [out, in], b [out] or null. */
     static FVar linear(Tape t, FVar x, FVar w, FVar b, Kernels k) {
         int in = w.cols();
@@ -45,18 +56,41 @@ final class Fp32Ops {
                 });
             }
         }
-        t.record(() -> {
+        record(t, y, () -> {
             float[] dy = y.gradOrNull();
             if (dy == null || n == 0) {
                 return;
             }
             k.gemm(false, false, n, in, out, 1f, dy, 0, out, w.data, 0, in, 1f, x.grad(), 0, in);
-            k.gemm(true, false, out, in, n, 1f, dy, 0, out, x.data, 0, in, 1f, w.grad(), 0, in);
+            // dW += dy^T x as a plain product of dy^T, transposed here in cache blocks and in parallel
+            // (the kernels' transposed-A path copies it column by column on one core)
+            k.gemm(false, false, out, in, n, 1f, transpose(dy, n, out), 0, n, x.data, 0, in, 1f, w.grad(), 0, in);
             if (b != null) {
                 columnSums(dy, n, out, b.grad());
             }
         });
         return y;
+    }
+
+    /** {@code a [rows, cols]} transposed: [cols, rows]. */
+    static float[] transpose(float[] a, int rows, int cols) {
+        float[] t = new float[rows * cols];
+        int bs = 32;
+        int blocks = (rows + bs - 1) / bs;
+        Par.range(blocks, 4, (part, b0, b1) -> {
+            for (int rb = b0 * bs; rb < Math.min(rows, b1 * bs); rb += bs) {
+                int re = Math.min(rows, rb + bs);
+                for (int cb = 0; cb < cols; cb += bs) {
+                    int ce = Math.min(cols, cb + bs);
+                    for (int r = rb; r < re; r++) {
+                        for (int c = cb; c < ce; c++) {
+                            t[c * rows + r] = a[r * cols + c];
+                        }
+                    }
+                }
+            }
+        });
+        return t;
     }
 
     /** {@code acc[j] += sum_r a[r][j]}, rows split over the cores with per-part partial sums. */
@@ -104,7 +138,7 @@ final class Fp32Ops {
             addInto(y.data, r * h, type.data, types[r] * h, h);
             addInto(y.data, r * h, pos.data, positions[r] * h, h);
         }
-        t.record(() -> {
+        record(t, y, () -> {
             float[] dy = y.gradOrNull();
             if (dy == null) {
                 return;
@@ -132,7 +166,7 @@ final class Fp32Ops {
         }
         FVar y = new FVar(a.shape(), a.data.clone());
         Par.range(y.size(), GRAIN, (part, from, to) -> addInto(y.data, from, b.data, from, to - from));
-        t.record(() -> {
+        record(t, y, () -> {
             float[] dy = y.gradOrNull();
             if (dy != null) {
                 float[] da = a.grad();
@@ -185,7 +219,7 @@ final class Fp32Ops {
                 }
             }
         });
-        t.record(() -> {
+        record(t, y, () -> {
             float[] dy = y.gradOrNull();
             if (dy == null) {
                 return;
@@ -291,7 +325,7 @@ final class Fp32Ops {
                 y.data[i] = (float) dev.xlmr.model.Ops.gelu(x.data[i]);
             }
         });
-        t.record(() -> {
+        record(t, y, () -> {
             float[] dy = y.gradOrNull();
             if (dy == null) {
                 return;
@@ -365,7 +399,7 @@ final class Fp32Ops {
                 kn.gemm(false, false, n, d, n, 1f, p, pAt, n, v.data, off, hidden, 0f, y.data, off, hidden);
             }
         }
-        t.record(() -> {
+        record(t, y, () -> {
             float[] dy = y.gradOrNull();
             if (dy == null) {
                 return;
@@ -455,7 +489,7 @@ final class Fp32Ops {
         for (int i = 0; i < y.size(); i++) {
             y.data[i] = x.data[i] * mask[i];
         }
-        t.record(() -> {
+        record(t, y, () -> {
             float[] dy = y.gradOrNull();
             if (dy != null) {
                 float[] dx = x.grad();
@@ -472,7 +506,7 @@ final class Fp32Ops {
         for (int i = 0; i < y.size(); i++) {
             y.data[i] = (float) Math.tanh(x.data[i]);
         }
-        t.record(() -> {
+        record(t, y, () -> {
             float[] dy = y.gradOrNull();
             if (dy != null) {
                 float[] dx = x.grad();
@@ -489,7 +523,7 @@ final class Fp32Ops {
         for (int i = 0; i < y.size(); i++) {
             y.data[i] = c * x.data[i];
         }
-        t.record(() -> {
+        record(t, y, () -> {
             float[] dy = y.gradOrNull();
             if (dy != null) {
                 float[] dx = x.grad();
@@ -508,7 +542,7 @@ final class Fp32Ops {
         for (int r = 0; r < idx.length; r++) {
             System.arraycopy(x.data, idx[r] * c, y.data, r * c, c);
         }
-        t.record(() -> {
+        record(t, y, () -> {
             float[] dy = y.gradOrNull();
             if (dy != null) {
                 for (int r = 0; r < idx.length; r++) {
@@ -527,7 +561,7 @@ final class Fp32Ops {
         for (int r = 0; r < n; r++) {
             y.data[r] = x.data[r * c + col];
         }
-        t.record(() -> {
+        record(t, y, () -> {
             float[] dy = y.gradOrNull();
             if (dy != null) {
                 float[] dx = x.grad();
@@ -597,7 +631,7 @@ final class Fp32Ops {
         FVar y = new FVar(1);
         int valid = count;
         y.data[0] = (float) (total / valid);
-        t.record(() -> {
+        record(t, y, () -> {
             float[] dy = y.gradOrNull();
             if (dy == null) {
                 return;
@@ -632,7 +666,7 @@ final class Fp32Ops {
         }
         FVar y = new FVar(1);
         y.data[0] = (float) (total / n);
-        t.record(() -> {
+        record(t, y, () -> {
             float[] dy = y.gradOrNull();
             if (dy != null) {
                 double g = dy[0] / (double) n;
@@ -658,7 +692,7 @@ final class Fp32Ops {
         }
         FVar y = new FVar(1);
         y.data[0] = (float) (total / n);
-        t.record(() -> {
+        record(t, y, () -> {
             float[] dy = y.gradOrNull();
             if (dy != null) {
                 double g = dy[0] * 2.0 / n;

@@ -38,6 +38,7 @@ public final class Tape {
     void runBackward() {
         for (int i = backwards.size() - 1; i >= 0; i--) {
             backwards.get(i).run();
+            backwards.set(i, null); // what it captured (activations) can go now
         }
         backwards.clear();
     }

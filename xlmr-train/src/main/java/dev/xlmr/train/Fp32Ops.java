@@ -439,13 +439,27 @@ final class Fp32Ops {
                         for (int j = 0; j < n && !any; j++) {
                             any = keyOk[start[s] + j] && (!causal || j <= i);
                         }
-                        float dot = 0;
-                        for (int j = 0; j < n; j++) {
+                        if (!any) {
+                            java.util.Arrays.fill(dp, ro, ro + n, 0f); // the scores do not reach the output
+                            continue;
+                        }
+                        FloatVector dv0 = FloatVector.zero(S);
+                        int j = 0;
+                        for (; j <= n - L; j += L) {
+                            dv0 = FloatVector.fromArray(S, probs, po + ro + j).fma(FloatVector.fromArray(S, dp, ro + j), dv0);
+                        }
+                        float dot = dv0.reduceLanes(VectorOperators.ADD);
+                        for (; j < n; j++) {
                             dot += probs[po + ro + j] * dp[ro + j];
                         }
-                        for (int j = 0; j < n; j++) {
-                            // softmax backward, then the 1/sqrt(d); no allowed key: the scores do not reach the output
-                            dp[ro + j] = any ? probs[po + ro + j] * (dp[ro + j] - dot) * scale : 0;
+                        // softmax backward, then the 1/sqrt(d)
+                        j = 0;
+                        for (; j <= n - L; j += L) {
+                            FloatVector.fromArray(S, dp, ro + j).sub(dot).mul(FloatVector.fromArray(S, probs, po + ro + j))
+                                    .mul(scale).intoArray(dp, ro + j);
+                        }
+                        for (; j < n; j++) {
+                            dp[ro + j] = probs[po + ro + j] * (dp[ro + j] - dot) * scale;
                         }
                     }
                     kn.gemm(false, false, n, d, n, 1f, dp, 0, n, k.data, off, hidden, 1f, dq, off, hidden);
@@ -458,8 +472,50 @@ final class Fp32Ops {
 
     /** Masked softmax of the n x n scores at {@code po}, in place; a row with no allowed key becomes uniform. */
     private static void softmaxRows(float[] x, int po, int n, boolean[] keyOk, int tok0, boolean causal) {
+        boolean allKeys = true;
+        for (int j = 0; j < n; j++) {
+            allKeys &= keyOk[tok0 + j];
+        }
         for (int i = 0; i < n; i++) {
             int ro = po + i * n;
+            int keys = causal ? i + 1 : n; // keys past it are masked (causal)
+            if (allKeys) {
+                // the common case, every key of the prefix allowed: vectorised, the rest zero
+                FloatVector mv = FloatVector.broadcast(S, Float.NEGATIVE_INFINITY);
+                int j = 0;
+                for (; j <= keys - L; j += L) {
+                    mv = mv.max(FloatVector.fromArray(S, x, ro + j));
+                }
+                float max = mv.reduceLanes(VectorOperators.MAX);
+                for (; j < keys; j++) {
+                    max = Math.max(max, x[ro + j]);
+                }
+                FloatVector zv = FloatVector.zero(S);
+                j = 0;
+                for (; j <= keys - L; j += L) {
+                    FloatVector e = FloatVector.fromArray(S, x, ro + j).sub(max).lanewise(VectorOperators.EXP);
+                    e.intoArray(x, ro + j);
+                    zv = zv.add(e);
+                }
+                float z = zv.reduceLanes(VectorOperators.ADD);
+                for (; j < keys; j++) {
+                    float e = (float) Math.exp(x[ro + j] - max);
+                    x[ro + j] = e;
+                    z += e;
+                }
+                float inv = 1 / z;
+                j = 0;
+                for (; j <= keys - L; j += L) {
+                    FloatVector.fromArray(S, x, ro + j).mul(inv).intoArray(x, ro + j);
+                }
+                for (; j < keys; j++) {
+                    x[ro + j] *= inv;
+                }
+                for (j = keys; j < n; j++) {
+                    x[ro + j] = 0;
+                }
+                continue;
+            }
             float max = Float.NEGATIVE_INFINITY;
             for (int j = 0; j < n; j++) {
                 if (keyOk[tok0 + j] && (!causal || j <= i)) {

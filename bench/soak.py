@@ -2,6 +2,8 @@
 against a server already listening on PORT (pid PID), sample the server's RSS every 30 s, and print a summary.
 Exit status 1 on any 5xx or any request left unanswered.
   python3 bench/soak.py PORT PID SECONDS CLIENTS TEXTS_FILE
+SOAK_TIMEOUT (seconds, default 60): how long a valid request may wait for its answer (a slow model, e.g. the
+base-size one on 2 cores, needs the server's --request-timeout-ms raised to match).
 Valid: /embed, /v1/embeddings, /tokenize, /embed batches (keep-alive connections). Invalid, each on its own
 connection: bad JSON, trailing garbage, lone surrogates, invalid UTF-8, wrong content type, wrong method,
 unknown route, a 3 MB body (413), broken HTTP framing, a wrong-shape body."""
@@ -15,13 +17,20 @@ kinds = collections.Counter()
 unanswered = []
 latency = collections.defaultdict(list)
 stop_at = time.time() + seconds
+timeout = float(os.environ.get('SOAK_TIMEOUT', '60'))
 
-def rss_mib():
+def rss_parts():
+    """VmRSS, RssAnon, RssFile of the server in MiB (the mapped checkpoint is file-backed)."""
+    out = {}
     with open('/proc/%d/status' % pid) as f:
         for line in f:
-            if line.startswith('VmRSS:'):
-                return int(line.split()[1]) / 1024.0
-    return float('nan')
+            k = line.split(':')[0]
+            if k in ('VmRSS', 'RssAnon', 'RssFile'):
+                out[k] = int(line.split()[1]) / 1024.0
+    return tuple(out.get(k, float('nan')) for k in ('VmRSS', 'RssAnon', 'RssFile'))
+
+def rss_mib():
+    return rss_parts()[0]
 
 def raw(data, timeout=60):
     """One request on its own connection; returns the status, or raises when no answer came."""
@@ -90,7 +99,7 @@ def client(k):
             t0 = time.time()
             try:
                 if conn is None:
-                    conn = http.client.HTTPConnection('127.0.0.1', port, timeout=60)
+                    conn = http.client.HTTPConnection('127.0.0.1', port, timeout=timeout)
                 conn.request('POST', path, json.dumps(body), {'Content-Type': J})
                 r = conn.getresponse()
                 r.read()
@@ -101,7 +110,7 @@ def client(k):
                 # a keep-alive connection the server closed between requests is retried once on a fresh one
                 try:
                     if conn is not None: conn.close()
-                    conn = http.client.HTTPConnection('127.0.0.1', port, timeout=60)
+                    conn = http.client.HTTPConnection('127.0.0.1', port, timeout=timeout)
                     conn.request('POST', path, json.dumps(body), {'Content-Type': J})
                     r = conn.getresponse(); r.read(); code = r.status
                 except Exception as e2:
@@ -125,18 +134,23 @@ def client(k):
 threads = [threading.Thread(target=client, args=(k,), daemon=True) for k in range(clients)]
 t_start = time.time()
 for th in threads: th.start()
-samples = []
+samples, parts = [], []
 while time.time() < stop_at:
     with lock:
         n = sum(status.values())
-    r = rss_mib()
-    samples.append(r)
-    print('soak: t=%4ds rss=%.0f MiB requests=%d 5xx=%d unanswered=%d load=%s' % (
-        time.time() - t_start, r, n, sum(v for c, v in status.items() if c >= 500), len(unanswered),
+    p = rss_parts()
+    r = p[0]
+    samples.append(r); parts.append(p)
+    print('soak: t=%4ds rss=%.0f MiB (anon %.0f, file %.0f) requests=%d 5xx=%d unanswered=%d load=%s' % (
+        time.time() - t_start, r, p[1], p[2], n, sum(v for c, v in status.items() if c >= 500), len(unanswered),
         open('/proc/loadavg').read().split()[0]), flush=True)
     time.sleep(min(30, max(0, stop_at - time.time())))
-for th in threads: th.join(120)
-samples.append(rss_mib())
+for th in threads: th.join(timeout + 60)
+alive = sum(th.is_alive() for th in threads)
+if alive:
+    unanswered.append('%d clients still waiting for an answer %d s after the end' % (alive, timeout + 60))
+p = rss_parts()
+samples.append(p[0]); parts.append(p)
 def pct(xs, p):
     xs = sorted(xs); return xs[min(len(xs) - 1, int(p * len(xs)))] if xs else float('nan')
 total = sum(status.values())
@@ -147,5 +161,7 @@ print('soak: embed p50 %.3f s p99 %.3f s; batch-of-8 p50 %.3f s p99 %.3f s' % (
     pct(latency['embed'], .5), pct(latency['embed'], .99), pct(latency['batch'], .5), pct(latency['batch'], .99)))
 print('soak: RSS MiB first %.0f, after 5 min %.0f, max %.0f, last %.0f; samples %s' % (
     samples[0], samples[min(10, len(samples) - 1)], max(samples), samples[-1], ' '.join('%.0f' % s for s in samples)))
+print('soak: RssAnon MiB samples %s' % ' '.join('%.0f' % q[1] for q in parts))
+print('soak: RssFile MiB samples %s' % ' '.join('%.0f' % q[2] for q in parts))
 print('soak: 5xx %d, unanswered %d %s' % (fivexx, len(unanswered), unanswered[:5]))
 sys.exit(1 if fivexx or unanswered else 0)

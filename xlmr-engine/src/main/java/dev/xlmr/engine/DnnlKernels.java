@@ -45,15 +45,70 @@ final class DnnlKernels extends DelegatingKernels {
     private volatile boolean closed;
     private java.util.concurrent.ExecutorService repacker; // made on first use, guarded by this
 
-    /** Per-thread native buffers, grown on demand and freed by the GC (a thread may outlive these kernels). */
+    /**
+     * Per-thread native buffers, grown on demand. A grown buffer's predecessor is freed at once: left to the GC
+     * (Arena.ofAuto) it waited for a full collection, as the Scratch lives in the old generation, so under a
+     * server's varying batch sizes every superseded buffer stayed resident (issue 15). The current buffers are freed
+     * when the Scratch is collected (its thread ended, or these kernels are gone): a thread may outlive the kernels.
+     */
     static final class Scratch {
+        private static final java.lang.ref.Cleaner CLEANER = java.lang.ref.Cleaner.create();
         MemorySegment src = MemorySegment.NULL, mid = MemorySegment.NULL, dst = MemorySegment.NULL, bias = MemorySegment.NULL;
         final MemorySegment args = Arena.ofAuto().allocate(16 * 4, 16);
         float[] rowScale = new float[0]; // INT8: per row of activations
         int[] rowZero = new int[0];
+        private final Held held = new Held();
 
-        static MemorySegment grow(MemorySegment s, long bytes) {
-            return s.byteSize() >= bytes ? s : Arena.ofAuto().allocate(Math.max(bytes, s.byteSize() * 3 / 2), 64);
+        Scratch() {
+            CLEANER.register(this, held);
+        }
+
+        /** {@code s}, or a larger buffer (by at least half) that replaces it, {@code s}'s memory freed. */
+        MemorySegment grow(MemorySegment s, long bytes) {
+            if (s.byteSize() >= bytes) return s;
+            MemorySegment n = held.allocate(Math.max(bytes, s.byteSize() * 3 / 2));
+            held.free(s);
+            return n;
+        }
+
+        /** Native bytes this Scratch holds now (for tests). */
+        long bytes() {
+            return held.bytes();
+        }
+
+        /** The arenas of the current buffers, one each; closing them all is the cleaning action. */
+        private static final class Held implements Runnable {
+            private final List<Arena> arenas = new ArrayList<>();
+            private long bytes;
+
+            synchronized MemorySegment allocate(long size) {
+                Arena a = Arena.ofShared(); // shared: the cleaner's thread closes what is left
+                MemorySegment m = a.allocate(size, 64);
+                arenas.add(a);
+                bytes += size;
+                return m;
+            }
+
+            synchronized void free(MemorySegment s) {
+                for (int i = 0; i < arenas.size(); i++) {
+                    if (arenas.get(i).scope().equals(s.scope())) {
+                        bytes -= s.byteSize();
+                        arenas.remove(i).close();
+                        return;
+                    }
+                }
+            }
+
+            synchronized long bytes() {
+                return bytes;
+            }
+
+            @Override
+            public synchronized void run() {
+                for (Arena a : arenas) a.close();
+                arenas.clear();
+                bytes = 0;
+            }
         }
     }
 
@@ -538,7 +593,7 @@ final class DnnlKernels extends DelegatingKernels {
         int srcType = srcType(dw);
         int padded = cover(dw, shape(dw, srcType, OneDnn.F32, bias != null, false), rows);
         load(x, rows, padded, in, srcType, s);
-        s.dst = Scratch.grow(s.dst, (long) padded * out * 4);
+        s.dst = s.grow(s.dst, (long) padded * out * 4);
         matmul(dw, padded, s.src, srcType, bias, s.dst, OneDnn.F32, false, s);
         MemorySegment.copy(s.dst, FLOAT, 0, y, 0, rows * out);
     }
@@ -565,8 +620,8 @@ final class DnnlKernels extends DelegatingKernels {
         int padded = Math.max(cover(u, shape(u, srcType, midType, upBias != null, true), rows),
                 cover(d, shape(d, midType, OneDnn.F32, downBias != null, false), rows));
         load(x, rows, padded, in, srcType, s);
-        s.mid = Scratch.grow(s.mid, (long) padded * inter * (midType == OneDnn.BF16 ? 2 : 4));
-        s.dst = Scratch.grow(s.dst, (long) padded * in * 4);
+        s.mid = s.grow(s.mid, (long) padded * inter * (midType == OneDnn.BF16 ? 2 : 4));
+        s.dst = s.grow(s.dst, (long) padded * in * 4);
         matmul(u, padded, s.src, srcType, upBias, s.mid, midType, true, s);
         matmul(d, padded, s.mid, midType, downBias, s.dst, OneDnn.F32, false, s);
         MemorySegment.copy(s.dst, FLOAT, 0, y, 0, rows * in);
@@ -626,7 +681,7 @@ final class DnnlKernels extends DelegatingKernels {
     private void load(float[] x, int rows, int padded, int in, int type, Scratch s) {
         boolean half = type == OneDnn.BF16;
         int e = half ? 2 : 4;
-        s.src = Scratch.grow(s.src, (long) padded * in * e);
+        s.src = s.grow(s.src, (long) padded * in * e);
         if (half) {
             bf16.toBf16(x, 0, rows * in, s.src, 0);
         } else {
@@ -643,14 +698,14 @@ final class DnnlKernels extends DelegatingKernels {
     private void linearInt8(float[] x, int rows, DnnlWeights w, float[] bias, float[] y, Scratch s) {
         int in = w.in(), out = w.out();
         int padded = cover(w, shape(w, OneDnn.U8, OneDnn.S32, false, false), rows);
-        s.src = Scratch.grow(s.src, (long) padded * in);
+        s.src = s.grow(s.src, (long) padded * in);
         if (s.rowScale.length < rows) {
             s.rowScale = new float[rows];
             s.rowZero = new int[rows];
         }
         int8.quantizeRows(x, rows, in, actLevels, s.rowScale, s.rowZero, s.src);
         if (padded > rows) s.src.asSlice((long) rows * in, (long) (padded - rows) * in).fill((byte) 0);
-        s.dst = Scratch.grow(s.dst, (long) padded * out * 4);
+        s.dst = s.grow(s.dst, (long) padded * out * 4);
         matmul(w, padded, s.src, OneDnn.U8, null, s.dst, OneDnn.S32, false, s);
         int8.dequantize(s.dst, rows, out, s.rowScale, s.rowZero, w.sums, w.scales, bias, y);
     }
@@ -677,7 +732,7 @@ final class DnnlKernels extends DelegatingKernels {
             srcMem = dnn.memory(srcMd, src);
             dstMem = dnn.memory(dstMd, dst);
             if (bias != null) {
-                s.bias = Scratch.grow(s.bias, (long) out * 4);
+                s.bias = s.grow(s.bias, (long) out * 4);
                 MemorySegment.copy(bias, 0, s.bias, FLOAT, 0, out);
                 biasMd = dnn.md(1, out, OneDnn.F32, OneDnn.TAG_AB);
                 biasMem = dnn.memory(biasMd, s.bias);

@@ -81,7 +81,8 @@ public final class LoadBenchmark {
             texts = texts.stream().filter(t -> service.prepare(List.of(t), null, false).getFirst().tokens() <= service.info().maxInputLength()).toList();
             System.out.printf(Locale.ROOT, "model: %s (hidden %d), %d texts, %.1f tokens on average%n", model,
                     service.info().hiddenSize(), texts.size(), texts.stream().mapToInt(t -> service.prepare(List.of(t), null, false).getFirst().tokens()).average().orElse(0));
-            System.out.println("load average before: " + loadAverage());
+            String loadBefore = loadAverage();
+            System.out.println("load average before: " + loadBefore);
             if (clients == 0) {
                 // the NOVA job alone: no load phase, the offline peer is the same window texts embedded directly
                 try (XlmrServer server = XlmrServer.start(service, ServerOptions.defaults().port(0).novaRoot(root))) {
@@ -128,6 +129,12 @@ public final class LoadBenchmark {
                 summary.put("offline_inputs_per_s", offline);
                 summary.put("ratio", ratio);
                 summary.put("rss_mib", r.rssMib());
+                summary.put("rss_mib_per_minute", Result.perMinute(r.rssKib()));
+                summary.put("rss_anon_mib_per_minute", Result.perMinute(r.anonKib()));
+                summary.put("rss_file_mib_per_minute", Result.perMinute(r.fileKib()));
+                summary.put("committed_heap_mib_per_minute", Result.perMinute(r.heapKib()));
+                summary.put("rss_growth_after_2_min_mib", r.rssGrowthAfterWarmupMib());
+                summary.put("load_average_before_after", List.of(loadBefore, loadAverage()));
                 System.out.println(Exchange.JSON.writeValueAsString(summary));
                 if (r.errors > 0 || r.serverErrors > 0) System.exit(1);
             }
@@ -217,7 +224,8 @@ public final class LoadBenchmark {
      * 200s, and the process's resident memory sampled every 10 s.
      */
     private record Result(long ok, long invalid, long errors, long serverErrors, long rejected, long inputs,
-                          long[] latenciesNanos, double seconds, List<Long> rssKib, List<Long> heapKib, List<Long> oldAfterGcKib) {
+                          long[] latenciesNanos, double seconds, List<Long> rssKib, List<Long> anonKib, List<Long> fileKib,
+                          List<Long> heapKib, List<Long> oldAfterGcKib) {
         double percentile(double p) {
             if (latenciesNanos.length == 0) return Double.NaN;
             int i = (int) Math.min(latenciesNanos.length - 1, Math.ceil(p / 100 * latenciesNanos.length) - 1);
@@ -240,10 +248,32 @@ public final class LoadBenchmark {
             return sb.toString();
         }
 
-        /** Resident memory, the committed Java heap and the old generation after the last GC, one a minute. */
+        /**
+         * Resident memory (VmRSS, and its anonymous and file-backed parts: the mapped checkpoint is file-backed), the
+         * committed Java heap and the old generation after the last GC, one a minute.
+         */
         String rssTimeline() {
-            return timeline(rssKib) + "; committed heap: " + timeline(heapKib) + "; old generation after GC: " + timeline(oldAfterGcKib)
+            return timeline(rssKib) + "; RssAnon: " + timeline(anonKib) + "; RssFile: " + timeline(fileKib)
+                    + "; committed heap: " + timeline(heapKib) + "; old generation after GC: " + timeline(oldAfterGcKib)
                     + "; at the end " + rssParts();
+        }
+
+        /** One sample a minute (and the last) in MiB, for the summary. */
+        static List<Long> perMinute(List<Long> kib) {
+            List<Long> out = new ArrayList<>();
+            for (int i = 0; i < kib.size(); i += 6) out.add(kib.get(i) >> 10);
+            if (!kib.isEmpty() && (kib.size() - 1) % 6 != 0) out.add(kib.getLast() >> 10);
+            return out;
+        }
+
+        /**
+         * VmRSS growth in MiB from the sample at two minutes (buffers sized, heap pages touched) to the largest one
+         * after it: what "flat" is judged by; null when the phase is shorter.
+         */
+        Long rssGrowthAfterWarmupMib() {
+            if (rssKib.size() <= 12) return null;
+            long at = rssKib.get(12), max = rssKib.subList(12, rssKib.size()).stream().mapToLong(Long::longValue).max().orElse(at);
+            return (max - at) >> 10;
         }
 
         /** First, last and largest sample, in MiB. */
@@ -328,16 +358,18 @@ public final class LoadBenchmark {
         }
     }
 
-    /** The process's resident set in KiB (Linux), or -1. */
-    private static long rssKib() {
+    /** VmRSS, RssAnon and RssFile of the process in KiB (Linux), -1 for those unknown. */
+    private static long[] rssKib() {
+        long[] out = {-1, -1, -1};
         try {
             for (String line : Files.readAllLines(Path.of("/proc/self/status"))) {
-                if (line.startsWith("VmRSS:")) return Long.parseLong(line.replaceAll("\\D", ""));
+                int i = line.startsWith("VmRSS:") ? 0 : line.startsWith("RssAnon:") ? 1 : line.startsWith("RssFile:") ? 2 : -1;
+                if (i >= 0) out[i] = Long.parseLong(line.replaceAll("\\D", ""));
             }
         } catch (IOException | RuntimeException e) {
-            return -1;
+            return out;
         }
-        return -1;
+        return out;
     }
 
     /**
@@ -354,12 +386,17 @@ public final class LoadBenchmark {
         List<Thread> threads = new ArrayList<>();
         long[] counts = new long[clients];
         List<Long> rss = java.util.Collections.synchronizedList(new ArrayList<>());
+        List<Long> anon = java.util.Collections.synchronizedList(new ArrayList<>());
+        List<Long> file = java.util.Collections.synchronizedList(new ArrayList<>());
         List<Long> heap = java.util.Collections.synchronizedList(new ArrayList<>());
         List<Long> old = java.util.Collections.synchronizedList(new ArrayList<>());
         Thread sampler = Thread.ofPlatform().daemon().start(() -> {
             try {
                 while (System.nanoTime() < deadline) {
-                    rss.add(rssKib());
+                    long[] m = rssKib();
+                    rss.add(m[0]);
+                    anon.add(m[1]);
+                    file.add(m[2]);
                     heap.add(Runtime.getRuntime().totalMemory() >> 10);
                     old.add(oldAfterGcKib());
                     Thread.sleep(10_000);
@@ -416,7 +453,10 @@ public final class LoadBenchmark {
         for (Thread t : threads) t.join();
         double elapsed = (System.nanoTime() - start) / 1e9;
         sampler.interrupt();
-        rss.add(rssKib());
+        long[] m = rssKib();
+        rss.add(m[0]);
+        anon.add(m[1]);
+        file.add(m[2]);
         heap.add(Runtime.getRuntime().totalMemory() >> 10);
         old.add(oldAfterGcKib());
         long total = 0;
@@ -429,7 +469,7 @@ public final class LoadBenchmark {
         }
         Arrays.sort(all);
         return new Result(total, invalid.get(), errors.get(), serverErrors.get(), rejected.get(), inputs.get(), all, elapsed,
-                List.copyOf(rss), List.copyOf(heap), List.copyOf(old));
+                List.copyOf(rss), List.copyOf(anon), List.copyOf(file), List.copyOf(heap), List.copyOf(old));
     }
 
     private static String json(String s) {

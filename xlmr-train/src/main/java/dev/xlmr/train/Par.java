@@ -9,9 +9,8 @@ import java.util.concurrent.ForkJoinTask;
  * caller running the first and the common fork-join pool the rest. Small ranges run on the caller.
  */
 final class Par {
-    /** The number of parallel parts large loops are split into. */
-    static final int THREADS = Math.max(1, Integer.getInteger("xlmr.threads",
-            Runtime.getRuntime().availableProcessors()));
+    /** The number of parallel parts large loops are split into: the engine's thread setting (xlmr.threads, XLMR_THREADS). */
+    static final int THREADS = Math.max(1, dev.xlmr.engine.KernelProvider.defaultThreads());
     private static final int MIN = 1 << 15;
 
     private Par() {}

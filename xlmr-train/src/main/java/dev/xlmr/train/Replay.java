@@ -70,4 +70,59 @@ public final class Replay {
         }
         return new Result(losses, norms, lrs, grads1, trainable);
     }
+
+    /**
+     * The same replay on the fp32 training path ({@link FastModel}, {@link FastAdamW}): fp32 master
+     * weights, gradients and moments, packed sequences (a check of that path against PyTorch's runs;
+     * {@code train-step} replays with the float64 reference).
+     */
+    public static Result runFast(Path modelDir, TrainSpec spec, dev.xlmr.engine.Kernels kernels) {
+        ModelConfig config = ModelConfig.load(modelDir.resolve("config.json"));
+        FastModel model = FastModel.of(new TrainableModel(config, Parameters.load(modelDir, config), spec.problemType()),
+                kernels);
+        Map<String, FVar> trainable = new LinkedHashMap<>();
+        List<String> names = spec.parameters().isEmpty() ? new ArrayList<>(model.parameters().keySet()) : spec.parameters();
+        for (String n : names) {
+            FVar v = model.parameters().get(n);
+            if (v == null) {
+                throw new dev.xlmr.model.CheckpointException("the model has no parameter '" + n + "'");
+            }
+            trainable.put(n, v);
+        }
+        FastAdamW opt = new FastAdamW(trainable, spec.beta1(), spec.beta2(), spec.eps(), spec.weightDecay(), spec.noDecay());
+        Schedule schedule = spec.scheduleFunction();
+        int n = spec.steps().size();
+        double[] losses = new double[n];
+        double[] norms = new double[n];
+        double[] lrs = new double[n];
+        Map<String, double[]> grads1 = new LinkedHashMap<>();
+        for (int s = 0; s < n; s++) {
+            TrainSpec.Step step = spec.steps().get(s);
+            model.zeroGrad();
+            double loss = 0;
+            for (int b : step.batches()) {
+                Tape t = new Tape();
+                FVar l = model.loss(t, spec.batches().get(b), null);
+                loss += l.data[0] / (double) step.batches().length;
+                model.backward(t, l, 1f / step.batches().length);
+            }
+            losses[s] = loss;
+            if (s == 0) {
+                trainable.forEach((k, v) -> {
+                    double[] g = new double[v.size()];
+                    float[] f = v.grad();
+                    for (int i = 0; i < g.length; i++) {
+                        g[i] = f[i];
+                    }
+                    grads1.put(k, g);
+                });
+            }
+            norms[s] = FastAdamW.clipGradNorm(trainable.values(), spec.maxGradNorm());
+            lrs[s] = spec.lr() * schedule.factor(s);
+            opt.step(lrs[s]);
+        }
+        Map<String, Var> fin = new LinkedHashMap<>();
+        trainable.forEach((k, v) -> fin.put(k, new Var(v.shape(), v.toDouble())));
+        return new Result(losses, norms, lrs, grads1, fin);
+    }
 }

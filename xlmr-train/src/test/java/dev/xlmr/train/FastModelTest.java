@@ -103,6 +103,79 @@ class FastModelTest {
         }
     }
 
+    /**
+     * Train-mode dropout on the fp32 path (its masks cover the packed tokens, so they are not the
+     * reference's): a seed repeats exactly, rates of 0 are eval arithmetic, and the gradient under
+     * fixed masks agrees with a central difference of the loss along a random direction of all parameters.
+     */
+    @ParameterizedTest
+    @CsvSource({
+        "xlm-roberta, XLMRobertaForSequenceClassification",
+        "xlm-roberta, XLMRobertaForTokenClassification",
+        "xlm-roberta, XLMRobertaForMultipleChoice",
+        "xlm-roberta-xl, XLMRobertaXLForMaskedLM",
+    })
+    void dropoutRepeatsAndItsGradientMatchesADirectionalDifference(String modelType, String arch) {
+        String json = """
+                {"model_type": "%s", "architectures": ["%s"], "vocab_size": %d, "hidden_size": %d,
+                 "num_hidden_layers": %d, "num_attention_heads": 3, "intermediate_size": %d,
+                 "max_position_embeddings": %d, "type_vocab_size": 2, "pad_token_id": 1,
+                 "layer_norm_eps": 1e-5, "num_labels": 3}
+                """.formatted(modelType, arch, VOCAB, HIDDEN, LAYERS, INTER, MAXPOS);
+        ModelConfig config = ModelConfig.parse(json, "test config");
+        Random rnd = new Random(arch.hashCode() + 5L);
+        Parameters params = randomParameters(config, 3, rnd);
+        TrainBatch batch = batch(config, 3, "single_label_classification", rnd);
+        try (Kernels k = dev.xlmr.engine.KernelProvider.create(null, 2)) {
+            FastModel m = FastModel.of(new TrainableModel(config, params, "single_label_classification"), k);
+            float eval = m.loss(new Tape(), batch, null).data[0];
+            assertEquals(eval, m.loss(new Tape(), batch, new Dropout(0, 0, 0, 5)).data[0], "rates of 0 are eval arithmetic");
+            java.util.function.Supplier<Dropout> drop = () -> new Dropout(0.3, 0.2, 0.4, 5);
+            Tape t = new Tape();
+            FVar loss = m.loss(t, batch, drop.get());
+            org.junit.jupiter.api.Assertions.assertNotEquals(eval, loss.data[0], "dropout changes the loss");
+            assertEquals(loss.data[0], m.loss(new Tape(), batch, drop.get()).data[0], "one seed, one loss");
+            m.zeroGrad();
+            m.backward(t, loss, 1f);
+            // along u: g . u against (L(w + eps u) - L(w - eps u)) / 2 eps, in float64 from the fp32 losses
+            // (u of unit length, so the step stays small for the curvature; fp32 losses are exact enough at 1e-2)
+            int count = 0;
+            for (FVar v : m.parameters().values()) {
+                count += v.size();
+            }
+            double gu = 0;
+            Map<String, float[]> u = new LinkedHashMap<>();
+            for (var e : m.parameters().entrySet()) {
+                float[] d = new float[e.getValue().size()];
+                // the padding rows of the word and position tables get no gradient by definition (padding_idx),
+                // though padding read as a query (the left-padded row's first token) does use them
+                boolean padRows = e.getKey().endsWith("word_embeddings.weight") || e.getKey().endsWith("position_embeddings.weight");
+                for (int i = 0; i < d.length; i++) {
+                    boolean pad = padRows && i / HIDDEN == config.padTokenId();
+                    d[i] = pad ? 0 : (float) (rnd.nextGaussian() / Math.sqrt(count));
+                    gu += (double) d[i] * e.getValue().grad()[i];
+                }
+                u.put(e.getKey(), d);
+            }
+            double eps = 1e-2;
+            double[] l = new double[2];
+            for (int side = 0; side < 2; side++) {
+                double sgn = side == 0 ? 1 : -1;
+                for (var e : m.parameters().entrySet()) {
+                    float[] w = e.getValue().data;
+                    double[] orig = params.get(e.getKey()).data;
+                    float[] d = u.get(e.getKey());
+                    for (int i = 0; i < w.length; i++) {
+                        w[i] = (float) (orig[i] + sgn * eps * d[i]);
+                    }
+                }
+                l[side] = m.loss(new Tape(), batch, drop.get()).data[0];
+            }
+            double fd = (l[0] - l[1]) / (2 * eps);
+            assertEquals(fd, gu, 1e-2 * Math.max(Math.abs(fd), 1e-3), arch + " directional derivative with dropout");
+        }
+    }
+
     static double[] toDouble(float[] f) {
         double[] d = new double[f.length];
         for (int i = 0; i < f.length; i++) {

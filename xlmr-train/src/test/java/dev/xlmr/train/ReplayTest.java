@@ -32,7 +32,27 @@ class ReplayTest {
     void replayMatchesPyTorch(String name) {
         Path dir = fixture(name);
         TrainSpec spec = TrainSpec.load(dir.resolve("train.json"));
-        Replay.Result r = Replay.run(dir, spec);
+        check(name, spec, dir, Replay.run(dir, spec), 1e-5);
+    }
+
+    /**
+     * The fp32 training path (what the trainer runs) replays the same runs: losses, gradient norms and
+     * step-1 gradients within the spec's tolerances; final parameters within 2e-5 of max(1, max|ref|),
+     * since in two cases (mc, causal) one element each ends 1.02x and 1.30x past 1e-5 (Adam divides by
+     * the root of the squared gradients, so fp32 rounding in small gradients becomes visible in the step).
+     * The float64 reference (what {@code train-step} runs) meets 1e-5 everywhere, above.
+     */
+    @ParameterizedTest
+    @ValueSource(strings = {"seqcls", "seqcls-multi", "seqcls-regression", "tokcls", "qa", "mlm", "mc", "causal", "xl-mlm"})
+    void fastPathReplayMatchesPyTorch(String name) {
+        Path dir = fixture(name);
+        TrainSpec spec = TrainSpec.load(dir.resolve("train.json"));
+        try (dev.xlmr.engine.Kernels k = dev.xlmr.engine.KernelProvider.create(null, 2)) {
+            check(name + " (fp32 path)", spec, dir, Replay.runFast(dir, spec, k), 2e-5);
+        }
+    }
+
+    private static void check(String name, TrainSpec spec, Path dir, Replay.Result r, double finalTol) {
         List<String> failures = new ArrayList<>();
         for (int s = 0; s < spec.steps().size(); s++) {
             TrainSpec.Step ref = spec.steps().get(s);
@@ -51,10 +71,10 @@ class ReplayTest {
             assertEquals(spec.parameters().size(), grads.names().size(), "gradient tensors");
             for (String p : spec.parameters()) {
                 Tensor refGrad = grads.get(p);
-                double gradMax = compare("grad " + p, refGrad, r.gradsStep1().get(p), failures);
+                double gradMax = compare("grad " + p, refGrad, r.gradsStep1().get(p), failures, 1e-5);
                 // zero by symmetry: Adam turns rounding noise into full steps (fixtures/README.md)
                 if (gradMax >= 1e-6) {
-                    compare("final " + p, fin.get(p), r.finalParams().get(p).data, failures);
+                    compare("final " + p, fin.get(p), r.finalParams().get(p).data, failures, finalTol);
                     compared++;
                 }
             }
@@ -66,8 +86,8 @@ class ReplayTest {
 
     private static double worstRatio;
 
-    /** Compares within 1e-5 of max(1, max|ref|); returns max|ref|. */
-    private static double compare(String what, Tensor ref, double[] got, List<String> failures) {
+    /** Compares within {@code rel} of max(1, max|ref|); returns max|ref|. */
+    private static double compare(String what, Tensor ref, double[] got, List<String> failures, double rel) {
         float[] r = ref.toFloatArray();
         if (r.length != got.length) {
             failures.add(what + ": " + got.length + " values, reference has " + r.length);
@@ -77,7 +97,7 @@ class ReplayTest {
         for (float v : r) {
             max = Math.max(max, Math.abs(v));
         }
-        double tol = 1e-5 * Math.max(1, max);
+        double tol = rel * Math.max(1, max);
         double worst = 0;
         int at = -1;
         for (int i = 0; i < r.length; i++) {

@@ -14,8 +14,8 @@ import java.util.Map;
  * (AVX512-BF16 / AMX), which do twice the work of fp32 FMAs per cycle. That is what the reduced-precision mode
  * needs to run faster than fp32: bf16 weights widened to fp32 in Java only halve memory traffic, and a batch of 32
  * sentences is compute-bound. On a CPU without them (oneDNN has no bf16 matmul there, e.g. AVX2 only) bf16
- * weights are widened back to fp32 for the fp32 matmul (same values as the Java kernels' bf16, fp32 speed). Attention's {@link #gemm} and the element-wise steps go to {@code delegate} (the
- * Vector API kernels when available, else the scalar ones).
+ * weights are widened back to fp32 for the fp32 matmul (same values as the Java kernels' bf16, fp32 speed). Large {@link #gemm}s (training's dense layers) run on oneDNN's sgemm; attention's small
+ * ones and the element-wise steps go to {@code delegate} (the Vector API kernels when available, else the scalar ones).
  *
  * <p>INT8 weights (symmetric, one scale per output row, as {@link Quant} rounds them for every provider) run as
  * u8 x s8 matmuls with int32 results (VNNI {@code vpdpbusd}, or AVX2 {@code vpmaddubsw}): each activation row is
@@ -817,10 +817,27 @@ final class DnnlKernels extends DelegatingKernels {
 
     // ---------------------------------------------------------------- delegated (and element-wise: DelegatingKernels)
 
+    /**
+     * Products of at least this many multiply-adds go to oneDNN's sgemm (training's dense layers and their
+     * gradients); smaller ones (attention's per-head products, 512 x 512 x 64 at most, which callers run on several
+     * threads at once) stay on the delegate, where each runs on the calling thread alone.
+     */
+    static final long SGEMM_MIN_MACS = (1L << 24) + 1;
+
     @Override
     public void gemm(boolean transA, boolean transB, int m, int n, int k, float alpha,
                      float[] a, int aOff, int lda, float[] b, int bOff, int ldb,
                      float beta, float[] c, int cOff, int ldc) {
-        delegate.gemm(transA, transB, m, n, k, alpha, a, aOff, lda, b, bOff, ldb, beta, c, cOff, ldc);
+        if ((long) m * n * k < SGEMM_MIN_MACS) {
+            delegate.gemm(transA, transB, m, n, k, alpha, a, aOff, lda, b, bOff, ldb, beta, c, cOff, ldc);
+            return;
+        }
+        // bounds: native code would read or write past the arrays silently
+        NativeBlasKernels.checkMatrix(a, aOff, transA ? k : m, transA ? m : k, lda);
+        NativeBlasKernels.checkMatrix(b, bOff, transB ? n : k, transB ? k : n, ldb);
+        NativeBlasKernels.checkMatrix(c, cOff, m, n, ldc);
+        dnn.sgemm(transA, transB, m, n, k, alpha, MemorySegment.ofArray(a).asSlice(aOff * 4L), lda,
+                MemorySegment.ofArray(b).asSlice(bOff * 4L), ldb, beta, MemorySegment.ofArray(c).asSlice(cOff * 4L), ldc,
+                threads);
     }
 }

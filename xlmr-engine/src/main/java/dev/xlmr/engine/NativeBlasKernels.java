@@ -73,7 +73,7 @@ final class NativeBlasKernels extends DelegatingKernels {
                 beta, MemorySegment.ofArray(c).asSlice(cOff * 4L), ldc);
     }
 
-    private static void checkMatrix(float[] a, int off, int rows, int cols, int ld) {
+    static void checkMatrix(float[] a, int off, int rows, int cols, int ld) {
         if (rows == 0 || cols == 0) return;
         if (off < 0 || ld < cols || off + (long) (rows - 1) * ld + cols > a.length)
             throw new IndexOutOfBoundsException("matrix " + rows + "x" + cols + " ld " + ld + " at " + off

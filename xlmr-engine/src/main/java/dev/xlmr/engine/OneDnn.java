@@ -11,6 +11,7 @@ import java.util.ArrayList;
 import java.util.List;
 
 import static java.lang.foreign.ValueLayout.ADDRESS;
+import static java.lang.foreign.ValueLayout.JAVA_BYTE;
 import static java.lang.foreign.ValueLayout.JAVA_FLOAT;
 import static java.lang.foreign.ValueLayout.JAVA_INT;
 import static java.lang.foreign.ValueLayout.JAVA_LONG;
@@ -61,7 +62,7 @@ final class OneDnn {
         final MethodHandle mdCreateWithTag, mdDestroy, mdGetSize, memoryCreate, memoryDestroy, mdClone, matmulPd,
                 reorderPd, pdQueryMd, pdQuery, pdDestroy, primitiveCreate, primitiveExecute, primitiveDestroy,
                 streamWait, ompSetNumThreads, attrCreate, attrDestroy, attrSetPostOps, postOpsCreate,
-                postOpsAppendEltwise, postOpsDestroy;
+                postOpsAppendEltwise, postOpsDestroy, sgemm;
 
         Calls(SymbolLookup lib, SymbolLookup gomp) {
             Linker l = Linker.nativeLinker();
@@ -86,6 +87,11 @@ final class OneDnn {
             primitiveExecute = h(l, lib, "dnnl_primitive_execute", JAVA_INT, ADDRESS, ADDRESS, JAVA_INT, ADDRESS);
             primitiveDestroy = h(l, lib, "dnnl_primitive_destroy", JAVA_INT, ADDRESS);
             streamWait = h(l, lib, "dnnl_stream_wait", JAVA_INT, ADDRESS);
+            // critical + heap access: Java float[]s go to sgemm without copies (the GC pins them for the call)
+            sgemm = l.downcallHandle(lib.find("dnnl_sgemm").orElseThrow(() -> new UnsupportedOperationException(
+                            "no symbol dnnl_sgemm")), FunctionDescriptor.of(JAVA_INT, JAVA_BYTE, JAVA_BYTE, JAVA_LONG,
+                            JAVA_LONG, JAVA_LONG, JAVA_FLOAT, ADDRESS, JAVA_LONG, ADDRESS, JAVA_LONG, JAVA_FLOAT, ADDRESS,
+                            JAVA_LONG), Linker.Option.critical(true));
             ompSetNumThreads = gomp.find("omp_set_num_threads")
                     .map(s -> l.downcallHandle(s, FunctionDescriptor.ofVoid(JAVA_INT))).orElse(null);
         }
@@ -279,6 +285,24 @@ final class OneDnn {
             if (c.ompSetNumThreads != null) c.ompSetNumThreads.invokeExact(threads); // per calling thread in OpenMP
             check((int) c.primitiveExecute.invokeExact(prim, stream, n, argBuf), "dnnl_primitive_execute");
             check((int) c.streamWait.invokeExact(stream), "dnnl_stream_wait");
+        } catch (RuntimeException | Error e) {
+            throw e;
+        } catch (Throwable t) {
+            throw new IllegalStateException(t);
+        }
+    }
+
+    /**
+     * {@code dnnl_sgemm} (row-major BLAS sgemm: {@code C = alpha op(A) op(B) + beta C}) on {@code threads} OpenMP
+     * threads of the calling thread's team, straight on the Java arrays; the caller checks the bounds.
+     */
+    void sgemm(boolean transA, boolean transB, int m, int n, int k, float alpha, MemorySegment a, int lda,
+               MemorySegment b, int ldb, float beta, MemorySegment c, int ldc, int threads) {
+        try {
+            Calls cs = c();
+            if (cs.ompSetNumThreads != null) cs.ompSetNumThreads.invokeExact(threads);
+            check((int) cs.sgemm.invokeExact((byte) (transA ? 'T' : 'N'), (byte) (transB ? 'T' : 'N'), (long) m, (long) n,
+                    (long) k, alpha, a, (long) lda, b, (long) ldb, beta, c, (long) ldc), "dnnl_sgemm");
         } catch (RuntimeException | Error e) {
             throw e;
         } catch (Throwable t) {

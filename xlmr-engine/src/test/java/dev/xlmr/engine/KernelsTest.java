@@ -390,7 +390,9 @@ class KernelsTest {
     void gemmAllTranspositionsMatchScalar(String name) {
         Kernels k = kernels(name, 2);
         Random r = new Random(3);
-        int[][] shapes = {{1, 1, 1}, {3, 7, 65}, {17, 33, 64}, {127, 127, 64}, {128, 64, 128}, {5, 300, 513}, {3, 2, 0}};
+        int[][] shapes = {{1, 1, 1}, {3, 7, 65}, {17, 33, 64}, {127, 127, 64}, {128, 64, 128}, {5, 300, 513}, {3, 2, 0},
+            {301, 259, 517}}; // the last over DnnlKernels.SGEMM_MIN_MACS: oneDNN's sgemm
+        assertTrue(301L * 259 * 517 >= DnnlKernels.SGEMM_MIN_MACS);
         for (int[] s : shapes) {
             int m = s[0], n = s[1], kk = s[2];
             for (int t = 0; t < 4; t++) {

@@ -219,7 +219,7 @@ public abstract class Pipeline implements AutoCloseable {
             fullLengths.accept(e.length());
             if (e.length() > max) {
                 truncated++;
-                e = tokenizer.encode(t, p, cut);
+                e = tokenizer.truncate(e, cut); // the tokens counted, cut: tokenized once
             }
             out.add(e);
         }

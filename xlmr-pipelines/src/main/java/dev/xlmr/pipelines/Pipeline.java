@@ -1,5 +1,7 @@
 package dev.xlmr.pipelines;
 
+import dev.xlmr.model.LengthBatching;
+
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import dev.xlmr.engine.Encoders;

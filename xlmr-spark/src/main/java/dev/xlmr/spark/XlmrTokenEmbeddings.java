@@ -1,6 +1,6 @@
 package dev.xlmr.spark;
 
-import dev.xlmr.pipelines.LengthBatching;
+import dev.xlmr.model.LengthBatching;
 import dev.xlmr.tokenizer.EncodeOptions;
 import dev.xlmr.tokenizer.Encoding;
 import dev.xlmr.tokenizer.XlmRobertaTokenizer;

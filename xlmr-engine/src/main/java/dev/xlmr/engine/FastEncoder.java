@@ -2,6 +2,7 @@ package dev.xlmr.engine;
 
 import dev.xlmr.model.Batch;
 import dev.xlmr.model.Encoder;
+import dev.xlmr.model.LengthBatching;
 import dev.xlmr.model.ModelConfig;
 import dev.xlmr.model.ModelOutput;
 import dev.xlmr.model.NdArray;
@@ -10,7 +11,6 @@ import dev.xlmr.model.PackedOutput;
 import dev.xlmr.model.XlmRobertaModel;
 import java.nio.file.Path;
 import java.util.Arrays;
-import java.util.Comparator;
 import java.util.List;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CompletionException;
@@ -166,30 +166,18 @@ public final class FastEncoder implements Encoder {
 
     /**
      * Runs sequences of real token ids (no padding) and returns each one's last hidden state
-     * ({@code [len * hidden]}) in input order. Sequences are grouped by length into batches of at most
-     * {@code batchSize} sequences, so similar lengths share a batch.
+     * ({@code [len * hidden]}) in input order: the layers only, no head, in the batches of
+     * {@link LengthBatching#of LengthBatching.of(batchSize)} (longest first, at most {@code batchSize} sequences),
+     * the batching every door uses.
      */
     public float[][] encodeAll(List<int[]> sequences, int batchSize) {
-        if (batchSize < 1) {
-            throw new IllegalArgumentException("batchSize must be >= 1");
-        }
-        Integer[] order = new Integer[sequences.size()];
-        for (int i = 0; i < order.length; i++) {
-            order[i] = i;
-        }
-        Arrays.sort(order, Comparator.comparingInt(i -> sequences.get(i).length));
         float[][] out = new float[sequences.size()][];
-        for (int b = 0; b < order.length; b += batchSize) {
-            int n = Math.min(batchSize, order.length - b);
-            int[][] seqs = new int[n][];
-            for (int i = 0; i < n; i++) {
-                seqs[i] = sequences.get(order[b + i]);
+        LengthBatching.of(batchSize).forEachBatch(sequences, (inputs, batch) -> {
+            float[][] hidden = encodePacked(batch.toArray(int[][]::new));
+            for (int r = 0; r < inputs.length; r++) {
+                out[inputs[r]] = hidden[r];
             }
-            float[][] hidden = encodePacked(seqs);
-            for (int i = 0; i < n; i++) {
-                out[order[b + i]] = hidden[i];
-            }
-        }
+        });
         return out;
     }
 

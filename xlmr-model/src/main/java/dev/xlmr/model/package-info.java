@@ -18,6 +18,8 @@
  *       ({@link dev.xlmr.model.Batch} in, {@link dev.xlmr.model.ModelOutput} out);
  *       {@link dev.xlmr.model.XlmRobertaModel} is the reference implementation (its packed form pads) and
  *       {@link dev.xlmr.model.Ops} its building blocks.</li>
+ *   <li>{@link dev.xlmr.model.LengthBatching}: the project's one length-aware batching of token id sequences
+ *       into packed batches (the pipelines, Spark and the fast engine's {@code encodeAll} use it).</li>
  * </ul>
  */
 package dev.xlmr.model;

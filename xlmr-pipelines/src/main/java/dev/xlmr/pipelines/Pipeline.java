@@ -1,5 +1,7 @@
 package dev.xlmr.pipelines;
 
+import dev.xlmr.model.LengthBatching;
+
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import dev.xlmr.engine.Encoders;
@@ -219,7 +221,7 @@ public abstract class Pipeline implements AutoCloseable {
             fullLengths.accept(e.length());
             if (e.length() > max) {
                 truncated++;
-                e = tokenizer.encode(t, p, cut);
+                e = tokenizer.truncate(e, cut); // the tokens counted, cut: tokenized once
             }
             out.add(e);
         }

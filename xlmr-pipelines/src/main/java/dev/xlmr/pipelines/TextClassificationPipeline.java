@@ -164,6 +164,19 @@ public final class TextClassificationPipeline extends Pipeline {
         return encs;
     }
 
+    /**
+     * An encoding from {@code prepare(.., false)} cut as {@code prepare(.., true)} would cut it (longest first to
+     * {@link #maxLength()}, one warning line when it was longer), without tokenizing it again.
+     */
+    public Encoding truncate(Encoding whole) {
+        if (whole.length() <= maxLength()) {
+            return whole;
+        }
+        warn("1 input was longer than " + maxLength() + " tokens and truncated");
+        return tokenizer.truncate(whole, EncodeOptions.defaults().maxLength(maxLength())
+                .truncation(EncodeOptions.Truncation.LONGEST_FIRST));
+    }
+
     /** Labels of prepared inputs, best first, in their order. */
     public List<List<Label>> classifyPrepared(List<Encoding> encodings, Options options) {
         Function f = options.function() != null ? options.function() : defaultFunction();

@@ -171,7 +171,7 @@ public final class TokenClassificationPipeline extends Pipeline {
             String text = requireText(texts.get(i), "text");
             Encoding e = tokenizer.encode(text, null, EncodeOptions.defaults());
             if (e.length() > max) {
-                e = tokenizer.encode(text, null, EncodeOptions.defaults().maxLength(max).stride(stride));
+                e = tokenizer.truncate(e, EncodeOptions.defaults().maxLength(max).stride(stride)); // windows of the same tokens
             }
             windows.add(stripOverflow(e));
             owner.add(i);

@@ -7,7 +7,7 @@
  * {@link dev.xlmr.pipelines.QuestionAnsweringPipeline}, {@link dev.xlmr.pipelines.MultipleChoicePipeline},
  * {@link dev.xlmr.pipelines.RerankPipeline}), each loaded from a folder or hub id or made from an
  * {@link dev.xlmr.model.Encoder} and its tokenizer. Every pipeline runs its encodings through
- * {@link dev.xlmr.pipelines.LengthBatching}, the project's one length-aware batching: longest first, packed
+ * {@link dev.xlmr.model.LengthBatching}, the project's one length-aware batching: longest first, packed
  * batches ({@link dev.xlmr.model.PackedInput}, no padding) through {@link dev.xlmr.model.Encoder#forward(dev.xlmr.model.PackedInput)},
  * and its output layer (pooling, token outputs, heads' logits) reads the packed outputs.
  *

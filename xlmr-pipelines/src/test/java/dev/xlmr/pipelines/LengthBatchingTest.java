@@ -8,6 +8,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 import dev.xlmr.engine.FastEncoder;
 import dev.xlmr.model.Batch;
 import dev.xlmr.model.Encoder;
+import dev.xlmr.model.LengthBatching;
 import dev.xlmr.model.ModelConfig;
 import dev.xlmr.model.ModelOutput;
 import dev.xlmr.model.PackedInput;
@@ -101,6 +102,32 @@ class LengthBatchingTest {
                     for (int j = 0; j < wantLogits.length; j++) {
                         assertEquals(wantLogits[j], logits[i][j], 1e-4, enc.getClass().getSimpleName() + " logits " + i);
                     }
+                }
+            }
+        }
+    }
+
+    /** The fast engine's encodeAll batches as run does: the same batches, so the same hidden states, bit for bit. */
+    @Test
+    void fastEncodeAllRunsTheSameBatches() {
+        Random r = new Random(13);
+        List<int[]> seqs = new ArrayList<>();
+        for (int len : new int[] {3, 1, 17, 2, 40, 3, 9, 1, 33, 5, 2, 17}) {
+            int[] ids = new int[len];
+            for (int t = 0; t < len; t++) {
+                ids[t] = t == 0 ? 0 : t == len - 1 ? 2 : 4 + r.nextInt(7000);
+            }
+            seqs.add(ids);
+        }
+        try (FastEncoder fast = FastEncoder.load(Fixtures.dir("xlmr-seqcls"), FastEncoder.Options.defaults().threads(2))) {
+            float[][] want = new float[seqs.size()][];
+            LengthBatching.of(4).run(fast, seqs, (i, out, s) -> want[i] = out.tokens("last_hidden_state", s));
+            float[][] got = fast.encodeAll(seqs, 4);
+            for (int i = 0; i < seqs.size(); i++) {
+                assertEquals(want[i].length, got[i].length, "sequence " + i);
+                for (int j = 0; j < want[i].length; j++) {
+                    assertEquals(Float.floatToRawIntBits(want[i][j]), Float.floatToRawIntBits(got[i][j]),
+                            "sequence " + i + " value " + j + ": " + want[i][j] + " vs " + got[i][j]);
                 }
             }
         }

@@ -311,9 +311,7 @@ public final class LocalInferenceService implements InferenceService {
             Encoding e = whole.get(i);
             int full = e.length();
             if (truncate && full > info.maxInputLength()) {
-                // only the long ones are tokenized again, with the cut
-                e = classifier.prepare(List.of(texts.get(i)), pairs == null ? null : java.util.Collections.singletonList(pairs.get(i)),
-                        true).getFirst();
+                e = classifier.truncate(e); // the long ones cut, not tokenized again
             }
             out.add(new Prepared(null, e, e.length(), full));
         }

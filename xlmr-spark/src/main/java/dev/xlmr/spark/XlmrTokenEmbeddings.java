@@ -1,6 +1,6 @@
 package dev.xlmr.spark;
 
-import dev.xlmr.pipelines.LengthBatching;
+import dev.xlmr.model.LengthBatching;
 import dev.xlmr.tokenizer.EncodeOptions;
 import dev.xlmr.tokenizer.Encoding;
 import dev.xlmr.tokenizer.XlmRobertaTokenizer;
@@ -193,7 +193,7 @@ public final class XlmrTokenEmbeddings extends XlmrTransformer<XlmrTokenEmbeddin
             List<Encoding> encs = new ArrayList<>(texts.size());
             for (String t : texts) {
                 Encoding e = tok.encode(t, null, plain);
-                encs.add(e.length() > max ? tok.encode(t, null, cut) : e);
+                encs.add(e.length() > max ? tok.truncate(e, cut) : e);
             }
             // the pipelines' length-aware packed batching, on the same shared encoder
             List<int[]> ids = new ArrayList<>(encs.size());

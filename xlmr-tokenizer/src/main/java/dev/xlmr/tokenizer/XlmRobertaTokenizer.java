@@ -153,6 +153,62 @@ public final class XlmRobertaTokenizer {
         return backend.decode(ids, skipSpecialTokens);
     }
 
+    /**
+     * Truncates (and pads) an encoding that {@link #encode(String, String, EncodeOptions)} made without
+     * truncation or padding, as encoding the same text (pair) with {@code opts} would have: the same tokens,
+     * special tokens, overflowing windows and errors, without tokenizing again. For a caller that counts an
+     * input's tokens before deciding to cut it.
+     *
+     * <pre>{@code
+     * Encoding whole = tok.encode(text, null, EncodeOptions.defaults());
+     * Encoding cut = whole.length() > 512 ? tok.truncate(whole, EncodeOptions.defaults().maxLength(512)) : whole;
+     * }</pre>
+     *
+     * @param whole an untruncated, unpadded encoding of this tokenizer, with special tokens as {@code opts} says
+     * @param opts  as for {@code encode}
+     * @throws IllegalArgumentException if {@code whole} was truncated, padded or made with other special tokens
+     */
+    public Encoding truncate(Encoding whole, EncodeOptions opts) {
+        int n = whole.length();
+        int[] seq = whole.sequenceIds();
+        int specials = 0;
+        boolean second = false;
+        for (int i = 0; i < n; i++) {
+            if (whole.attentionMask()[i] == 0) {
+                throw new IllegalArgumentException("cannot truncate a padded encoding: truncate before padding");
+            }
+            if (seq[i] < 0) {
+                specials++;
+            } else if (seq[i] == 1) {
+                second = true;
+            }
+        }
+        if (!whole.overflowing().isEmpty()) {
+            throw new IllegalArgumentException("the encoding was truncated already (it has overflowing windows)");
+        }
+        Template tpl = backend.template();
+        // a pair whose second text has no tokens still has the pair's special tokens
+        boolean pair = second || opts.addSpecialTokens() && specials == tpl.added(true) && specials != tpl.added(false);
+        int want = opts.addSpecialTokens() ? tpl.added(pair) : 0;
+        if (specials != want) {
+            throw new IllegalArgumentException("the encoding has " + specials + " special tokens where encoding with"
+                    + " these options adds " + want + ": truncate with the options it was encoded with");
+        }
+        Encoding e = finish(pieces(whole, 0), pair ? pieces(whole, 1) : null, opts);
+        return pad(e, padTarget(e.length(), opts));
+    }
+
+    /** The tokens of text {@code s} (0 or 1) of an encoding. */
+    private static Pieces pieces(Encoding e, int s) {
+        Pieces p = new Pieces();
+        for (int i = 0; i < e.length(); i++) {
+            if (e.sequenceIds()[i] == s) {
+                p.add(e.ids()[i], e.tokens()[i], e.starts()[i], e.ends()[i], e.wordIds()[i]);
+            }
+        }
+        return p;
+    }
+
     private Encoding encodeUnpadded(String text, String pair, EncodeOptions opts) {
         if (text == null) {
             throw new IllegalArgumentException("text must not be null");
@@ -164,6 +220,11 @@ public final class XlmRobertaTokenizer {
             b = new Pieces();
             backend.tokenize(pair, b);
         }
+        return finish(a, b, opts);
+    }
+
+    /** The tokens of a text (and pair) with special tokens, truncated as {@code opts} say; unpadded. */
+    private Encoding finish(Pieces a, Pieces b, EncodeOptions opts) {
         Template tpl = backend.template();
         if (!opts.truncates()) {
             return assemble(a, b, tpl, opts.addSpecialTokens(), List.of());
@@ -231,8 +292,8 @@ public final class XlmRobertaTokenizer {
                     + (keepA == 0 && na > 0 ? "first" : "second") + " text beside the special tokens and the "
                     + (keepA == 0 ? "second" : "first") + " text; overflowing windows need at least one token of each");
         }
-        List<Pieces> winA = windows(a, keepA, opts.stride());
-        List<Pieces> winB = b == null ? null : windows(b, keepB, opts.stride());
+        List<Pieces> winA = windows(a, keepA, opts.stride(), opts.truncationSide());
+        List<Pieces> winB = b == null ? null : windows(b, keepB, opts.stride(), opts.truncationSide());
         List<Encoding> overflow = new ArrayList<>();
         if (opts.returnOverflow()) {
             // HF's Encoding::merge_with order: (A_i, B_0), (A_i, B_j) for each i >= 1, then (A_0, B_j).
@@ -255,8 +316,11 @@ public final class XlmRobertaTokenizer {
         return assemble(winA.get(0), winB == null ? null : winB.get(0), tpl, opts.addSpecialTokens(), overflow);
     }
 
-    /** HF's Encoding::truncate: the first {@code keep} tokens, then windows stepping by keep - stride. */
-    private static List<Pieces> windows(Pieces p, int keep, int stride) {
+    /**
+     * HF's Encoding::truncate: the first {@code keep} tokens, then windows stepping by keep - stride (right);
+     * from the left, the last {@code keep} tokens, then windows stepping back towards the start.
+     */
+    private static List<Pieces> windows(Pieces p, int keep, int stride, EncodeOptions.Side side) {
         List<Pieces> out = new ArrayList<>();
         if (keep >= p.size) {
             out.add(p);
@@ -272,6 +336,16 @@ public final class XlmRobertaTokenizer {
                     + keep + ")");
         }
         int step = keep - stride;
+        if (side == EncodeOptions.Side.LEFT) {
+            for (int stop = p.size; ; stop -= step) {
+                int start = Math.max(0, stop - keep);
+                out.add(p.slice(start, stop));
+                if (start == 0) {
+                    break;
+                }
+            }
+            return out;
+        }
         for (int start = 0; ; start += step) {
             int stop = Math.min(start + keep, p.size);
             out.add(p.slice(start, stop));

@@ -1,8 +1,5 @@
-package dev.xlmr.pipelines;
+package dev.xlmr.model;
 
-import dev.xlmr.model.Encoder;
-import dev.xlmr.model.PackedInput;
-import dev.xlmr.model.PackedOutput;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.Comparator;
@@ -11,12 +8,13 @@ import java.util.Objects;
 import java.util.function.IntUnaryOperator;
 
 /**
- * The project's one length-aware batching, under every door (the pipelines, hence the CLI, the server, NOVA; and
- * Spark's token embeddings): token id sequences are sorted longest first, cut into batches of at most
- * {@code batchSize} sequences (fewer where {@code rowsFor} says so for a length, e.g. vocabulary-sized outputs) and
- * at most {@code maxBatchTokens} tokens counted as sequences x longest (0: no bound), and each batch runs as one
- * {@link PackedInput} through {@link Encoder#forward(PackedInput)}: no padding is made at any point. The handler
- * gets every sequence's output with its index in the caller's list.
+ * The project's one length-aware batching, under every door (the pipelines, hence the CLI, the server, NOVA;
+ * Spark's token embeddings; the fast engine's {@code encodeAll}): token id sequences are sorted longest first, cut
+ * into batches of at most {@code batchSize} sequences (fewer where {@code rowsFor} says so for a length, e.g.
+ * vocabulary-sized outputs) and at most {@code maxBatchTokens} tokens counted as sequences x longest (0: no bound).
+ * {@link #run} runs each batch as one {@link PackedInput} through {@link Encoder#forward(PackedInput)} (no padding
+ * is made at any point) and hands every sequence's output over with its index in the caller's list;
+ * {@link #forEachBatch} hands over the batches themselves, for a caller that runs them another way.
  *
  * <pre>{@code
  * LengthBatching batching = LengthBatching.of(32);
@@ -36,6 +34,12 @@ public record LengthBatching(int batchSize, int maxBatchTokens, IntUnaryOperator
         void accept(int input, PackedOutput output, int sequence);
     }
 
+    /** One batch: the caller's indices of its sequences and the sequences, both longest first. */
+    @FunctionalInterface
+    public interface BatchHandler {
+        void accept(int[] inputs, List<int[]> batch);
+    }
+
     public LengthBatching {
         if (batchSize < 1) {
             throw new IllegalArgumentException("batch size must be at least 1, got " + batchSize);
@@ -53,6 +57,16 @@ public record LengthBatching(int batchSize, int maxBatchTokens, IntUnaryOperator
 
     /** Runs {@code sequences} (each non-empty) through {@code encoder} in length-sorted packed batches. */
     public void run(Encoder encoder, List<int[]> sequences, Handler handler) {
+        forEachBatch(sequences, (inputs, batch) -> {
+            PackedOutput out = encoder.forward(PackedInput.of(batch));
+            for (int r = 0; r < inputs.length; r++) {
+                handler.accept(inputs[r], out, r);
+            }
+        });
+    }
+
+    /** Cuts {@code sequences} into this batching's batches, longest first, and hands each over in turn. */
+    public void forEachBatch(List<int[]> sequences, BatchHandler handler) {
         int n = sequences.size();
         Integer[] order = new Integer[n];
         for (int i = 0; i < n; i++) {
@@ -66,14 +80,13 @@ public record LengthBatching(int batchSize, int maxBatchTokens, IntUnaryOperator
             if (maxBatchTokens > 0) {
                 rows = Math.max(1, Math.min(rows, maxBatchTokens / Math.max(1, longest)));
             }
+            int[] inputs = new int[rows];
             List<int[]> batch = new ArrayList<>(rows);
             for (int r = 0; r < rows; r++) {
-                batch.add(sequences.get(order[from + r]));
+                inputs[r] = order[from + r];
+                batch.add(sequences.get(inputs[r]));
             }
-            PackedOutput out = encoder.forward(PackedInput.of(batch));
-            for (int r = 0; r < rows; r++) {
-                handler.accept(order[from + r], out, r);
-            }
+            handler.accept(inputs, batch);
             from += rows;
         }
     }

@@ -16,7 +16,7 @@ class VectorMathTest {
     static float[] exp(float[] x) {
         float[] y = new float[x.length];
         for (int i = 0; i < x.length; i += L) {
-            VectorKernels.exp(FloatVector.fromArray(VectorKernels.S, x, i, VectorKernels.S.indexInRange(i, x.length)))
+            VectorMath.exp(FloatVector.fromArray(VectorKernels.S, x, i, VectorKernels.S.indexInRange(i, x.length)))
                     .intoArray(y, i, VectorKernels.S.indexInRange(i, x.length));
         }
         return y;
@@ -63,7 +63,7 @@ class VectorMathTest {
             float want = v[0];
             for (int i = 1; i < L; i++) want += v[i];
             assertEquals(Float.floatToRawIntBits(want),
-                    Float.floatToRawIntBits(VectorKernels.sum(FloatVector.fromArray(VectorKernels.S, v, 0))));
+                    Float.floatToRawIntBits(VectorMath.sum(FloatVector.fromArray(VectorKernels.S, v, 0))));
         }
     }
 }

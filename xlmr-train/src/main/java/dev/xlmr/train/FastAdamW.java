@@ -1,5 +1,6 @@
 package dev.xlmr.train;
 
+import dev.xlmr.engine.VectorMath;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
@@ -126,7 +127,7 @@ public final class FastAdamW {
                         FloatVector x = FloatVector.fromArray(S, g, i);
                         acc = x.fma(x, acc);
                     }
-                    s += acc.reduceLanes(VectorOperators.ADD);
+                    s += VectorMath.sum(acc);
                 }
                 for (; i < to; i++) {
                     s += (double) g[i] * g[i];

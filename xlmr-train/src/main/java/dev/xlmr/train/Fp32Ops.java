@@ -1,8 +1,8 @@
 package dev.xlmr.train;
 
 import dev.xlmr.engine.Kernels;
+import dev.xlmr.engine.VectorMath;
 import jdk.incubator.vector.FloatVector;
-import jdk.incubator.vector.VectorMask;
 import jdk.incubator.vector.VectorOperators;
 import jdk.incubator.vector.VectorSpecies;
 
@@ -247,8 +247,8 @@ final class Fp32Ops {
                         d.fma(xh, FloatVector.fromArray(S, pg, i)).intoArray(pg, i);
                         d.add(FloatVector.fromArray(S, pb, i)).intoArray(pb, i);
                     }
-                    float m1 = s1.reduceLanes(VectorOperators.ADD);
-                    float m2 = s2.reduceLanes(VectorOperators.ADD);
+                    float m1 = VectorMath.sum(s1);
+                    float m2 = VectorMath.sum(s2);
                     for (; i < h; i++) {
                         float dxh = dy[o + i] * g.data[i];
                         m1 += dxh;
@@ -276,39 +276,11 @@ final class Fp32Ops {
         return y;
     }
 
-    // erf(t) = t * P(t^2) on [0, 2] and erfc(t) = exp(-t^2) / t * R(1/t) beyond: the engine's fits
-    // (VectorKernels.gelu, relative error < 1e-8 before float rounding), here for the GELU derivative too.
-    private static final float INV_SQRT2 = 0.70710678f;
     private static final float INV_SQRT_2PI = 0.39894228f;
-    private static final float[] ERF_P = {-2.9495507632e-08f, 8.3658131623e-07f, -1.1747116671e-05f,
-            1.1244870189e-04f, -8.4155807366e-04f, 5.2104561551e-03f, -2.6858154772e-02f, 1.1283548247e-01f,
-            -3.7612610057e-01f, 1.1283791614e+00f};
-    private static final float[] ERFC_R = {1.4337909579e-01f, 6.6884622694e-01f, -2.6934164236e+00f,
-            3.5452887101e+00f, -2.0727413052e+00f, 1.7457065514e-01f, 4.0486182639e-01f, 1.1077544208e-03f,
-            -2.8212916125e-01f, 4.1632293137e-07f, 5.6418958271e-01f};
 
-    /** The standard normal CDF {@code 0.5 (1 + erf(x / sqrt 2))} on one vector. */
+    /** The standard normal CDF on one vector: the engine's, so the fp32 path's GELU equals the inference kernels'. */
     static FloatVector cdf(FloatVector x) {
-        FloatVector t = x.abs().mul(INV_SQRT2);
-        FloatVector t2 = t.mul(t);
-        FloatVector p = FloatVector.broadcast(S, ERF_P[0]);
-        for (int i = 1; i < ERF_P.length; i++) {
-            p = p.fma(t2, FloatVector.broadcast(S, ERF_P[i]));
-        }
-        FloatVector erf = p.mul(t).min(1f);
-        VectorMask<Float> far = t.compare(VectorOperators.GE, 2f);
-        if (far.anyTrue()) {
-            FloatVector tf = t.max(2f).min(9f);
-            FloatVector u = FloatVector.broadcast(S, 1f).div(tf);
-            FloatVector r = FloatVector.broadcast(S, ERFC_R[0]);
-            for (int i = 1; i < ERFC_R.length; i++) {
-                r = r.fma(u, FloatVector.broadcast(S, ERFC_R[i]));
-            }
-            FloatVector erfc = r.mul(u).mul(tf.mul(tf).neg().lanewise(VectorOperators.EXP));
-            erf = erf.blend(erfc.neg().add(1f), far);
-        }
-        VectorMask<Float> neg = x.compare(VectorOperators.LT, 0f);
-        return erf.blend(erf.neg(), neg).add(1f).mul(0.5f);
+        return VectorMath.normalCdf(x);
     }
 
     /** Exact GELU {@code x Phi(x)} (transformers' "gelu"); backward {@code Phi(x) + x phi(x)}. */
@@ -335,7 +307,7 @@ final class Fp32Ops {
                 int i = from;
                 for (; i <= to - L; i += L) {
                     FloatVector v = FloatVector.fromArray(S, x.data, i);
-                    FloatVector pdf = v.mul(v).mul(-0.5f).lanewise(VectorOperators.EXP).mul(INV_SQRT_2PI);
+                    FloatVector pdf = VectorMath.exp(v.mul(v).mul(-0.5f)).mul(INV_SQRT_2PI);
                     FloatVector d = v.fma(pdf, cdf(v));
                     FloatVector.fromArray(S, dy, i).fma(d, FloatVector.fromArray(S, dx, i)).intoArray(dx, i);
                 }
@@ -448,7 +420,7 @@ final class Fp32Ops {
                         for (; j <= n - L; j += L) {
                             dv0 = FloatVector.fromArray(S, probs, po + ro + j).fma(FloatVector.fromArray(S, dp, ro + j), dv0);
                         }
-                        float dot = dv0.reduceLanes(VectorOperators.ADD);
+                        float dot = VectorMath.sum(dv0);
                         for (; j < n; j++) {
                             dot += probs[po + ro + j] * dp[ro + j];
                         }
@@ -493,11 +465,11 @@ final class Fp32Ops {
                 FloatVector zv = FloatVector.zero(S);
                 j = 0;
                 for (; j <= keys - L; j += L) {
-                    FloatVector e = FloatVector.fromArray(S, x, ro + j).sub(max).lanewise(VectorOperators.EXP);
+                    FloatVector e = VectorMath.exp(FloatVector.fromArray(S, x, ro + j).sub(max));
                     e.intoArray(x, ro + j);
                     zv = zv.add(e);
                 }
-                float z = zv.reduceLanes(VectorOperators.ADD);
+                float z = VectorMath.sum(zv);
                 for (; j < keys; j++) {
                     float e = (float) Math.exp(x[ro + j] - max);
                     x[ro + j] = e;

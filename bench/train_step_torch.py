@@ -4,7 +4,8 @@ benchmark model (../shared/bench/xlmr_torch.py's encoder plus XLMRobertaClassifi
 AdamW (lr 5e-5, weight decay 0.01), clip_grad_norm_ 1.0, dropout off, one random batch.
 
   LD_LIBRARY_PATH=/tmp/torch-ocl python3 bench/train_step_torch.py MODEL_DIR BATCH SEQ STEPS THREADS
-prints one line: wall and process CPU seconds per step (after one warm-up step), peak RSS. On a loaded
+prints the warm-up step's time, then wall and process CPU seconds per step (after it), peak RSS;
+STEPS 0 times only the warm-up step (for a very slow BLAS). On a loaded
 machine compare CPU seconds per step (both sides use THREADS threads).
 """
 import os, resource, sys, time
@@ -37,7 +38,11 @@ def step():
     opt.zero_grad()
     return loss.item()
 
+w0, wc0 = time.perf_counter(), time.process_time()
 step()
+print(f"warm-up step: {time.perf_counter() - w0:.2f} s wall, {time.process_time() - wc0:.2f} CPU s", flush=True)
+if steps == 0:
+    sys.exit(0)
 t0 = time.perf_counter()
 c0 = time.process_time()
 for _ in range(steps):

@@ -123,7 +123,11 @@ final class TrainCommand implements Callable<Integer> {
     @Option(names = "--no-dropout", description = "Train without dropout.")
     boolean noDropout;
 
-    @Option(names = "--fp32-matmul", description = "Matrix products in fp32 on the engine's kernels (faster; float64 master weights).")
+    @Option(names = "--float64", description = "Train on the float64 reference path (slow; what train-step replays). "
+            + "Default: fp32 master weights, gradients and AdamW moments, packed sequences, the engine's kernels.")
+    boolean float64;
+
+    @Option(names = "--fp32-matmul", description = "The float64 reference path with its matrix products in fp32 (float64 master weights).")
     boolean fp32Matmul;
 
     @Option(names = "--progress", negatable = true, description = "Progress bar on stderr (default: when stderr is a terminal).")
@@ -143,7 +147,7 @@ final class TrainCommand implements Callable<Integer> {
                     .warmupSteps(warmupSteps).weightDecay(weightDecay).maxGradNorm(maxGradNorm).scheduler(scheduler)
                     .maxLength(maxLength).seed(seed).evalSteps(evalSteps).saveSteps(saveSteps).loggingSteps(loggingSteps)
                     .earlyStoppingPatience(patience).docStride(docStride).mlmProbability(mlmProbability)
-                    .problemType(problemType).dropout(!noDropout).fp32Matmul(fp32Matmul);
+                    .problemType(problemType).dropout(!noDropout).float64(float64).fp32Matmul(fp32Matmul);
         } catch (IllegalArgumentException e) {
             throw new ParameterException(spec.commandLine(), e.getMessage());
         }

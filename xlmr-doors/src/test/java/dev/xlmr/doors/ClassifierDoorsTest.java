@@ -32,7 +32,7 @@ import org.junit.jupiter.api.Test;
 
 /**
  * Sequence classification (xlmr-seqcls: texts, text pairs, raw logits) and zero-shot classification
- * (xlmr-nli) through the Java API, {@code ./xlmr classify} and {@code zero-shot}, the server's {@code /predict}
+ * (xlmr-nli) through the Java API, {@code ./xlmr classify} and {@code zero-shot}, the server's {@code /predict} and {@code /zero-shot}
  * and Spark's classifiers: labels and their order identical, scores within {@link Doors#TOL}, and the Java API
  * equal to transformers' pipelines and logits in expected.json.
  */
@@ -239,6 +239,12 @@ class ClassifierDoorsTest {
                         assertEquals(r.scores().get(k), p, TOL, "/predict zero-shot multi " + multi + " text " + i);
                     }
                 }
+            }
+            // and the task route, which runs the pipeline itself
+            for (boolean multi : List.of(false, true)) {
+                JsonNode w = tree(want.get(multi).stream().map(ZeroShotClassificationPipeline.Result::toMap).toList());
+                assertJson(w, s.post("/zero-shot", Map.of("inputs", texts, "parameters",
+                        Map.of("candidate_labels", labels, "multi_label", multi))).ok(), TOL, "/zero-shot multi " + multi);
             }
         }
     }

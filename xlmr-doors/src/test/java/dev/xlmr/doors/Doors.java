@@ -204,7 +204,16 @@ final class Doors {
     /** A real server on 127.0.0.1, a free port, over one model folder (NOVA routes on {@code novaRoot} when given). */
     record Server(LocalInferenceService service, XlmrServer server, URI base) implements AutoCloseable {
         static Server start(Path model, Path novaRoot) {
-            LocalInferenceService s = LocalInferenceService.load(model, model.getFileName().toString(), 0);
+            return start(model, novaRoot, LocalInferenceService.Settings.defaults());
+        }
+
+        /** A server that keeps the model's token-level head, so the task routes answer ({@code serve --with-head}). */
+        static Server withHead(Path model) {
+            return start(model, null, LocalInferenceService.Settings.defaults().withHead(true));
+        }
+
+        private static Server start(Path model, Path novaRoot, LocalInferenceService.Settings settings) {
+            LocalInferenceService s = LocalInferenceService.load(model, model.getFileName().toString(), settings);
             try {
                 XlmrServer x = XlmrServer.start(s, ServerOptions.defaults().port(0).novaRoot(novaRoot));
                 return new Server(s, x, x.uri());

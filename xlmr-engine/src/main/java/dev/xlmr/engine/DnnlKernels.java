@@ -25,9 +25,11 @@ import java.util.Map;
  *
  * <p>Activations live in Java arrays, oneDNN needs native memory: each call copies (fp32) or rounds (bf16)
  * {@code x} into a per-thread native buffer and copies {@code y} back, a few percent of the matmul's time. FP32
- * weights from a memory-mapped checkpoint are used in place, so loading packs nothing; after their first use a
- * background thread copies them into oneDNN's blocked layout (see {@link DnnlWeights}) and then drops the mapped
- * pages from memory, so that the process does not hold both copies.
+ * weights from a memory-mapped checkpoint are used in place, so loading packs nothing; from then on a background
+ * thread copies them into oneDNN's blocked layout (see {@link DnnlWeights}) and then drops the mapped pages from
+ * memory, so that the process does not hold both copies. Matmuls run only on the blocked copies (a first matmul
+ * that comes before its weights' copy makes it, or waits for it), so one input gives the same bits whenever it
+ * comes.
  */
 final class DnnlKernels extends DelegatingKernels {
     private static final ValueLayout.OfFloat FLOAT = ValueLayout.JAVA_FLOAT;
@@ -278,7 +280,9 @@ final class DnnlKernels extends DelegatingKernels {
         if (n * 4 > w.byteSize()) throw new IllegalArgumentException("segment too small for " + out + "x" + in);
         if (precision == Precision.FP32) { // native memory (e.g. the mapped checkpoint) in place, a heap copy kept
             MemorySegment data = w.isNative() ? w : allocate(n * 4).copyFrom(w.asSlice(0, n * 4));
-            return register(new DnnlWeights.Layout(null, null, data, false), null, out, in, precision);
+            DnnlWeights dw = register(new DnnlWeights.Layout(null, null, data, false), null, out, in, precision);
+            repackSoon(dw);
+            return dw;
         }
         if (precision == Precision.INT8) {
             if (!int8Matmul()) return delegate.pack(w, out, in, precision);
@@ -317,9 +321,13 @@ final class DnnlKernels extends DelegatingKernels {
         return arena.allocate(bytes, 64);
     }
 
-    /** The weights' current layout, its descriptor and memory object made if this is its first use. */
+    /**
+     * The layout every matmul on {@code w} uses: the blocked copy, made now on this thread (with all threads) if
+     * the background has not made it yet; the plain layout only if the copy cannot be made. A plain layout gets
+     * its descriptor and memory object here, on first use.
+     */
     private DnnlWeights.Layout ready(DnnlWeights w) {
-        DnnlWeights.Layout l = w.current;
+        DnnlWeights.Layout l = w.settled ? w.current : settle(w, threads);
         if (l.memory() == null) {
             synchronized (l) {
                 if (l.memory() == null) {
@@ -334,6 +342,31 @@ final class DnnlKernels extends DelegatingKernels {
             }
         }
         return l;
+    }
+
+    /**
+     * Makes {@code w}'s blocked copy unless it exists (one thread at a time per weights: a caller finding the
+     * background at work on it waits for it) and fixes the layout from then on; then drops a mapped source's
+     * pages (madvise DONTNEED; clean file pages, so a later read, e.g. {@link Weights#get}, faults them back).
+     */
+    private DnnlWeights.Layout settle(DnnlWeights w, int threads) {
+        synchronized (w) {
+            if (!w.settled) {
+                MemorySegment data = w.plain.data();
+                if (closed) throw new IllegalStateException("onednn kernels are closed");
+                if (!data.scope().isAlive()) { // oneDNN would hold raw pointers: refuse rather than read freed memory
+                    throw new IllegalStateException("the memory these weights were packed from has been released");
+                }
+                try {
+                    w.current = repack(data, w.out(), w.in(), OneDnn.F32, threads);
+                    unload(data);
+                } catch (RuntimeException | Error e) {
+                    KernelProvider.warn("onednn: keeping fp32 weights unpacked (" + e.getMessage() + ")");
+                }
+                w.settled = true;
+            }
+            return w.current;
+        }
     }
 
     private DnnlWeights.Layout layout(MemorySegment md, MemorySegment data, boolean packed) {
@@ -492,22 +525,16 @@ final class DnnlKernels extends DelegatingKernels {
 
     /**
      * FP32 weights get their blocked copy on a background thread (one OpenMP thread, so requests keep a core),
-     * started by their first matmul: loading stays a mapping, and the first requests are not delayed.
+     * queued when they are packed: loading stays a mapping, and the copies are usually made by the time a first
+     * request needs them (the tokenizer loads meanwhile); one that comes sooner makes the copy itself.
      */
-    private void repackLater(DnnlWeights w) {
-        if (!w.packing.compareAndSet(false, true)) return;
+    private void repackSoon(DnnlWeights w) {
         try {
             background().execute(() -> {
                 try {
-                    MemorySegment data = w.plain.data();
-                    if (!closed && data.scope().isAlive()) {
-                        w.current = repack(data, w.out(), w.in(), OneDnn.F32, 1);
-                        // a mapped checkpoint's pages would stay resident beside the copy: drop them (madvise
-                        // DONTNEED; they are clean file pages, so a later read, e.g. Weights.get, faults them back)
-                        unload(data);
-                    }
+                    if (!closed && !w.settled && w.plain.data().scope().isAlive()) settle(w, 1);
                 } catch (RuntimeException | Error e) {
-                    if (!closed) KernelProvider.warn("onednn: keeping fp32 weights unpacked (" + e.getMessage() + ")");
+                    if (!closed) KernelProvider.warn("onednn: repacking fp32 weights failed (" + e.getMessage() + ")");
                 }
             });
         } catch (java.util.concurrent.RejectedExecutionException e) {
@@ -609,8 +636,8 @@ final class DnnlKernels extends DelegatingKernels {
     }
 
     /** The configuration of a matmul on {@code w} as it is now (0 rows; see {@link #cover}). */
-    private static Shape shape(DnnlWeights w, int srcType, int dstType, boolean bias, boolean gelu) {
-        return new Shape(0, w.in(), w.out(), srcType, dstType, bias, gelu, w.current.packed());
+    private Shape shape(DnnlWeights w, int srcType, int dstType, boolean bias, boolean gelu) {
+        return new Shape(0, w.in(), w.out(), srcType, dstType, bias, gelu, ready(w).packed());
     }
 
     /** The rows a matmul of this configuration computes for {@code rows} real ones (more: zero padding rows). */
@@ -697,7 +724,6 @@ final class DnnlKernels extends DelegatingKernels {
         if (!layout.data().scope().isAlive()) { // oneDNN holds raw pointers: refuse rather than read freed memory
             throw new IllegalStateException("the memory these weights were packed from has been released");
         }
-        if (!layout.packed()) repackLater(w);
         MemorySegment srcMd = dnn.md(rows, in, srcType, OneDnn.TAG_AB);
         MemorySegment dstMd = dnn.md(rows, out, dstType, OneDnn.TAG_AB);
         MemorySegment biasMd = MemorySegment.NULL, srcMem = MemorySegment.NULL, dstMem = MemorySegment.NULL,
@@ -765,8 +791,9 @@ final class DnnlKernels extends DelegatingKernels {
     String implementation(Weights w, int rows) {
         DnnlWeights dw = (DnnlWeights) w;
         int srcType = srcType(dw);
+        DnnlWeights.Layout l = ready(dw);
         return withPd(new Shape(rows, w.in(), w.out(), srcType, srcType == OneDnn.U8 ? OneDnn.S32 : OneDnn.F32, false,
-                false, dw.current.packed()), ready(dw).md(), dnn::implementation);
+                false, l.packed()), l.md(), dnn::implementation);
     }
 
     /** Runs {@code use} on the matmul primitive descriptor for {@code shape} (destroyed after, with its descriptors). */

@@ -1,13 +1,14 @@
 package dev.xlmr.engine;
 
 import java.lang.foreign.MemorySegment;
-import java.util.concurrent.atomic.AtomicBoolean;
 
 /**
  * Weights for {@link DnnlKernels}: the {@code [out][in]} matrix, which oneDNN reads as the {@code in x out} matrix
  * B. FP32 starts as it is ({@code ba} layout; from a mapped checkpoint in place, so loading copies nothing) and
- * is repacked into oneDNN's blocked layout in the background after first use (5-30% faster matmuls, most for
- * few rows). BF16 is rounded (nearest even) straight into the blocked layout at load; INT8 is quantized per
+ * is copied into oneDNN's blocked layout (5-30% faster matmuls, most for few rows) in the background from the
+ * moment it is packed; a matmul that needs it sooner makes the copy itself (or waits for it). Every matmul runs
+ * on the blocked copy, never on the plain layout: the two sum in different orders (a few ulps apart, e.g.
+ * gemv on one row on AVX2), and a result must not depend on whether a repack had finished. BF16 is rounded (nearest even) straight into the blocked layout at load; INT8 is quantized per
  * output row ({@link Quant}) into the blocked s8 layout, with the scales and the rows' sums of the quantized
  * weights beside it.
  */
@@ -41,9 +42,13 @@ final class DnnlWeights extends Weights {
 
     /** FP32 in the {@code ba} layout; null for BF16, which keeps only the packed form. */
     final Layout plain;
-    /** What matmuls use now: {@link #plain} until the packed copy is ready. */
+    /** What matmuls use: the packed copy once made, {@link #plain} until then (and if it cannot be made). */
     volatile Layout current;
-    final AtomicBoolean packing = new AtomicBoolean();
+    /**
+     * Whether {@link #current} is final: set (under this object's lock) once the packed copy exists or could not
+     * be made, before the first matmul reads the weights; matmuls use only a settled layout.
+     */
+    volatile boolean settled;
     /** INT8: {@code [out]} scales and sums of each row's quantized weights; null otherwise. */
     final float[] scales;
     final int[] sums;
@@ -60,6 +65,7 @@ final class DnnlWeights extends Weights {
         super(out, in, p, owner);
         this.plain = plain;
         this.current = packed != null ? packed : plain;
+        this.settled = packed != null;
         this.scales = scales;
         this.sums = sums;
         this.widened = widened;

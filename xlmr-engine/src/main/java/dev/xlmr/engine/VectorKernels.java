@@ -506,6 +506,47 @@ final class VectorKernels implements Kernels, Bf16Writer, Int8Rows {
 
     // ---------------------------------------------------------------- element-wise
 
+    // Results must not depend on when they are computed: until C2 compiles a method, the Vector API runs it lane by
+    // lane in Java, and two of its operations then give other bits than the compiled code: reduceLanes(ADD) (any
+    // order of the lanes' sums) and lanewise(EXP) (Math.exp per lane, then a vector math library). So sums of lanes
+    // go through sum() and exponentials through exp(), whose plain arithmetic is the same in every tier.
+
+    /** The lanes' sum, in lane order. */
+    static float sum(FloatVector v) {
+        float s = v.lane(0);
+        for (int i = 1; i < L; i++) s += v.lane(i);
+        return s;
+    }
+
+    private static final float EXP_HI = 88.72283f, EXP_LO = -87.33654f; // e^x overflows above; subnormal below
+    private static final float LOG2E = 1.44269504f, LN2_HI = 0.693359375f, LN2_LO = -2.12194440e-4f;
+    private static final float ROUNDER = 12582912f; // 1.5 * 2^23: adding it rounds to an integer (nearest even)
+    // Cephes' expf polynomial for e^r on |r| <= ln2 / 2 (about 1 ulp)
+    private static final float[] EXP_P = {1.9875691500e-4f, 1.3981999507e-3f, 8.3334519073e-3f, 4.1665795894e-2f,
+            1.6666665459e-1f, 5.0000001201e-1f};
+
+    /**
+     * e^x on one vector: 2^n e^r, n = round(x log2 e), r = x - n ln 2 (in two parts), e^r by a polynomial; 0 below
+     * the smallest normal result (e^-87.34, where e^x is subnormal), +inf above the largest.
+     */
+    static FloatVector exp(FloatVector x) {
+        FloatVector c = x.max(EXP_LO).min(EXP_HI);
+        FloatVector t = c.fma(LOG2E, ROUNDER);
+        FloatVector n = t.sub(ROUNDER);
+        FloatVector r = n.fma(FloatVector.broadcast(S, -LN2_HI), c);
+        r = n.fma(FloatVector.broadcast(S, -LN2_LO), r);
+        FloatVector p = FloatVector.broadcast(S, EXP_P[0]);
+        for (int i = 1; i < EXP_P.length; i++) p = p.fma(r, FloatVector.broadcast(S, EXP_P[i]));
+        FloatVector y = p.fma(r.mul(r), r).add(1f);
+        // 2^n as two normal factors (n is in [-126, 128]; 2^128 is not a float)
+        IntVector ni = t.reinterpretAsInts().sub(Float.floatToRawIntBits(ROUNDER));
+        IntVector n1 = ni.lanewise(VectorOperators.ASHR, 1), n2 = ni.sub(n1);
+        y = y.mul(n1.add(127).lanewise(VectorOperators.LSHL, 23).reinterpretAsFloats())
+                .mul(n2.add(127).lanewise(VectorOperators.LSHL, 23).reinterpretAsFloats());
+        y = y.blend(0f, x.compare(VectorOperators.LT, EXP_LO));
+        return y.blend(Float.POSITIVE_INFINITY, x.compare(VectorOperators.GT, EXP_HI));
+    }
+
     private static final float INV_SQRT2 = 0.70710678f;
     // erf(t) = t * P(t^2) on [0, 2] and erfc(t) = exp(-t^2) / t * R(1/t) on [2, inf): least-squares fits
     // (relative error < 1e-8 before float rounding), made for this class.
@@ -528,7 +569,7 @@ final class VectorKernels implements Kernels, Bf16Writer, Int8Rows {
             FloatVector tf = t.max(2f).min(9f), u = FloatVector.broadcast(S, 1f).div(tf);
             FloatVector r = FloatVector.broadcast(S, ERFC_R[0]);
             for (int i = 1; i < ERFC_R.length; i++) r = r.fma(u, FloatVector.broadcast(S, ERFC_R[i]));
-            FloatVector erfc = r.mul(u).mul(tf.mul(tf).neg().lanewise(VectorOperators.EXP));
+            FloatVector erfc = r.mul(u).mul(exp(tf.mul(tf).neg()));
             erf = erf.blend(erfc.neg().add(1f), far);
         }
         // x >= 0: 0.5 x (1 + erf); x < 0: 0.5 x (1 - erf(|x|/sqrt 2)) = 0.5 x erfc
@@ -584,7 +625,7 @@ final class VectorKernels implements Kernels, Bf16Writer, Int8Rows {
                 v.intoArray(out, o + j);
                 acc = acc.add(v);
             }
-            float sum = acc.reduceLanes(VectorOperators.ADD);
+            float sum = sum(acc);
             for (; j < cols; j++) {
                 float v = x[o + j] + (res == null ? 0f : res[o + j]);
                 out[o + j] = v;
@@ -597,7 +638,7 @@ final class VectorKernels implements Kernels, Bf16Writer, Int8Rows {
                 FloatVector d = FloatVector.fromArray(S, out, o + j).sub(mean);
                 acc = d.fma(d, acc);
             }
-            float var = acc.reduceLanes(VectorOperators.ADD);
+            float var = sum(acc);
             for (; j < cols; j++) { float d = out[o + j] - mean; var += d * d; }
             float inv = (float) (1 / Math.sqrt(var / cols + eps));
             for (j = 0; j <= cols - L; j += L) {
@@ -637,11 +678,11 @@ final class VectorKernels implements Kernels, Bf16Writer, Int8Rows {
             FloatVector acc = FloatVector.zero(S);
             for (int j = 0; j < cols; j += L) {
                 VectorMask<Float> m = S.indexInRange(j, cols);
-                FloatVector e = logits(x, o + j, scale, mask, maskOff + j, m).sub(max).lanewise(VectorOperators.EXP);
+                FloatVector e = exp(logits(x, o + j, scale, mask, maskOff + j, m).sub(max));
                 e.intoArray(x, o + j, m);
                 acc = acc.add(e, m);
             }
-            float inv = 1f / acc.reduceLanes(VectorOperators.ADD);
+            float inv = 1f / sum(acc);
             for (int j = 0; j < cols; j += L) {
                 VectorMask<Float> m = S.indexInRange(j, cols);
                 FloatVector.fromArray(S, x, o + j, m).mul(inv).intoArray(x, o + j, m);

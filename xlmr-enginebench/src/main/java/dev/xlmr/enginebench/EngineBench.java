@@ -16,6 +16,9 @@ import java.util.List;
 import java.util.Locale;
 import java.util.Map;
 import java.util.function.Supplier;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
+import picocli.CommandLine.Option;
 
 /**
  * Our engine (tokenizer + {@link FastEncoder} + mean pooling) against ONNX Runtime + HF tokenizers (DJL) on
@@ -24,57 +27,43 @@ import java.util.function.Supplier;
  */
 public final class EngineBench {
 
+    @Command(name = "EngineBench", mixinStandardHelpOptions = true, description = "our engine against ONNX Runtime "
+            + "on the same sentences, interleaved in one JVM; model ready and peak RSS in fresh JVMs")
+    static final class Options {
+        @Mixin BenchOptions common = new BenchOptions();
+        @Option(names = "--rounds", description = "timed rounds (default ${DEFAULT-VALUE})")
+        int rounds = 2;
+        @Option(names = "--latency-calls", description = "single-sentence calls timed (default ${DEFAULT-VALUE})")
+        int latencyCalls = 100;
+        @Option(names = "--process-runs", description = "fresh JVMs per engine (default ${DEFAULT-VALUE})")
+        int processRuns = 2;
+        @Option(names = "--max-length", description = "tokens per sentence at most (default ${DEFAULT-VALUE})")
+        int maxLength = 512;
+        @Option(names = "--ours", split = ",", defaultValue = "vector-FP32,onednn-FP32,onednn-BF16,vector-BF16,vector-INT8",
+                description = "our configurations, KERNELS-PRECISION (kernels: vector, onednn, native, scalar); "
+                        + "vector-FP32 (the pure-Java reference) is always run")
+        List<String> ours;
+        @Option(names = "--fresh", split = ",", defaultValue = "ours-vector-FP32,ours-onednn-FP32,ours-onednn-BF16,ort",
+                description = "engines timed in fresh JVMs (model ready, first result, peak RSS)")
+        List<String> fresh;
+        @Option(names = "--no-input-order", description = "skip ORT with batches in input order (slow; for quick runs)")
+        boolean noInputOrder;
+        @Option(names = "--child", hidden = true)
+        String child;
+    }
+
     /** Command line options. */
     record Args(Path model, Path texts, int sentences, int batch, int threads, int rounds, int latencyCalls,
                 int processRuns, int maxLength, List<String> ours, List<String> fresh, boolean inputOrder, String child) {
-        static Args parse(String[] a) {
-            Path model = Path.of(System.getenv().getOrDefault("XLMR_BENCH_DIR", "/tmp/xlmr-bench-base"));
-            Path texts = Path.of("testdata/tokenizer/tok_public.txt");
-            int sentences = 1000, batch = 32, threads = 2, rounds = 2, latency = 100, runs = 2, maxLength = 512;
-            List<String> ours = List.of("vector-FP32", "onednn-FP32", "onednn-BF16", "vector-BF16", "vector-INT8");
-            List<String> fresh = List.of("ours-vector-FP32", "ours-onednn-FP32", "ours-onednn-BF16", "ort");
-            boolean inputOrder = true;
-            String child = null;
-            for (int i = 0; i < a.length; i++) {
-                String v = i + 1 < a.length ? a[i + 1] : null;
-                switch (a[i]) {
-                    case "--model" -> { model = Path.of(v); i++; }
-                    case "--texts" -> { texts = Path.of(v); i++; }
-                    case "--sentences" -> { sentences = Integer.parseInt(v); i++; }
-                    case "--batch" -> { batch = Integer.parseInt(v); i++; }
-                    case "--threads" -> { threads = Integer.parseInt(v); i++; }
-                    case "--rounds" -> { rounds = Integer.parseInt(v); i++; }
-                    case "--latency-calls" -> { latency = Integer.parseInt(v); i++; }
-                    case "--process-runs" -> { runs = Integer.parseInt(v); i++; }
-                    case "--max-length" -> { maxLength = Integer.parseInt(v); i++; }
-                    case "--ours" -> { ours = List.of(v.split(",")); i++; }
-                    case "--fresh" -> { fresh = List.of(v.split(",")); i++; }
-                    case "--no-input-order" -> inputOrder = false;
-                    case "--child" -> { child = v; i++; }
-                    case "-h", "--help" -> {
-                        System.out.println("""
-                                EngineBench [--model DIR] [--texts FILE] [--sentences 1000] [--batch 32] [--threads 2]
-                                            [--rounds 2] [--latency-calls 100] [--process-runs 2] [--max-length 512]
-                                            [--ours vector-FP32,onednn-FP32,onednn-BF16,vector-BF16,vector-INT8]
-                                            [--fresh ours-vector-FP32,ours-onednn-FP32,ours-onednn-BF16,ort]
-                                            [--no-input-order]
-                                  DIR: config.json, model.safetensors, model.onnx, tokenizer.json
-                                       (default $XLMR_BENCH_DIR or /tmp/xlmr-bench-base)
-                                  --ours: our configurations, KERNELS-PRECISION (kernels: vector, onednn, native,
-                                       scalar); vector-FP32 (the pure-Java reference) is always run
-                                  --fresh: engines timed in fresh JVMs (model ready, first result, peak RSS)
-                                  --no-input-order: skip ORT with batches in input order (slow; for quick runs)""");
-                        System.exit(0);
-                    }
-                    default -> throw new IllegalArgumentException("unknown option " + a[i] + " (--help)");
-                }
-            }
+        static Args parse(String[] argv) {
+            Options o = BenchOptions.parse(new Options(), argv);
+            List<String> ours = o.ours;
             if (!ours.contains("vector-FP32")) {
                 ours = new ArrayList<>(ours);
                 ours.addFirst("vector-FP32");
             }
-            return new Args(model, texts, sentences, batch, threads, rounds, latency, runs, maxLength, ours, fresh,
-                    inputOrder, child);
+            return new Args(o.common.model, o.common.texts, o.common.sentences, o.common.batch, o.common.threads,
+                    o.rounds, o.latencyCalls, o.processRuns, o.maxLength, ours, o.fresh, !o.noInputOrder, o.child);
         }
     }
 

@@ -19,6 +19,9 @@ import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Locale;
 import java.util.Map;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
+import picocli.CommandLine.Option;
 
 /**
  * What a user's run takes: one fresh process per engine, one pass over new sentences. ONNX Runtime (sorted batches,
@@ -34,36 +37,24 @@ import java.util.Map;
 public final class UserPass {
     private UserPass() {}
 
+    @Command(name = "UserPass", mixinStandardHelpOptions = true, description = "one fresh process per engine over the "
+            + "same sentences: ORT sorted batches, then ./xlmr embed with XLMR_KERNELS / XLMR_PRECISION set for each of --ours")
+    static final class Options {
+        @Mixin BenchOptions common = new BenchOptions();
+        @Option(names = "--xlmr", description = "the launcher (default ${DEFAULT-VALUE})")
+        Path xlmr = Path.of("./xlmr");
+        @Option(names = "--ours", split = ",", defaultValue = "onednn-FP32,onednn-BF16,onednn-INT8,vector-FP32",
+                description = "our configurations, KERNELS-PRECISION")
+        List<String> ours;
+        @Option(names = "--ort-child", hidden = true)
+        String child;
+    }
+
     record Args(Path model, Path texts, int sentences, int batch, int threads, Path xlmr, List<String> ours, String child) {
-        static Args parse(String[] a) {
-            Path model = Path.of(System.getenv().getOrDefault("XLMR_BENCH_DIR", "/tmp/xlmr-bench-base"));
-            Path texts = Path.of("testdata/tokenizer/tok_public.txt"), xlmr = Path.of("./xlmr");
-            int sentences = 1000, batch = 32, threads = 2;
-            List<String> ours = List.of("onednn-FP32", "onednn-BF16", "onednn-INT8", "vector-FP32");
-            String child = null;
-            for (int i = 0; i < a.length; i++) {
-                String v = i + 1 < a.length ? a[i + 1] : null;
-                switch (a[i]) {
-                    case "--model" -> { model = Path.of(v); i++; }
-                    case "--texts" -> { texts = Path.of(v); i++; }
-                    case "--sentences" -> { sentences = Integer.parseInt(v); i++; }
-                    case "--batch" -> { batch = Integer.parseInt(v); i++; }
-                    case "--threads" -> { threads = Integer.parseInt(v); i++; }
-                    case "--xlmr" -> { xlmr = Path.of(v); i++; }
-                    case "--ours" -> { ours = List.of(v.split(",")); i++; }
-                    case "--ort-child" -> { child = v; i++; }
-                    case "-h", "--help" -> {
-                        System.out.println("""
-                                UserPass [--model DIR] [--texts FILE] [--sentences 1000] [--batch 32] [--threads 2]
-                                         [--xlmr ./xlmr] [--ours onednn-FP32,onednn-BF16,onednn-INT8,vector-FP32]
-                                  one fresh process per engine over the same sentences: ORT sorted batches, then
-                                  ./xlmr embed with XLMR_KERNELS / XLMR_PRECISION set for each of --ours""");
-                        System.exit(0);
-                    }
-                    default -> throw new IllegalArgumentException("unknown option " + a[i] + " (--help)");
-                }
-            }
-            return new Args(model, texts, sentences, batch, threads, xlmr, ours, child);
+        static Args parse(String[] argv) {
+            Options o = BenchOptions.parse(new Options(), argv);
+            return new Args(o.common.model, o.common.texts, o.common.sentences, o.common.batch, o.common.threads,
+                    o.xlmr, o.ours, o.child);
         }
     }
 

@@ -48,7 +48,7 @@ import org.apache.spark.sql.types.StructType;
  * Dataset<Row> out = m3.transform(df);             // text, ..., dense, sparse, colbert
  * }</pre>
  */
-public final class XlmrEmbeddingOutputs extends XlmrTransformer<XlmrEmbeddingOutputs> {
+public final class XlmrEmbeddingOutputs extends XlmrEmbeddingTransformer<XlmrEmbeddingOutputs> {
     private static final long serialVersionUID = 1L;
 
     private final Param<String> outputs;
@@ -56,9 +56,6 @@ public final class XlmrEmbeddingOutputs extends XlmrTransformer<XlmrEmbeddingOut
     private final Param<String> sparseCol;
     private final Param<String> colbertCol;
     private final BooleanParam mlVectors;
-    private final BooleanParam normalize;
-    private final Param<String> promptName;
-    private final Param<String> prefix;
     private final IntParam dimensions;
     private final IntParam maxActiveDims;
     private final Param<String> longInputs;
@@ -70,15 +67,12 @@ public final class XlmrEmbeddingOutputs extends XlmrTransformer<XlmrEmbeddingOut
 
     /** With a given uid (Spark's readers use this constructor). */
     public XlmrEmbeddingOutputs(String uid) {
-        super(uid, "xlmr_outputs");
+        super(uid, "xlmr_outputs", "input");
         outputs = new Param<>(this, "outputs", "comma-separated dense, sparse, colbert, or all");
         denseCol = new Param<>(this, "denseCol", "the column of the sentence embedding");
         sparseCol = new Param<>(this, "sparseCol", "the column of the sparse vector");
         colbertCol = new Param<>(this, "colbertCol", "the column of the ColBERT vectors");
         mlVectors = new BooleanParam(this, "mlVectors", "dense as an ML Vector, sparse as an ML SparseVector");
-        normalize = new BooleanParam(this, "normalize", "L2-normalise the dense embedding (also on top of a Normalize module)");
-        promptName = new Param<>(this, "promptName", "a prompt of config_sentence_transformers.json, e.g. query");
-        prefix = new Param<>(this, "prefix", "a literal text put before each input (instead of a named prompt)");
         dimensions = new IntParam(this, "dimensions", "keep the first N values of the dense embedding; 0: all",
                 ParamValidators.gtEq(0));
         maxActiveDims = new IntParam(this, "maxActiveDims", "keep the K largest sparse weights; 0: all",
@@ -92,7 +86,6 @@ public final class XlmrEmbeddingOutputs extends XlmrTransformer<XlmrEmbeddingOut
         setDefault(sparseCol, "sparse");
         setDefault(colbertCol, "colbert");
         setDefault(mlVectors, false);
-        setDefault(normalize, false);
         setDefault(dimensions, 0);
         setDefault(maxActiveDims, 0);
         setDefault(longInputs, "truncate");
@@ -129,18 +122,6 @@ public final class XlmrEmbeddingOutputs extends XlmrTransformer<XlmrEmbeddingOut
 
     public BooleanParam mlVectors() {
         return mlVectors;
-    }
-
-    public BooleanParam normalize() {
-        return normalize;
-    }
-
-    public Param<String> promptName() {
-        return promptName;
-    }
-
-    public Param<String> prefix() {
-        return prefix;
     }
 
     public IntParam dimensions() {
@@ -221,33 +202,6 @@ public final class XlmrEmbeddingOutputs extends XlmrTransformer<XlmrEmbeddingOut
     /** Dense as an ML {@code Vector} and sparse as an ML {@code SparseVector} over the vocabulary. */
     public XlmrEmbeddingOutputs setMlVectors(boolean on) {
         set(mlVectors, on);
-        return this;
-    }
-
-    public boolean getNormalize() {
-        return (Boolean) getOrDefault(normalize);
-    }
-
-    public XlmrEmbeddingOutputs setNormalize(boolean on) {
-        set(normalize, on);
-        return this;
-    }
-
-    public String getPromptName() {
-        return isDefined(promptName) ? getOrDefault(promptName) : null;
-    }
-
-    public XlmrEmbeddingOutputs setPromptName(String name) {
-        set(promptName, name);
-        return this;
-    }
-
-    public String getPrefix() {
-        return isDefined(prefix) ? getOrDefault(prefix) : null;
-    }
-
-    public XlmrEmbeddingOutputs setPrefix(String text) {
-        set(prefix, text);
         return this;
     }
 

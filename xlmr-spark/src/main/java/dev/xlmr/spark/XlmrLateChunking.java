@@ -6,9 +6,7 @@ import java.util.Arrays;
 import java.util.Iterator;
 import java.util.List;
 import org.apache.spark.api.java.function.MapPartitionsFunction;
-import org.apache.spark.ml.param.BooleanParam;
 import org.apache.spark.ml.param.IntParam;
-import org.apache.spark.ml.param.Param;
 import org.apache.spark.ml.param.ParamValidators;
 import org.apache.spark.ml.util.DefaultParamsReader;
 import org.apache.spark.ml.util.Identifiable;
@@ -34,12 +32,9 @@ import org.apache.spark.sql.types.StructType;
  * Dataset<Row> out = chunks.transform(docs);   // chunks: array<string> -> chunk_embeddings: array<array<float>>
  * }</pre>
  */
-public final class XlmrLateChunking extends XlmrTransformer<XlmrLateChunking> {
+public final class XlmrLateChunking extends XlmrEmbeddingTransformer<XlmrLateChunking> {
     private static final long serialVersionUID = 1L;
 
-    private final BooleanParam normalize;
-    private final Param<String> promptName;
-    private final Param<String> prefix;
     private final IntParam dimensions;
     private final IntParam overlap;
 
@@ -49,14 +44,10 @@ public final class XlmrLateChunking extends XlmrTransformer<XlmrLateChunking> {
 
     /** With a given uid (Spark's readers use this constructor). */
     public XlmrLateChunking(String uid) {
-        super(uid, "chunk_embeddings");
-        normalize = new BooleanParam(this, "normalize", "L2-normalise each chunk's vector (also on top of a Normalize module)");
-        promptName = new Param<>(this, "promptName", "a prompt of config_sentence_transformers.json, e.g. passage");
-        prefix = new Param<>(this, "prefix", "a literal text put before each document (instead of a named prompt)");
+        super(uid, "chunk_embeddings", "document");
         dimensions = new IntParam(this, "dimensions", "keep the first N values of each vector; 0: all", ParamValidators.gtEq(0));
         overlap = new IntParam(this, "overlap", "tokens shared by neighbouring windows; -1: a quarter of the window",
                 ParamValidators.gtEq(-1));
-        setDefault(normalize, false);
         setDefault(dimensions, 0);
         setDefault(overlap, -1);
     }
@@ -71,51 +62,12 @@ public final class XlmrLateChunking extends XlmrTransformer<XlmrLateChunking> {
         return read().load(path);
     }
 
-    public BooleanParam normalize() {
-        return normalize;
-    }
-
-    public Param<String> promptName() {
-        return promptName;
-    }
-
-    public Param<String> prefix() {
-        return prefix;
-    }
-
     public IntParam dimensions() {
         return dimensions;
     }
 
     public IntParam overlap() {
         return overlap;
-    }
-
-    public boolean getNormalize() {
-        return (Boolean) getOrDefault(normalize);
-    }
-
-    public XlmrLateChunking setNormalize(boolean on) {
-        set(normalize, on);
-        return this;
-    }
-
-    public String getPromptName() {
-        return isDefined(promptName) ? getOrDefault(promptName) : null;
-    }
-
-    public XlmrLateChunking setPromptName(String name) {
-        set(promptName, name);
-        return this;
-    }
-
-    public String getPrefix() {
-        return isDefined(prefix) ? getOrDefault(prefix) : null;
-    }
-
-    public XlmrLateChunking setPrefix(String text) {
-        set(prefix, text);
-        return this;
     }
 
     public int getDimensions() {

@@ -2,7 +2,6 @@ package dev.xlmr.spark;
 
 import dev.xlmr.pipelines.EmbeddingPipeline;
 import java.util.Locale;
-import org.apache.spark.ml.param.BooleanParam;
 import org.apache.spark.ml.param.Param;
 import org.apache.spark.ml.param.ParamValidators;
 import org.apache.spark.ml.util.DefaultParamsReader;
@@ -27,16 +26,13 @@ import org.apache.spark.sql.types.DataTypes;
  *
  * Null texts give null, empty or blank texts an empty array.
  */
-public final class XlmrSentenceEmbeddings extends XlmrTransformer<XlmrSentenceEmbeddings> {
+public final class XlmrSentenceEmbeddings extends XlmrEmbeddingTransformer<XlmrSentenceEmbeddings> {
     private static final long serialVersionUID = 1L;
 
     private static final String[] POOLINGS = {"auto", "mean", "cls", "max", "mean_sqrt_len", "weighted_mean",
         "last_token", "pooler"};
 
     private final Param<String> pooling;
-    private final BooleanParam normalize;
-    private final Param<String> promptName;
-    private final Param<String> prefix;
 
     public XlmrSentenceEmbeddings() {
         this(Identifiable.randomUID("xlmrSentenceEmbeddings"));
@@ -44,15 +40,11 @@ public final class XlmrSentenceEmbeddings extends XlmrTransformer<XlmrSentenceEm
 
     /** With a given uid (Spark's readers use this constructor). */
     public XlmrSentenceEmbeddings(String uid) {
-        super(uid, "embedding");
+        super(uid, "embedding", "input");
         pooling = new Param<>(this, "pooling", "auto (the folder's sentence-transformers pooling, else mean), mean, "
                 + "cls, max, mean_sqrt_len, weighted_mean, last_token or pooler",
                 ParamValidators.inArray(POOLINGS));
-        normalize = new BooleanParam(this, "normalize", "L2-normalise the embeddings (also on top of a folder's Normalize)");
-        promptName = new Param<>(this, "promptName", "a prompt of config_sentence_transformers.json, e.g. query");
-        prefix = new Param<>(this, "prefix", "a literal text put before each input (instead of a named prompt)");
         setDefault(pooling, "auto");
-        setDefault(normalize, false);
     }
 
     /** Reads a saved transformer (for {@code MLReadable} and {@code PipelineModel.load}). */
@@ -69,18 +61,6 @@ public final class XlmrSentenceEmbeddings extends XlmrTransformer<XlmrSentenceEm
         return pooling;
     }
 
-    public BooleanParam normalize() {
-        return normalize;
-    }
-
-    public Param<String> promptName() {
-        return promptName;
-    }
-
-    public Param<String> prefix() {
-        return prefix;
-    }
-
     public String getPooling() {
         return getOrDefault(pooling);
     }
@@ -92,37 +72,6 @@ public final class XlmrSentenceEmbeddings extends XlmrTransformer<XlmrSentenceEm
             throw new IllegalArgumentException("pooling none gives token embeddings: use XlmrTokenEmbeddings");
         }
         set(pooling, p.name().toLowerCase(Locale.ROOT));
-        return this;
-    }
-
-    public boolean getNormalize() {
-        return (Boolean) getOrDefault(normalize);
-    }
-
-    public XlmrSentenceEmbeddings setNormalize(boolean on) {
-        set(normalize, on);
-        return this;
-    }
-
-    /** The prompt name, or null. */
-    public String getPromptName() {
-        return isDefined(promptName) ? getOrDefault(promptName) : null;
-    }
-
-    /** Uses a named prompt of the folder's config_sentence_transformers.json (e.g. "query"). */
-    public XlmrSentenceEmbeddings setPromptName(String name) {
-        set(promptName, name);
-        return this;
-    }
-
-    /** The prefix, or null. */
-    public String getPrefix() {
-        return isDefined(prefix) ? getOrDefault(prefix) : null;
-    }
-
-    /** Puts a literal text before each input (e.g. "query: "), instead of a named prompt. */
-    public XlmrSentenceEmbeddings setPrefix(String text) {
-        set(prefix, text);
         return this;
     }
 

@@ -73,6 +73,22 @@ public final class Dropout {
         return m;
     }
 
+    /** {@link #mask} as fp32 factors, for the fp32 path ({@link FastModel}); null when {@code p == 0}. */
+    public float[] floatMask(int n, double p) {
+        if (p == 0) {
+            return null;
+        }
+        float[] m = new float[n];
+        if (p == 1) {
+            return m;
+        }
+        float keep = (float) (1 / (1 - p));
+        for (int i = 0; i < n; i++) {
+            m[i] = rng.nextDouble() < p ? 0 : keep;
+        }
+        return m;
+    }
+
     /** Applies the hidden rate to {@code x} (no-op on a null Dropout). */
     static Var hidden(Tape t, Var x, Dropout d) {
         return d == null ? x : Fn.dropout(t, x, d.mask(x.size(), d.hidden));

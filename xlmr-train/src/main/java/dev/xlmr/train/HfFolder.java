@@ -42,7 +42,8 @@ public final class HfFolder {
 
     private final Path source;
     private final ObjectNode rawConfig;
-    private final TrainableModel model;
+    private TrainableModel model;
+    private FastModel fast;
 
     private HfFolder(Path source, ObjectNode rawConfig, TrainableModel model) {
         this.source = source;
@@ -50,8 +51,29 @@ public final class HfFolder {
         this.model = model;
     }
 
+    /**
+     * The model as the float64 reference; after {@link #useFast} a float64 copy of the fp32 model's
+     * current weights (made on each call).
+     */
     public TrainableModel model() {
+        if (fast != null) {
+            Map<String, Var> vars = new LinkedHashMap<>();
+            fast.parameters().forEach((name, v) -> vars.put(name, new Var(v.shape(), v.toDouble())));
+            return new TrainableModel(fast.config(), new Parameters(vars), fast.problemType());
+        }
         return model;
+    }
+
+    /**
+     * Moves the model to the fp32 training path on these kernels: its weights become fp32 master
+     * weights (the float64 ones are dropped) and {@link #save} writes those.
+     */
+    public FastModel useFast(dev.xlmr.engine.Kernels kernels) {
+        if (fast == null) {
+            fast = FastModel.of(model, kernels);
+            model = null;
+        }
+        return fast;
     }
 
     /** The folder the model was opened from (its tokenizer files are copied on save). */
@@ -201,7 +223,11 @@ public final class HfFolder {
     public void save(Path dir) throws IOException {
         Files.createDirectories(dir);
         Map<String, Safetensors.Entry> tensors = new LinkedHashMap<>();
-        new TreeMap<>(model.parameters().all()).forEach((name, v) -> tensors.put(name, new Safetensors.Entry(v.shape(), v.data)));
+        if (fast != null) {
+            new TreeMap<>(fast.parameters()).forEach((name, v) -> tensors.put(name, Safetensors.Entry.ofFloats(v.shape(), v.data)));
+        } else {
+            new TreeMap<>(model.parameters().all()).forEach((name, v) -> tensors.put(name, new Safetensors.Entry(v.shape(), v.data)));
+        }
         Safetensors.writeF32(dir.resolve("model.safetensors"), tensors);
         writeAtomically(dir.resolve("config.json"), JSON.writeValueAsString(rawConfig) + "\n");
         for (String f : TOKENIZER_FILES) {

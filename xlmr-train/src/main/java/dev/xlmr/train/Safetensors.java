@@ -23,8 +23,48 @@ import java.util.Map;
 public final class Safetensors {
     private Safetensors() {}
 
-    /** One tensor: its shape and values (stored rounded to fp32). */
-    public record Entry(int[] shape, double[] values) {}
+    /**
+     * One tensor: its shape and values, float64 ({@code values}) or fp32 ({@code floats}), the other null.
+     * Written as the file's dtype (rounded to fp32 for F32 files).
+     */
+    public record Entry(int[] shape, double[] values, float[] floats) {
+        public Entry(int[] shape, double[] values) {
+            this(shape, values, null);
+        }
+
+        /** An fp32 tensor (not copied). */
+        public static Entry ofFloats(int[] shape, float[] floats) {
+            return new Entry(shape, null, floats);
+        }
+
+        public int size() {
+            return values != null ? values.length : floats.length;
+        }
+
+        /** The values as float64 (a copy when fp32). */
+        public double[] asDoubles() {
+            if (values != null) {
+                return values;
+            }
+            double[] d = new double[floats.length];
+            for (int i = 0; i < d.length; i++) {
+                d[i] = floats[i];
+            }
+            return d;
+        }
+
+        /** The values as fp32 (a rounded copy when float64). */
+        public float[] asFloats() {
+            if (floats != null) {
+                return floats;
+            }
+            float[] f = new float[values.length];
+            for (int i = 0; i < f.length; i++) {
+                f[i] = (float) values[i];
+            }
+            return f;
+        }
+    }
 
     public static void writeF32(Path file, Map<String, Entry> tensors) throws IOException {
         write(file, tensors, false);
@@ -48,7 +88,7 @@ public final class Safetensors {
             for (int d : e.getValue().shape()) {
                 shape.add(d);
             }
-            long bytes = (long) width * e.getValue().values().length;
+            long bytes = (long) width * e.getValue().size();
             t.putArray("data_offsets").add(offset).add(offset + bytes);
             offset += bytes;
         }
@@ -65,11 +105,13 @@ public final class Safetensors {
                 out.write(" ".repeat(padded - h.length).getBytes(StandardCharsets.US_ASCII));
                 ByteBuffer buf = ByteBuffer.allocate(1 << 16).order(ByteOrder.LITTLE_ENDIAN);
                 for (Entry e : tensors.values()) {
-                    for (double v : e.values()) {
+                    int n = e.size();
+                    for (int i = 0; i < n; i++) {
                         if (buf.remaining() < 8) {
                             out.write(buf.array(), 0, buf.position());
                             buf.clear();
                         }
+                        double v = e.values() != null ? e.values()[i] : e.floats()[i];
                         if (f64) {
                             buf.putDouble(v);
                         } else {
@@ -82,6 +124,61 @@ public final class Safetensors {
             Files.move(tmp, file, StandardCopyOption.REPLACE_EXISTING, StandardCopyOption.ATOMIC_MOVE);
         } finally {
             Files.deleteIfExists(tmp);
+        }
+    }
+
+    /**
+     * Reads an F32 or F64 file written by {@link #writeF32} or {@link #writeF64} (names in file order),
+     * each tensor mapped from the file on its own (files may exceed 2 GB): F32 tensors as
+     * {@link Entry#floats}, F64 as {@link Entry#values}.
+     *
+     * @throws IOException when the file cannot be read or is not such a file
+     */
+    public static Map<String, Entry> read(Path file) throws IOException {
+        try (java.nio.channels.FileChannel ch = java.nio.channels.FileChannel.open(file)) {
+            ByteBuffer lb = ByteBuffer.allocate(8).order(ByteOrder.LITTLE_ENDIAN);
+            ch.read(lb, 0);
+            long n = ch.size() >= 8 ? lb.getLong(0) : -1;
+            if (n < 2 || n > Math.min(ch.size() - 8, 1 << 28)) {
+                throw new IOException(file + ": not a safetensors file");
+            }
+            ByteBuffer hb = ByteBuffer.allocate((int) n);
+            ch.read(hb, 8);
+            var header = new ObjectMapper().readTree(new String(hb.array(), StandardCharsets.UTF_8));
+            Map<String, Entry> out = new java.util.LinkedHashMap<>();
+            var it = header.properties().iterator();
+            while (it.hasNext()) {
+                var e = it.next();
+                if (e.getKey().equals("__metadata__")) {
+                    continue;
+                }
+                var t = e.getValue();
+                String dtype = t.path("dtype").asText();
+                if (!dtype.equals("F64") && !dtype.equals("F32")) {
+                    throw new IOException(file + ": " + e.getKey() + " is " + dtype + ", not F32 or F64");
+                }
+                int[] shape = new int[t.path("shape").size()];
+                for (int i = 0; i < shape.length; i++) {
+                    shape[i] = t.path("shape").get(i).asInt();
+                }
+                long start = t.path("data_offsets").get(0).asLong();
+                long end = t.path("data_offsets").get(1).asLong();
+                if (start < 0 || end < start || 8 + n + end > ch.size()) {
+                    throw new IOException(file + ": " + e.getKey() + " lies outside the file");
+                }
+                var m = ch.map(java.nio.channels.FileChannel.MapMode.READ_ONLY, 8 + n + start, end - start)
+                        .order(ByteOrder.LITTLE_ENDIAN);
+                if (dtype.equals("F32")) {
+                    float[] f = new float[(int) ((end - start) / 4)];
+                    m.asFloatBuffer().get(f);
+                    out.put(e.getKey(), Entry.ofFloats(shape, f));
+                } else {
+                    double[] d = new double[(int) ((end - start) / 8)];
+                    m.asDoubleBuffer().get(d);
+                    out.put(e.getKey(), new Entry(shape, d));
+                }
+            }
+            return out;
         }
     }
 

@@ -34,6 +34,15 @@ public final class Tape {
         backwards.clear();
     }
 
+    /** Runs the recorded backward functions, last op first, once the caller has seeded its loss's gradient. */
+    void runBackward() {
+        for (int i = backwards.size() - 1; i >= 0; i--) {
+            backwards.get(i).run();
+            backwards.set(i, null); // what it captured (activations) can go now
+        }
+        backwards.clear();
+    }
+
     /** The number of ops recorded so far. */
     public int size() {
         return backwards.size();

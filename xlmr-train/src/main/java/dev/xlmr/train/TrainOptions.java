@@ -36,6 +36,7 @@ public final class TrainOptions {
     double mlmProbability = 0.15;
     boolean dropout = true;
     boolean fp32Matmul;
+    boolean float64;
     String problemType;
 
     /** Passes over the training data (fractions stop part-way through the last). */
@@ -179,8 +180,19 @@ public final class TrainOptions {
     }
 
     /**
-     * Run the matrix products in fp32 on the engine's kernels (faster; the master weights, the
-     * optimizer and the other ops stay float64). Off: the float64 reference of the replays.
+     * Train on the float64 reference path ({@link TrainableModel}, {@link AdamW}: float64 master
+     * weights, gradients and moments, padded batches; what {@code train-step} replays) instead of
+     * the default fp32 path ({@link FastModel}, {@link FastAdamW}: fp32 master weights, gradients
+     * and moments, packed sequences, the engine's kernels). Much slower; 32 bytes per parameter.
+     */
+    public TrainOptions float64(boolean v) {
+        float64 = v;
+        return this;
+    }
+
+    /**
+     * The float64 reference path ({@link #float64}) with its matrix products in fp32 on the
+     * engine's kernels (the master weights, the optimizer and the other ops stay float64).
      */
     public TrainOptions fp32Matmul(boolean v) {
         fp32Matmul = v;

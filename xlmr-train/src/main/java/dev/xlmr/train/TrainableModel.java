@@ -55,6 +55,11 @@ public final class TrainableModel {
         return p;
     }
 
+    /** The sequence-classification loss this model was made with (null: chosen from labels). */
+    String problemType() {
+        return problemType;
+    }
+
     /** The encoder's last hidden state [rows * seq, hidden]. */
     Var encode(Tape t, TrainBatch batch, Dropout drop) {
         int rows = batch.rows();

@@ -49,11 +49,14 @@ public final class Trainer {
      * @param steps optimizer steps taken in all (resumed steps included)
      * @param trainLoss the mean training loss of this run's steps
      * @param metrics the metrics of the model in {@code out} (empty without validation data)
-     * @param model the model in {@code out}, in memory (float64 master weights)
      * @param folder the model with its config, for saving again
      */
-    public record Result(Path out, int steps, double trainLoss, Map<String, Double> metrics, TrainableModel model,
-                         HfFolder folder) {}
+    public record Result(Path out, int steps, double trainLoss, Map<String, Double> metrics, HfFolder folder) {
+        /** The model in {@code out}, in memory, as the float64 reference (a copy of the fp32 weights on the default path). */
+        public TrainableModel model() {
+            return folder.model();
+        }
+    }
 
     private final Path modelDir;
     private final Task task;
@@ -93,13 +96,17 @@ public final class Trainer {
                 : TaskData.load(task, validationFile, tok, opts, task == Task.TEXT_CLASSIFICATION
                         || task == Task.TOKEN_CLASSIFICATION ? train.labels() : null, null);
         HfFolder folder = HfFolder.open(modelDir, task, train.labels(), train.problemType(), opts.seed);
-        TrainableModel model = folder.model();
-        if (opts.fp32Matmul) {
-            model.withKernels(dev.xlmr.engine.KernelProvider.best()); // shared kernels: not closed here
+        Learner model;
+        if (opts.float64 || opts.fp32Matmul) {
+            TrainableModel ref = folder.model();
+            if (opts.fp32Matmul) {
+                ref.withKernels(dev.xlmr.engine.KernelProvider.best()); // shared kernels: not closed here
+            }
+            model = new Learner.Reference(ref, opts);
+        } else {
+            model = new Learner.Fast(folder.useFast(dev.xlmr.engine.KernelProvider.best()), opts);
         }
-        Map<String, Var> params = model.parameters().all();
-        AdamW opt = new AdamW(params, opts.adamBeta1, opts.adamBeta2, opts.adamEpsilon, opts.weightDecay,
-                List.of("bias", "LayerNorm.weight", "layer_norm.weight"));
+        Learner opt = model;
         Dropout rates = opts.dropout ? Dropout.fromConfig(folder.config(), 0) : null;
         Collator collator = new Collator(task, tok, srcConfig.vocabSize(), opts.mlmProbability);
 
@@ -118,7 +125,7 @@ public final class Trainer {
             Files.createDirectories(out);
             Path resume = resumeFrom != null ? resumeFrom : resumeLatest ? latestCheckpoint(out) : null;
             if (resume != null) {
-                loadState(resume, params, opt, st);
+                loadState(resume, model, st);
             }
         } catch (IOException e) {
             throw new UncheckedIOException(out + ": " + e.getMessage(), e);
@@ -141,7 +148,7 @@ public final class Trainer {
             Collections.shuffle(order, new Random(opts.seed + epoch));
             int firstMicro = (st.step - epoch * stepsPerEpoch) * opts.gradientAccumulation;
             for (int m0 = firstMicro; m0 < microPerEpoch && st.step < total && !stop; m0 += opts.gradientAccumulation) {
-                model.parameters().zeroGrad();
+                model.zeroGrad();
                 double stepLoss = 0;
                 int micro = Math.min(opts.gradientAccumulation, microPerEpoch - m0);
                 for (int m = m0; m < m0 + micro; m++) {
@@ -153,21 +160,19 @@ public final class Trainer {
                     TrainBatch batch = collator.collate(fs, new SplittableRandom(opts.seed * 1_000_003L + key));
                     Dropout drop = rates == null ? null : new Dropout(rates.hidden(), rates.attention(), rates.classifier(),
                             opts.seed * 7_919L + key);
-                    Tape t = new Tape();
-                    Var loss = model.loss(t, batch, drop);
-                    if (!Double.isFinite(loss.item())) {
-                        if (Double.isNaN(loss.item()) && task == Task.FILL_MASK) {
+                    double loss = model.forward(batch, drop);
+                    if (!Double.isFinite(loss)) {
+                        if (Double.isNaN(loss) && task == Task.FILL_MASK) {
                             continue; // a batch whose masking picked no token has no loss
                         }
-                        throw new IllegalStateException("the training loss is " + loss.item() + " at step " + (st.step + 1)
+                        throw new IllegalStateException("the training loss is " + loss + " at step " + (st.step + 1)
                                 + " (learning rate too high?)");
                     }
-                    stepLoss += loss.item() / opts.gradientAccumulation;
-                    t.backward(Fn.scale(t, loss, 1.0 / opts.gradientAccumulation));
+                    stepLoss += loss / opts.gradientAccumulation;
+                    model.backward(1.0 / opts.gradientAccumulation);
                     examples += fs.size();
                 }
-                double norm = AdamW.clipGradNorm(params.values(), opts.maxGradNorm > 0 ? opts.maxGradNorm
-                        : Double.POSITIVE_INFINITY);
+                double norm = model.clipGradNorm(opts.maxGradNorm > 0 ? opts.maxGradNorm : Double.POSITIVE_INFINITY);
                 double lr = opts.learningRate * schedule.factor(st.step);
                 opt.step(lr);
                 st.step++;
@@ -193,24 +198,24 @@ public final class Trainer {
                 }
                 boolean epochEnd = st.step % stepsPerEpoch == 0;
                 if (valid != null && (opts.evalSteps > 0 ? st.step % opts.evalSteps == 0 : epochEnd)) {
-                    stop = evaluateAndKeepBest(model, folder, opt, valid, collator, out, st, l);
+                    stop = evaluateAndKeepBest(model, folder, valid, collator, out, st, l);
                     evaluatedLast = true;
                 }
                 if (opts.saveSteps > 0 ? st.step % opts.saveSteps == 0 : epochEnd) {
                     Path ck = out.resolve("checkpoint-" + st.step);
-                    saveCheckpoint(ck, folder, opt, st);
+                    saveCheckpoint(ck, folder, model, st);
                     l.onSave(ck);
                 }
             }
         }
         if (valid != null && !evaluatedLast && runSteps > 0) {
-            evaluateAndKeepBest(model, folder, opt, valid, collator, out, st, l);
+            evaluateAndKeepBest(model, folder, valid, collator, out, st, l);
         }
         Map<String, Double> metrics = new LinkedHashMap<>();
         try {
             Path best = out.resolve("checkpoint-best");
             if (valid != null && st.bestMetrics != null && Files.isDirectory(best)) {
-                loadWeights(best, params); // the final model is the best evaluated one (load_best_model_at_end)
+                loadWeights(best, model); // the final model is the best evaluated one (load_best_model_at_end)
                 metrics.putAll(st.bestMetrics);
             }
             folder.save(out);
@@ -223,7 +228,7 @@ public final class Trainer {
         } catch (IOException e) {
             throw new UncheckedIOException(out + ": cannot write the model: " + e.getMessage(), e);
         }
-        return new Result(out, st.step, runSteps == 0 ? Double.NaN : runLoss / runSteps, metrics, model, folder);
+        return new Result(out, st.step, runSteps == 0 ? Double.NaN : runLoss / runSteps, metrics, folder);
     }
 
     /** The mutable progress that a checkpoint keeps. */
@@ -235,7 +240,7 @@ public final class Trainer {
         final List<Map<String, Object>> log = new ArrayList<>();
     }
 
-    private boolean evaluateAndKeepBest(TrainableModel model, HfFolder folder, AdamW opt, TaskData valid,
+    private boolean evaluateAndKeepBest(Learner model, HfFolder folder, TaskData valid,
                                         Collator collator, Path out, State st, TrainListener l) {
         Map<String, Double> m = evaluate(model, valid, collator, o);
         Map<String, Object> entry = new LinkedHashMap<>();
@@ -252,7 +257,7 @@ public final class Trainer {
             st.bestStep = st.step;
             st.badEvals = 0;
             Path best = out.resolve("checkpoint-best");
-            saveCheckpoint(best, folder, opt, st);
+            saveCheckpoint(best, folder, model, st);
             l.onSave(best);
         } else {
             st.badEvals++;
@@ -266,6 +271,10 @@ public final class Trainer {
 
     /** The task's metrics and the mean loss of a model on evaluation data (dropout off). */
     public static Map<String, Double> evaluate(TrainableModel model, TaskData data, Collator collator, TrainOptions o) {
+        return evaluate(new Learner.Reference(model, null), data, collator, o);
+    }
+
+    static Map<String, Double> evaluate(Learner model, TaskData data, Collator collator, TrainOptions o) {
         int bs = o.evalBatch();
         double lossSum = 0;
         int lossRows = 0;
@@ -283,9 +292,9 @@ public final class Trainer {
         for (int b0 = 0; b0 < data.size(); b0 += bs) {
             List<TaskData.Feature> fs = data.features.subList(b0, Math.min(data.size(), b0 + bs));
             TrainBatch batch = collator.collate(fs, new SplittableRandom(o.seed * 31L + b0)); // fixed masks for fill-mask
-            Tape t = new Tape();
-            Var logits = model.logits(t, batch, null);
-            double loss = model.lossOf(t, logits, batch).item();
+            Learner.Eval ev = model.eval(batch);
+            Var logits = ev.logits();
+            double loss = ev.loss();
             if (Double.isFinite(loss)) {
                 lossSum += loss * fs.size();
                 lossRows += fs.size();
@@ -434,23 +443,21 @@ public final class Trainer {
     }
 
     /**
-     * Writes a checkpoint: the Hugging Face folder, the float64 master weights and AdamW moments,
-     * and the trainer state, into a temporary folder renamed into place (an older one of the same
-     * name is replaced only once the new one is complete).
+     * Writes a checkpoint: the Hugging Face folder, the master weights and AdamW moments (F32 on the
+     * fp32 path, F64 on the float64 one), and the trainer state, into a temporary folder renamed into
+     * place (an older one of the same name is replaced only once the new one is complete).
      */
-    private void saveCheckpoint(Path dir, HfFolder folder, AdamW opt, State st) {
+    private void saveCheckpoint(Path dir, HfFolder folder, Learner opt, State st) {
         Path tmp = dir.resolveSibling("." + dir.getFileName() + ".tmp");
         Path old = dir.resolveSibling("." + dir.getFileName() + ".old");
         try {
             deleteTree(tmp);
             folder.save(tmp);
-            Map<String, Safetensors.Entry> state = new LinkedHashMap<>();
-            folder.model().parameters().all().forEach((name, v) -> {
-                state.put("param/" + name, new Safetensors.Entry(v.shape(), v.data));
-                state.put("exp_avg/" + name, new Safetensors.Entry(v.shape(), opt.expAvg(name)));
-                state.put("exp_avg_sq/" + name, new Safetensors.Entry(v.shape(), opt.expAvgSq(name)));
-            });
-            Safetensors.writeF64(tmp.resolve(OPTIMIZER_FILE), state);
+            if (opt.float64()) {
+                Safetensors.writeF64(tmp.resolve(OPTIMIZER_FILE), opt.state());
+            } else {
+                Safetensors.writeF32(tmp.resolve(OPTIMIZER_FILE), opt.state());
+            }
             ObjectNode s = stateJson(st);
             s.put("optimizer_steps", opt.steps());
             Files.writeString(tmp.resolve(STATE_FILE), JSON.writeValueAsString(s) + "\n");
@@ -465,17 +472,13 @@ public final class Trainer {
         }
     }
 
-    private void loadState(Path dir, Map<String, Var> params, AdamW opt, State st) throws IOException {
+    private void loadState(Path dir, Learner opt, State st) throws IOException {
         Path stateFile = dir.resolve(STATE_FILE);
         if (!Files.isRegularFile(stateFile) || !Files.isRegularFile(dir.resolve(OPTIMIZER_FILE))) {
             throw new IllegalArgumentException(dir + ": not a checkpoint of this trainer (no " + STATE_FILE + " and "
                     + OPTIMIZER_FILE + ")");
         }
-        Map<String, Safetensors.Entry> state = loadWeights(dir, params);
-        for (String name : params.keySet()) {
-            System.arraycopy(state.get("exp_avg/" + name).values(), 0, opt.expAvg(name), 0, opt.expAvg(name).length);
-            System.arraycopy(state.get("exp_avg_sq/" + name).values(), 0, opt.expAvgSq(name), 0, opt.expAvgSq(name).length);
-        }
+        opt.load(Safetensors.read(dir.resolve(OPTIMIZER_FILE)), true, dir);
         JsonNode s = JSON.readTree(Files.readString(stateFile));
         st.step = s.path("global_step").asInt();
         opt.setSteps(s.path("optimizer_steps").asInt(st.step));
@@ -492,18 +495,9 @@ public final class Trainer {
         }
     }
 
-    /** Copies a checkpoint's float64 master weights into {@code params}; returns the whole state. */
-    private static Map<String, Safetensors.Entry> loadWeights(Path dir, Map<String, Var> params) throws IOException {
-        Map<String, Safetensors.Entry> state = Safetensors.readF64(dir.resolve(OPTIMIZER_FILE));
-        for (Map.Entry<String, Var> e : params.entrySet()) {
-            Safetensors.Entry p = state.get("param/" + e.getKey());
-            if (p == null || p.values().length != e.getValue().size()) {
-                throw new IllegalArgumentException(dir + ": the checkpoint does not fit this model and task ("
-                        + e.getKey() + ")");
-            }
-            System.arraycopy(p.values(), 0, e.getValue().data, 0, p.values().length);
-        }
-        return state;
+    /** Copies a checkpoint's master weights into the model. */
+    private static void loadWeights(Path dir, Learner model) throws IOException {
+        model.load(Safetensors.read(dir.resolve(OPTIMIZER_FILE)), false, dir);
     }
 
     private static Path latestCheckpoint(Path out) throws IOException {

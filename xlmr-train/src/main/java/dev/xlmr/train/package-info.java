@@ -5,8 +5,12 @@
  * ({@link dev.xlmr.train.AdamW}, {@link dev.xlmr.train.Schedule}), the replay of reference PyTorch
  * runs ({@link dev.xlmr.train.Replay}), and the trainer people use ({@link dev.xlmr.train.Trainer}:
  * task data files, evaluation metrics, checkpoints, Hugging Face output folders). The float64
- * {@link dev.xlmr.train.Fn} ops are the reference; {@link dev.xlmr.train.Fp32Linear} and
- * {@link dev.xlmr.train.Fp32Attention} run the matrix products in fp32 on the engine's kernels.
+ * {@link dev.xlmr.train.Fn} ops are the reference (finite-difference checks, replays);
+ * the trainer's default is the fp32 path, {@link dev.xlmr.train.FastModel} on
+ * {@link dev.xlmr.train.FVar}s with {@link dev.xlmr.train.FastAdamW}: fp32 master weights,
+ * gradients and moments, packed sequences, the engine's kernels, tested against the reference.
+ * {@link dev.xlmr.train.Fp32Linear} and {@link dev.xlmr.train.Fp32Attention} run the reference's
+ * matrix products in fp32 ({@code --fp32-matmul}).
  *
  * <pre>{@code
  * Replay.Result r = Replay.run(Path.of("case"), TrainSpec.load(Path.of("case/train.json")));

@@ -122,6 +122,11 @@ final class ServeCommand implements Callable<Integer> {
     @Option(names = "--tls-key", paramLabel = "PEM", description = "Private key (PEM, PKCS#8 or PKCS#1 RSA) for HTTPS.")
     Path tlsKey;
 
+    @Option(names = "--no-warmup",
+            description = "Listen at once, without first running one batch of --max-batch-tokens tokens (which sizes "
+                    + "the model's buffers, so that memory stays flat under load).")
+    boolean noWarmup;
+
     @Spec
     CommandSpec spec;
 
@@ -148,7 +153,19 @@ final class ServeCommand implements Callable<Integer> {
         }
         PrintWriter err = spec.commandLine().getErr();
         Path dir = ModelLocator.resolve(model, revision);
-        InferenceService service = LocalInferenceService.load(dir, model, settings);
+        LocalInferenceService service = LocalInferenceService.load(dir, model, settings);
+        if (!noWarmup) {
+            long t0 = System.nanoTime();
+            int tokens;
+            try {
+                tokens = service.warmUp(maxBatchTokens);
+            } catch (RuntimeException e) {
+                service.close();
+                throw e;
+            }
+            err.printf(Locale.ROOT, "xlmr: warmed up: one batch of %d tokens in %.1f s%n", tokens, (System.nanoTime() - t0) / 1e9);
+            err.flush();
+        }
         XlmrServer server;
         try {
             server = XlmrServer.start(service, options, dev.xlmr.server.NovaOptions.defaults().modulesDir(novaModules));

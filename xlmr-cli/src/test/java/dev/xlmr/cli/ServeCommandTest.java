@@ -41,6 +41,8 @@ class ServeCommandTest {
                 if (m.matches()) base = URI.create(m.group(1));
             }
             assertTrue(base != null, "no serving line in " + seen);
+            // the fixture's inputs are at most 128 tokens: 128 of them fill the default 16,384-token batch
+            assertTrue(seen.stream().anyMatch(l -> l.startsWith("xlmr: warmed up: one batch of 16384 tokens in ")), seen.toString());
             HttpClient http = HttpClient.newHttpClient();
             HttpResponse<String> r = http.send(HttpRequest.newBuilder(base.resolve("/embed"))
                     .header("Content-Type", "application/json")

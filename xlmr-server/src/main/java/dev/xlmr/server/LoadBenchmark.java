@@ -91,6 +91,10 @@ public final class LoadBenchmark {
                 System.out.println("load average after: " + loadAverage());
                 return;
             }
+            // as `xlmr serve` does before it listens: the largest batch once, so that memory is sized from the start
+            long w0 = System.nanoTime();
+            int warmTokens = service.warmUp(ServerOptions.defaults().maxBatchTokens());
+            System.out.printf(Locale.ROOT, "warm-up: one batch of %d tokens in %.1f s%n", warmTokens, (System.nanoTime() - w0) / 1e9);
             // the first offline phase also warms the JIT up: 20 s at least before it measures
             double before = offline(service, texts, Math.max(20, warmup), Math.max(5, seconds / 6));
             ServerOptions opts = ServerOptions.defaults().port(0).novaRoot(root).maxQueue(Integer.parseInt(a.get("--max-queue")))

@@ -435,6 +435,34 @@ public final class LocalInferenceService implements InferenceService {
         return out;
     }
 
+    /**
+     * Runs one batch as large as the server's batches can be: {@code maxBatchTokens} tokens (at least one input)
+     * in inputs of the longest length. Every buffer of the forward pass (the kernels' native ones, the encoder's
+     * activation arrays) then has its largest size before the first request, so resident memory stays flat under
+     * any traffic instead of rising in a step whenever a batch larger than any before comes (issue 15). What
+     * {@code xlmr serve} does before it listens, as text-embeddings-inference warms up.
+     *
+     * <pre>{@code
+     * int tokens = service.warmUp(ServerOptions.defaults().maxBatchTokens()); // 16,384 on a 512-token model
+     * }</pre>
+     *
+     * @return the tokens run
+     */
+    public int warmUp(int maxBatchTokens) {
+        int longest = info.maxInputLength();
+        int count = Math.max(1, maxBatchTokens / longest);
+        // more words than the limit, cut to it: `longest` tokens each, special tokens included
+        List<String> texts = java.util.Collections.nCopies(count, "warm up ".repeat(longest));
+        List<Input> inputs = info.kind() == ModelKind.EMBEDDING ? prepare(texts, "", true) : preparePairs(texts, null, true);
+        int tokens = inputs.stream().mapToInt(Input::tokens).sum();
+        if (info.kind() == ModelKind.EMBEDDING) {
+            embed(inputs, Pooling.AUTO, false);
+        } else {
+            classify(inputs, true);
+        }
+        return tokens;
+    }
+
     @Override
     public List<List<Token>> tokenize(List<String> texts, boolean addSpecialTokens) {
         EncodeOptions opts = EncodeOptions.defaults().addSpecialTokens(addSpecialTokens);

@@ -51,6 +51,19 @@ class LocalInferenceServiceTest {
     }
 
     @Test
+    void warmUpRunsTheLargestBatchAndLeavesResultsAsTheReferenceHasThem() {
+        int longest = base.info().maxInputLength(); // 128
+        assertEquals(1000 / longest * longest, base.warmUp(1000), "as many inputs of the longest length as fit");
+        assertEquals(longest, base.warmUp(10), "at least one input");
+        float[][] v = base.embed(texts, Pooling.AUTO, true, false);
+        for (int i = 0; i < texts.size(); i++) {
+            assertClose(floats(baseCase.get("sentence_embedding").get(i)), v[i], 2e-5, "after the warm-up " + i);
+        }
+        int pairLongest = seqcls.info().maxInputLength();
+        assertEquals(3 * pairLongest, seqcls.warmUp(3 * pairLongest + 1), "a classifier warms up too");
+    }
+
+    @Test
     void poolerOutputAndClsMatchTheReferenceWhateverTheBatch() {
         float[][] pooled = base.embed(texts, Pooling.POOLER, false, false);
         float[][] cls = base.embed(texts, Pooling.CLS, false, false);

@@ -2,7 +2,7 @@
 # Load test of `xlmr serve` on loopback (not part of ./mvnw verify): 64 clients against POST /embed for
 # 60 s, compared with the same service's offline batch throughput, then a one-hour transcript at 40 ms
 # frames through the NOVA /process route. Bounded in time and requests; exits non-zero on any 5xx or
-# other unexpected answer (a 429 is counted apart). The young generation is fixed at 256 MB as `xlmr serve` has it.
+# other unexpected answer (a 429 is counted apart). The young generation is 512 MB with fixed survivor spaces, as `xlmr serve` has it.
 # The last line is a JSON summary (statuses, 5xx, throughput ratio, RSS with RssAnon/RssFile one a minute).
 # Extra arguments go to dev.xlmr.server.LoadBenchmark, e.g.
 #   bench/server-load.sh --model testdata/xlmr-base --clients 64 --seconds 60 --inputs-per-request 1
@@ -14,6 +14,6 @@ root=$(cd "$(dirname "$0")/.." && pwd)
 cd "$root"
 ./mvnw -q -B -DskipTests -pl xlmr-cli -am package >/dev/null
 exec "$JAVA_HOME/bin/java" --add-modules=jdk.incubator.vector --enable-native-access=ALL-UNNAMED \
-  --sun-misc-unsafe-memory-access=allow -XX:+UseParallelGC -Xmx4g -Xmn256m ${XLMR_JAVA_OPTS-} \
+  --sun-misc-unsafe-memory-access=allow -XX:+UseParallelGC -Xmx4g -Xmn512m -XX:-UseAdaptiveSizePolicy -XX:SurvivorRatio=2 ${XLMR_JAVA_OPTS-} \
   -cp xlmr-cli/target/xlmr.jar dev.xlmr.server.LoadBenchmark \
   --model testdata/xlmr-base --texts testdata/tokenizer/tok_public.txt "$@"

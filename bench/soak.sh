@@ -2,7 +2,7 @@
 # Soak of `xlmr serve` (issue 17): the server on loopback under CLIENTS clients of mixed valid and invalid
 # traffic for SECONDS, its RSS sampled every 30 s; fails on any 5xx or unanswered request.
 #   bench/soak.sh [SECONDS=1800] [CLIENTS=64] [MODEL=testdata/xlmr-base]
-# The server JVM runs with `xlmr serve`'s flags (-Xmn256m) and XLMR_JAVA_OPTS (default -Xmx2g); its stderr goes to target/soak-server.log.
+# The server JVM runs with `xlmr serve`'s flags (-Xmn512m, fixed 128 MB survivors) and XLMR_JAVA_OPTS (default -Xmx2g); its stderr goes to target/soak-server.log.
 # SERVE_ARGS: more `serve` options; SOAK_TIMEOUT: the clients' wait for an answer (see soak.py). The base-size
 # model on 2 cores: SERVE_ARGS="--request-timeout-ms 600000" SOAK_TIMEOUT=600 bench/soak.sh 1800 64 /tmp/xlmr-bench-base
 set -eu
@@ -15,7 +15,7 @@ mkdir -p target
 nova=$(mktemp -d)
 port=$((20000 + $$ % 20000))
 "$JAVA_HOME/bin/java" --add-modules=jdk.incubator.vector --enable-native-access=ALL-UNNAMED \
-  --sun-misc-unsafe-memory-access=allow -XX:+UseParallelGC -Xmn256m ${XLMR_JAVA_OPTS:--Xmx2g} \
+  --sun-misc-unsafe-memory-access=allow -XX:+UseParallelGC -Xmn512m -XX:-UseAdaptiveSizePolicy -XX:SurvivorRatio=2 ${XLMR_JAVA_OPTS:--Xmx2g} \
   -jar xlmr-cli/target/xlmr.jar serve --model "$model" --port "$port" --nova-root "$nova" ${SERVE_ARGS-} 2>target/soak-server.log &
 pid=$!
 trap 'kill $pid 2>/dev/null; rm -rf "$nova"' EXIT

@@ -840,4 +840,19 @@ final class DnnlKernels extends DelegatingKernels {
                 MemorySegment.ofArray(b).asSlice(bOff * 4L), ldb, beta, MemorySegment.ofArray(c).asSlice(cOff * 4L), ldc,
                 threads);
     }
+
+    @Override
+    public void gemmSingleThread(boolean transA, boolean transB, int m, int n, int k, float alpha,
+                                 float[] a, int aOff, int lda, float[] b, int bOff, int ldb,
+                                 float beta, float[] c, int cOff, int ldc) {
+        if ((long) m * n * k < SGEMM_MIN_MACS) {
+            delegate.gemmSingleThread(transA, transB, m, n, k, alpha, a, aOff, lda, b, bOff, ldb, beta, c, cOff, ldc);
+            return;
+        }
+        NativeBlasKernels.checkMatrix(a, aOff, transA ? k : m, transA ? m : k, lda);
+        NativeBlasKernels.checkMatrix(b, bOff, transB ? n : k, transB ? k : n, ldb);
+        NativeBlasKernels.checkMatrix(c, cOff, m, n, ldc);
+        dnn.sgemm(transA, transB, m, n, k, alpha, MemorySegment.ofArray(a).asSlice(aOff * 4L), lda,
+                MemorySegment.ofArray(b).asSlice(bOff * 4L), ldb, beta, MemorySegment.ofArray(c).asSlice(cOff * 4L), ldc, 1);
+    }
 }

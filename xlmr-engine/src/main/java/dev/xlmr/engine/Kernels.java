@@ -59,6 +59,22 @@ public interface Kernels extends AutoCloseable {
               float beta, float[] c, int cOff, int ldc);
 
     /**
+     * {@link #gemm} on the calling thread only, for callers that split their own work over the cores (many
+     * small per-head products run side by side); the same product within rounding, bit for bit on the Vector
+     * API kernels. The default is {@link #gemm}.
+     *
+     * <pre>{@code
+     * // one (sequence, head) score block per task, the tasks spread over the cores by the caller
+     * k.gemmSingleThread(false, true, len, len, 64, 0.125f, q, off, 768, key, off, 768, 0f, scores, 0, len);
+     * }</pre>
+     */
+    default void gemmSingleThread(boolean transA, boolean transB, int m, int n, int k, float alpha,
+                                  float[] a, int aOff, int lda, float[] b, int bOff, int ldb,
+                                  float beta, float[] c, int cOff, int ldc) {
+        gemm(transA, transB, m, n, k, alpha, a, aOff, lda, b, bOff, ldb, beta, c, cOff, ldc);
+    }
+
+    /**
      * The GELU feed-forward block, {@code y = gelu(x up^T + upBias) down^T + downBias} with exact (erf) GELU:
      * {@code x} and {@code y} are {@code [rows][in]}, {@code up} is {@code inter x in}, {@code down} is
      * {@code in x inter}; {@code mid} ({@code [rows][inter]}) is scratch that implementations may leave unwritten.

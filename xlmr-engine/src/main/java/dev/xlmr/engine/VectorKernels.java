@@ -99,13 +99,26 @@ final class VectorKernels implements Kernels, Bf16Writer, Int8Rows {
         if (rows <= 0) return;
         int kind = switch (pw.precision) { case FP32 -> F; case BF16 -> H; case INT8 -> Q; };
         drive(kind, x, 0, in, rows, in, pw.f32, pw.bf16, pw.i8, pw.panels, y, 0, out, out,
-                1f, 0f, bias, pw.scales);
+                1f, 0f, bias, pw.scales, threads);
     }
 
     @Override
     public void gemm(boolean transA, boolean transB, int m, int n, int k, float alpha,
                      float[] a, int aOff, int lda, float[] b, int bOff, int ldb,
                      float beta, float[] c, int cOff, int ldc) {
+        gemm(transA, transB, m, n, k, alpha, a, aOff, lda, b, bOff, ldb, beta, c, cOff, ldc, threads);
+    }
+
+    @Override
+    public void gemmSingleThread(boolean transA, boolean transB, int m, int n, int k, float alpha,
+                                 float[] a, int aOff, int lda, float[] b, int bOff, int ldb,
+                                 float beta, float[] c, int cOff, int ldc) {
+        gemm(transA, transB, m, n, k, alpha, a, aOff, lda, b, bOff, ldb, beta, c, cOff, ldc, 1);
+    }
+
+    private void gemm(boolean transA, boolean transB, int m, int n, int k, float alpha,
+                      float[] a, int aOff, int lda, float[] b, int bOff, int ldb,
+                      float beta, float[] c, int cOff, int ldc, int threads) {
         if (m <= 0 || n <= 0) return;
         if (k <= 0) {
             for (int i = 0; i < m; i++)
@@ -115,8 +128,11 @@ final class VectorKernels implements Kernels, Bf16Writer, Int8Rows {
         Scratch s = scratch.get();
         if (transA) { // the micro-kernel broadcasts along k of a row: transpose A once (m*k, small vs 2mnk)
             if (s.a.length < m * k) s.a = new float[m * k];
-            for (int p = 0; p < k; p++)
-                for (int i = 0; i < m; i++) s.a[i * k + p] = a[aOff + p * lda + i];
+            // in 32 x 32 tiles: a column-at-a-time copy misses the cache on every write once m * k is large
+            for (int p0 = 0; p0 < k; p0 += 32)
+                for (int i0 = 0; i0 < m; i0 += 32)
+                    for (int p = p0, pe = Math.min(k, p0 + 32); p < pe; p++)
+                        for (int i = i0, ie = Math.min(m, i0 + 32); i < ie; i++) s.a[i * k + p] = a[aOff + p * lda + i];
             a = s.a;
             aOff = 0;
             lda = k;
@@ -137,7 +153,7 @@ final class VectorKernels implements Kernels, Bf16Writer, Int8Rows {
                 for (int j = cols; j < NR; j++) pb[d + j] = 0;
             }
         }
-        drive(F, a, aOff, lda, m, k, pb, null, null, panels, c, cOff, ldc, n, alpha, beta, null, null);
+        drive(F, a, aOff, lda, m, k, pb, null, null, panels, c, cOff, ldc, n, alpha, beta, null, null, threads);
     }
 
     /**
@@ -148,7 +164,8 @@ final class VectorKernels implements Kernels, Bf16Writer, Int8Rows {
      */
     private void drive(int kind, float[] a, int aOff, int lda, int m, int k,
                        float[] bf, int[] bh, byte[] bq, int panels,
-                       float[] c, int cOff, int ldc, int n, float alpha, float beta, float[] bias, float[] scales) {
+                       float[] c, int cOff, int ldc, int n, float alpha, float beta, float[] bias, float[] scales,
+                       int threads) {
         int t = (long) m * n * k < PARALLEL_MIN_FMAS ? 1 : threads;
         if (t == 1) {
             block(kind, a, aOff, lda, 0, m, k, bf, bh, bq, 0, panels, c, cOff, ldc, n, alpha, beta, bias, scales);

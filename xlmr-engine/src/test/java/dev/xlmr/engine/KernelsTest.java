@@ -407,7 +407,12 @@ class KernelsTest {
                     if (beta == 0) Arrays.fill(got, cOff, got.length, Float.NaN); // beta == 0: C must not be read
                     REF.gemm(ta, tb, m, n, kk, alpha, a, aOff, lda, b, bOff, ldb, beta, want, cOff, ldc);
                     REF.gemm(ta, tb, m, n, kk, Math.abs(alpha), abs(a), aOff, lda, abs(b), bOff, ldb, beta, scale, cOff, ldc);
+                    float[] single = got.clone();
                     k.gemm(ta, tb, m, n, kk, alpha, a, aOff, lda, b, bOff, ldb, beta, got, cOff, ldc);
+                    k.gemmSingleThread(ta, tb, m, n, kk, alpha, a, aOff, lda, b, bOff, ldb, beta, single, cOff, ldc);
+                    if (name.equals("vector")) {
+                        assertArrayEquals(got, single, "vector gemmSingleThread " + Arrays.toString(s)); // bit for bit
+                    }
                     for (int i = 0; i < m; i++)
                         for (int j = 0; j < n; j++) {
                             int ci = cOff + i * ldc + j;
@@ -415,6 +420,9 @@ class KernelsTest {
                             assertTrue(Math.abs(want[ci] - got[ci]) <= tol, name + " gemm " + Arrays.toString(s)
                                     + " ta=" + ta + " tb=" + tb + " alpha=" + alpha + " at " + i + "," + j
                                     + ": " + want[ci] + " vs " + got[ci]);
+                            assertTrue(Math.abs(want[ci] - single[ci]) <= tol, name + " gemmSingleThread "
+                                    + Arrays.toString(s) + " ta=" + ta + " tb=" + tb + " at " + i + "," + j
+                                    + ": " + want[ci] + " vs " + single[ci]);
                         }
                     // padding between rows (j >= n) and before cOff is untouched
                     for (int i = 0; i < m; i++)

@@ -28,10 +28,20 @@ final class Fp32Ops {
      * Records an op's backward; once it has run, the op's output gradient is consumed (every reader
      * of the output ran before it) and is dropped, so activation gradients do not pile up.
      */
-    private static void record(Tape t, FVar y, Runnable backward) {
+    private static void record(Tape t, String op, FVar y, Runnable backward) {
+        if (!OpProfile.ON) {
+            t.record(() -> {
+                backward.run();
+                y.releaseGrad();
+            });
+            return;
+        }
+        OpProfile.forwardDone(op);
         t.record(() -> {
+            long t0 = System.nanoTime();
             backward.run();
             y.releaseGrad();
+            OpProfile.add(op + " backward", System.nanoTime() - t0);
         });
     }
 
@@ -56,41 +66,26 @@ final class Fp32Ops {
                 });
             }
         }
-        record(t, y, () -> {
+        record(t, "linear", y, () -> {
             float[] dy = y.gradOrNull();
             if (dy == null || n == 0) {
                 return;
             }
+            long t0 = OpProfile.ON ? System.nanoTime() : 0;
             k.gemm(false, false, n, in, out, 1f, dy, 0, out, w.data, 0, in, 1f, x.grad(), 0, in);
-            // dW += dy^T x as a plain product of dy^T, transposed here in cache blocks and in parallel
-            // (the kernels' transposed-A path copies it column by column on one core)
-            k.gemm(false, false, out, in, n, 1f, transpose(dy, n, out), 0, n, x.data, 0, in, 1f, w.grad(), 0, in);
+            long t1 = OpProfile.ON ? System.nanoTime() : 0;
+            // dW += dy^T x: the kernels read dy transposed (oneDNN's sgemm natively, no copy)
+            k.gemm(true, false, out, in, n, 1f, dy, 0, out, x.data, 0, in, 1f, w.grad(), 0, in);
+            if (OpProfile.ON) {
+                long t2 = System.nanoTime();
+                OpProfile.add("linear backward dX", t1 - t0);
+                OpProfile.add("linear backward dW", t2 - t1);
+            }
             if (b != null) {
                 columnSums(dy, n, out, b.grad());
             }
         });
         return y;
-    }
-
-    /** {@code a [rows, cols]} transposed: [cols, rows]. */
-    static float[] transpose(float[] a, int rows, int cols) {
-        float[] t = new float[rows * cols];
-        int bs = 32;
-        int blocks = (rows + bs - 1) / bs;
-        Par.range(blocks, 4, (part, b0, b1) -> {
-            for (int rb = b0 * bs; rb < Math.min(rows, b1 * bs); rb += bs) {
-                int re = Math.min(rows, rb + bs);
-                for (int cb = 0; cb < cols; cb += bs) {
-                    int ce = Math.min(cols, cb + bs);
-                    for (int r = rb; r < re; r++) {
-                        for (int c = cb; c < ce; c++) {
-                            t[c * rows + r] = a[r * cols + c];
-                        }
-                    }
-                }
-            }
-        });
-        return t;
     }
 
     /** {@code acc[j] += sum_r a[r][j]}, rows split over the cores with per-part partial sums. */
@@ -138,7 +133,7 @@ final class Fp32Ops {
             addInto(y.data, r * h, type.data, types[r] * h, h);
             addInto(y.data, r * h, pos.data, positions[r] * h, h);
         }
-        record(t, y, () -> {
+        record(t, "embeddings", y, () -> {
             float[] dy = y.gradOrNull();
             if (dy == null) {
                 return;
@@ -166,7 +161,7 @@ final class Fp32Ops {
         }
         FVar y = new FVar(a.shape(), a.data.clone());
         Par.range(y.size(), GRAIN, (part, from, to) -> addInto(y.data, from, b.data, from, to - from));
-        record(t, y, () -> {
+        record(t, "add", y, () -> {
             float[] dy = y.gradOrNull();
             if (dy != null) {
                 float[] da = a.grad();
@@ -219,7 +214,7 @@ final class Fp32Ops {
                 }
             }
         });
-        record(t, y, () -> {
+        record(t, "layerNorm", y, () -> {
             float[] dy = y.gradOrNull();
             if (dy == null) {
                 return;
@@ -297,7 +292,7 @@ final class Fp32Ops {
                 y.data[i] = (float) dev.xlmr.model.Ops.gelu(x.data[i]);
             }
         });
-        record(t, y, () -> {
+        record(t, "gelu", y, () -> {
             float[] dy = y.gradOrNull();
             if (dy == null) {
                 return;
@@ -332,16 +327,35 @@ final class Fp32Ops {
      */
     static FVar attention(Tape t, FVar q, FVar k, FVar v, int[] start, int[] len, boolean[] keyOk, int heads,
                           boolean causal, float[][] probMasks, Kernels kn) {
+        return attention(t, q, k, v, start, len, start, len, keyOk, heads, causal, probMasks, kn);
+    }
+
+    /**
+     * {@link #attention} for the first {@code qLen[s]} positions of each sequence only: their queries are rows
+     * {@code qStart[s] ..} of {@code q} (and of the output), the keys and values still all of the sequence's
+     * tokens, {@code probMasks[s]} [heads, qLen, len]. With {@code qLen = len} this is the full attention; with one
+     * query per sequence it is what a head that reads only the first token needs of the last layer.
+     */
+    static FVar attention(Tape t, FVar q, FVar k, FVar v, int[] start, int[] len, int[] qStart, int[] qLen,
+                          boolean[] keyOk, int heads, boolean causal, float[][] probMasks, Kernels kn) {
         int hidden = q.cols();
         int d = hidden / heads;
-        if (k.size() != q.size() || v.size() != q.size() || d * heads != hidden) {
+        int seqs = start.length;
+        int queries = 0;
+        for (int s = 0; s < seqs; s++) {
+            if (qLen[s] < 0 || qLen[s] > len[s] || qStart[s] != queries) {
+                throw new IllegalArgumentException("attention: queries of sequence " + s + " at row " + qStart[s]
+                        + " x " + qLen[s] + " do not follow on, or exceed its " + len[s] + " tokens");
+            }
+            queries += qLen[s];
+        }
+        if (k.size() != v.size() || k.cols() != hidden || q.rows() != queries || d * heads != hidden) {
             throw new IllegalArgumentException("attention: q " + q + ", k " + k + ", v " + v + " with " + heads + " heads");
         }
         float scale = (float) (1 / Math.sqrt(d));
-        int seqs = start.length;
         int[] pOff = new int[seqs + 1];
         for (int s = 0; s < seqs; s++) {
-            pOff[s + 1] = pOff[s] + heads * len[s] * len[s];
+            pOff[s + 1] = pOff[s] + heads * qLen[s] * len[s];
         }
         float[] probs = new float[pOff[seqs]]; // the softmax output, before dropout
         FVar y = new FVar(q.shape());
@@ -350,28 +364,34 @@ final class Fp32Ops {
             maxLen = Math.max(maxLen, l);
         }
         int most = maxLen;
-        float[] dropped = probMasks == null ? null : new float[maxLen * maxLen];
-        for (int s = 0; s < seqs; s++) {
+        // one (sequence, head) per item, the items spread over the cores; each writes only its own
+        // probabilities and its head's columns of its sequence's rows, with per-part scratch
+        int items = seqs * heads;
+        float[][] dropped = new float[Par.eachParts(items)][];
+        Par.each(items, (part, item) -> {
+            int s = item / heads;
+            int h = item % heads;
             int n = len[s];
-            for (int h = 0; h < heads; h++) {
-                int po = pOff[s] + h * n * n;
-                int off = start[s] * hidden + h * d;
-                kn.gemm(false, true, n, n, d, scale, q.data, off, hidden, k.data, off, hidden, 0f, probs, po, n);
-                softmaxRows(probs, po, n, keyOk, start[s], causal);
-                float[] p = probs;
-                int pAt = po;
-                if (probMasks != null) {
-                    float[] m = probMasks[s];
-                    for (int i = 0; i < n * n; i++) {
-                        dropped[i] = probs[po + i] * m[h * n * n + i];
-                    }
-                    p = dropped;
-                    pAt = 0;
+            int nq = qLen[s];
+            int po = pOff[s] + h * nq * n;
+            int off = start[s] * hidden + h * d;
+            int qo = qStart[s] * hidden + h * d;
+            kn.gemmSingleThread(false, true, nq, n, d, scale, q.data, qo, hidden, k.data, off, hidden, 0f, probs, po, n);
+            softmaxRows(probs, po, nq, n, keyOk, start[s], causal);
+            float[] p = probs;
+            int pAt = po;
+            if (probMasks != null) {
+                float[] dr = dropped[part] == null ? dropped[part] = new float[most * most] : dropped[part];
+                float[] m = probMasks[s];
+                for (int i = 0; i < nq * n; i++) {
+                    dr[i] = probs[po + i] * m[h * nq * n + i];
                 }
-                kn.gemm(false, false, n, d, n, 1f, p, pAt, n, v.data, off, hidden, 0f, y.data, off, hidden);
+                p = dr;
+                pAt = 0;
             }
-        }
-        record(t, y, () -> {
+            kn.gemmSingleThread(false, false, nq, d, n, 1f, p, pAt, n, v.data, off, hidden, 0f, y.data, qo, hidden);
+        });
+        record(t, "attention", y, () -> {
             float[] dy = y.gradOrNull();
             if (dy == null) {
                 return;
@@ -379,76 +399,83 @@ final class Fp32Ops {
             float[] dq = q.grad();
             float[] dk = k.grad();
             float[] dv = v.grad();
-            float[] dp = new float[most * most];
-            float[] pm = probMasks == null ? null : new float[most * most];
-            for (int s = 0; s < seqs; s++) {
+            float[][] dps = new float[Par.eachParts(items)][];
+            float[][] pms = new float[Par.eachParts(items)][];
+            Par.each(items, (part, item) -> {
+                float[] dp = dps[part] == null ? dps[part] = new float[most * most] : dps[part];
+                int s = item / heads;
+                int h = item % heads;
                 int n = len[s];
-                for (int h = 0; h < heads; h++) {
-                    int po = pOff[s] + h * n * n;
-                    int off = start[s] * hidden + h * d;
-                    float[] p = probs;
-                    int pAt = po;
-                    if (pm != null) {
-                        float[] m = probMasks[s];
-                        for (int i = 0; i < n * n; i++) {
-                            pm[i] = probs[po + i] * m[h * n * n + i];
-                        }
-                        p = pm;
-                        pAt = 0;
+                int nq = qLen[s];
+                int po = pOff[s] + h * nq * n;
+                int off = start[s] * hidden + h * d;
+                int qo = qStart[s] * hidden + h * d;
+                float[] p = probs;
+                int pAt = po;
+                if (probMasks != null) {
+                    float[] pm = pms[part] == null ? pms[part] = new float[most * most] : pms[part];
+                    float[] m = probMasks[s];
+                    for (int i = 0; i < nq * n; i++) {
+                        pm[i] = probs[po + i] * m[h * nq * n + i];
                     }
-                    // dV += P'^T dY; dP' = dY V^T, through the dropout factor to dP
-                    kn.gemm(true, false, n, d, n, 1f, p, pAt, n, dy, off, hidden, 1f, dv, off, hidden);
-                    kn.gemm(false, true, n, n, d, 1f, dy, off, hidden, v.data, off, hidden, 0f, dp, 0, n);
-                    for (int i = 0; i < n; i++) {
-                        int ro = i * n;
-                        if (probMasks != null) {
-                            float[] m = probMasks[s];
-                            for (int j = 0; j < n; j++) {
-                                dp[ro + j] *= m[h * n * n + ro + j];
-                            }
-                        }
-                        boolean any = false;
-                        for (int j = 0; j < n && !any; j++) {
-                            any = keyOk[start[s] + j] && (!causal || j <= i);
-                        }
-                        if (!any) {
-                            java.util.Arrays.fill(dp, ro, ro + n, 0f); // the scores do not reach the output
-                            continue;
-                        }
-                        FloatVector dv0 = FloatVector.zero(S);
-                        int j = 0;
-                        for (; j <= n - L; j += L) {
-                            dv0 = FloatVector.fromArray(S, probs, po + ro + j).fma(FloatVector.fromArray(S, dp, ro + j), dv0);
-                        }
-                        float dot = VectorMath.sum(dv0);
-                        for (; j < n; j++) {
-                            dot += probs[po + ro + j] * dp[ro + j];
-                        }
-                        // softmax backward, then the 1/sqrt(d)
-                        j = 0;
-                        for (; j <= n - L; j += L) {
-                            FloatVector.fromArray(S, dp, ro + j).sub(dot).mul(FloatVector.fromArray(S, probs, po + ro + j))
-                                    .mul(scale).intoArray(dp, ro + j);
-                        }
-                        for (; j < n; j++) {
-                            dp[ro + j] = probs[po + ro + j] * (dp[ro + j] - dot) * scale;
-                        }
-                    }
-                    kn.gemm(false, false, n, d, n, 1f, dp, 0, n, k.data, off, hidden, 1f, dq, off, hidden);
-                    kn.gemm(true, false, n, d, n, 1f, dp, 0, n, q.data, off, hidden, 1f, dk, off, hidden);
+                    p = pm;
+                    pAt = 0;
                 }
-            }
+                // dV += P'^T dY; dP' = dY V^T, through the dropout factor to dP
+                kn.gemmSingleThread(true, false, n, d, nq, 1f, p, pAt, n, dy, qo, hidden, 1f, dv, off, hidden);
+                kn.gemmSingleThread(false, true, nq, n, d, 1f, dy, qo, hidden, v.data, off, hidden, 0f, dp, 0, n);
+                for (int i = 0; i < nq; i++) {
+                    int ro = i * n;
+                    if (probMasks != null) {
+                        float[] m = probMasks[s];
+                        for (int j = 0; j < n; j++) {
+                            dp[ro + j] *= m[h * nq * n + ro + j];
+                        }
+                    }
+                    boolean any = false;
+                    for (int j = 0; j < n && !any; j++) {
+                        any = keyOk[start[s] + j] && (!causal || j <= i);
+                    }
+                    if (!any) {
+                        java.util.Arrays.fill(dp, ro, ro + n, 0f); // the scores do not reach the output
+                        continue;
+                    }
+                    FloatVector dv0 = FloatVector.zero(S);
+                    int j = 0;
+                    for (; j <= n - L; j += L) {
+                        dv0 = FloatVector.fromArray(S, probs, po + ro + j).fma(FloatVector.fromArray(S, dp, ro + j), dv0);
+                    }
+                    float dot = VectorMath.sum(dv0);
+                    for (; j < n; j++) {
+                        dot += probs[po + ro + j] * dp[ro + j];
+                    }
+                    // softmax backward, then the 1/sqrt(d)
+                    j = 0;
+                    for (; j <= n - L; j += L) {
+                        FloatVector.fromArray(S, dp, ro + j).sub(dot).mul(FloatVector.fromArray(S, probs, po + ro + j))
+                                .mul(scale).intoArray(dp, ro + j);
+                    }
+                    for (; j < n; j++) {
+                        dp[ro + j] = probs[po + ro + j] * (dp[ro + j] - dot) * scale;
+                    }
+                }
+                kn.gemmSingleThread(false, false, nq, d, n, 1f, dp, 0, n, k.data, off, hidden, 1f, dq, qo, hidden);
+                kn.gemmSingleThread(true, false, n, d, nq, 1f, dp, 0, n, q.data, qo, hidden, 1f, dk, off, hidden);
+            });
         });
         return y;
     }
 
-    /** Masked softmax of the n x n scores at {@code po}, in place; a row with no allowed key becomes uniform. */
-    private static void softmaxRows(float[] x, int po, int n, boolean[] keyOk, int tok0, boolean causal) {
+    /**
+     * Masked softmax of the scores of the first {@code rows} queries of a sequence over its n keys, [rows, n] at
+     * {@code po}, in place; a row with no allowed key becomes uniform.
+     */
+    private static void softmaxRows(float[] x, int po, int rows, int n, boolean[] keyOk, int tok0, boolean causal) {
         boolean allKeys = true;
         for (int j = 0; j < n; j++) {
             allKeys &= keyOk[tok0 + j];
         }
-        for (int i = 0; i < n; i++) {
+        for (int i = 0; i < rows; i++) {
             int ro = po + i * n;
             int keys = causal ? i + 1 : n; // keys past it are masked (causal)
             if (allKeys) {
@@ -517,7 +544,7 @@ final class Fp32Ops {
         for (int i = 0; i < y.size(); i++) {
             y.data[i] = x.data[i] * mask[i];
         }
-        record(t, y, () -> {
+        record(t, "dropout", y, () -> {
             float[] dy = y.gradOrNull();
             if (dy != null) {
                 float[] dx = x.grad();
@@ -534,7 +561,7 @@ final class Fp32Ops {
         for (int i = 0; i < y.size(); i++) {
             y.data[i] = (float) Math.tanh(x.data[i]);
         }
-        record(t, y, () -> {
+        record(t, "tanh", y, () -> {
             float[] dy = y.gradOrNull();
             if (dy != null) {
                 float[] dx = x.grad();
@@ -551,7 +578,7 @@ final class Fp32Ops {
         for (int i = 0; i < y.size(); i++) {
             y.data[i] = c * x.data[i];
         }
-        record(t, y, () -> {
+        record(t, "scale", y, () -> {
             float[] dy = y.gradOrNull();
             if (dy != null) {
                 float[] dx = x.grad();
@@ -570,7 +597,7 @@ final class Fp32Ops {
         for (int r = 0; r < idx.length; r++) {
             System.arraycopy(x.data, idx[r] * c, y.data, r * c, c);
         }
-        record(t, y, () -> {
+        record(t, "rows", y, () -> {
             float[] dy = y.gradOrNull();
             if (dy != null) {
                 for (int r = 0; r < idx.length; r++) {
@@ -589,7 +616,7 @@ final class Fp32Ops {
         for (int r = 0; r < n; r++) {
             y.data[r] = x.data[r * c + col];
         }
-        record(t, y, () -> {
+        record(t, "column", y, () -> {
             float[] dy = y.gradOrNull();
             if (dy != null) {
                 float[] dx = x.grad();
@@ -659,7 +686,7 @@ final class Fp32Ops {
         FVar y = new FVar(1);
         int valid = count;
         y.data[0] = (float) (total / valid);
-        record(t, y, () -> {
+        record(t, "crossEntropy", y, () -> {
             float[] dy = y.gradOrNull();
             if (dy == null) {
                 return;
@@ -694,7 +721,7 @@ final class Fp32Ops {
         }
         FVar y = new FVar(1);
         y.data[0] = (float) (total / n);
-        record(t, y, () -> {
+        record(t, "bceWithLogits", y, () -> {
             float[] dy = y.gradOrNull();
             if (dy != null) {
                 double g = dy[0] / (double) n;
@@ -720,7 +747,7 @@ final class Fp32Ops {
         }
         FVar y = new FVar(1);
         y.data[0] = (float) (total / n);
-        record(t, y, () -> {
+        record(t, "mse", y, () -> {
             float[] dy = y.gradOrNull();
             if (dy != null) {
                 double g = dy[0] * 2.0 / n;

@@ -3,6 +3,7 @@ package dev.xlmr.train;
 import java.util.Arrays;
 import java.util.concurrent.ForkJoinPool;
 import java.util.concurrent.ForkJoinTask;
+import java.util.concurrent.atomic.AtomicInteger;
 
 /**
  * Splits element-wise work of the fp32 path over the cores: {@code parts} contiguous ranges, the
@@ -38,6 +39,30 @@ final class Par {
         for (int i = 1; i < p; i++) {
             fs[i].join();
         }
+    }
+
+    interface Item {
+        void run(int part, int item);
+    }
+
+    /**
+     * Runs {@code body} for items [0, count), claimed one at a time by up to {@link #THREADS} parts (as many as
+     * {@link #eachParts}), so items of uneven cost still keep every core busy.
+     */
+    static void each(int count, Item body) {
+        AtomicInteger next = new AtomicInteger();
+        range(eachParts(count), 1, (part, p0, p1) -> {
+            for (int p = p0; p < p1; p++) {
+                for (int i; (i = next.getAndIncrement()) < count; ) {
+                    body.run(p, i);
+                }
+            }
+        });
+    }
+
+    /** The number of parts {@link #each} uses for {@code count} items (for per-part scratch). */
+    static int eachParts(int count) {
+        return Math.max(1, Math.min(THREADS, count));
     }
 
     /** The number of parts {@link #range} uses for {@code n} elements (for per-part partial sums). */

@@ -17,7 +17,8 @@ import java.util.Random;
  * </pre>
  * fast: the default training path ({@link FastModel}: fp32 master weights, gradients and AdamW
  * moments, packed sequences); fp32: the float64 reference with its matrix products in fp32
- * ({@code --fp32-matmul}); f64: the plain float64 reference.
+ * ({@code --fp32-matmul}); f64: the plain float64 reference. With {@code -Dxlmr.train.profile=true} the fast
+ * path prints its time per op after each step ({@link OpProfile}).
  */
 public final class TrainBench {
     private TrainBench() {}
@@ -59,6 +60,7 @@ public final class TrainBench {
             long a = System.nanoTime();
             m.zeroGrad();
             long z = System.nanoTime();
+            OpProfile.mark();
             Tape t = new Tape();
             FVar loss = m.loss(t, b, null);
             long fwd = System.nanoTime();
@@ -71,6 +73,10 @@ public final class TrainBench {
             System.out.printf("step %d: loss %.5f, %.2f s (zero_grad %.2f, forward %.2f, backward %.2f, clip %.2f, AdamW %.2f)%n",
                     s, loss.data[0], (end - a) / 1e9, (z - a) / 1e9, (fwd - z) / 1e9, (bwd - fwd) / 1e9,
                     (clip - bwd) / 1e9, (end - clip) / 1e9);
+            if (OpProfile.ON) {
+                System.out.print(OpProfile.report());
+                OpProfile.reset();
+            }
             if (s > 0) {
                 total += (end - a) / 1e9;
             } else {
@@ -119,6 +125,10 @@ public final class TrainBench {
             long end = System.nanoTime();
             System.out.printf("step %d: loss %.5f, %.2f s (forward %.2f, backward %.2f, clip+AdamW %.2f)%n", s, loss.item(),
                     (end - a) / 1e9, (fwd - a) / 1e9, (bwd - fwd) / 1e9, (end - bwd) / 1e9);
+            if (OpProfile.ON) {
+                System.out.print(OpProfile.report());
+                OpProfile.reset();
+            }
             if (s > 0) {
                 total += (end - a) / 1e9;
             } else {

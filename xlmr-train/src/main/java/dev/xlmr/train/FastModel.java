@@ -163,8 +163,13 @@ public final class FastModel {
         return new Packing(rows, seq, java.util.Arrays.copyOf(pos, n), index, start, len, java.util.Arrays.copyOf(keyOk, n));
     }
 
-    /** The encoder's last hidden state of the packed tokens [tokens, hidden]. */
-    FVar encode(Tape t, TrainBatch batch, Packing pk, Dropout drop) {
+    /**
+     * The encoder's last hidden state of the packed tokens [tokens, hidden]; with {@code firstOnly}, of each
+     * sequence's first token only [rows, hidden], for the heads that read nothing else: the last layer then
+     * computes keys and values of every token but queries, attention output and feed-forward only for the
+     * first tokens (the other rows cannot reach the loss), with the same dropout draws as the full layer.
+     */
+    FVar encode(Tape t, TrainBatch batch, Packing pk, Dropout drop, boolean firstOnly) {
         int seq = batch.seq();
         int pad = config.padTokenId();
         int n = pk.tokens();
@@ -198,35 +203,61 @@ public final class FastModel {
         FVar h = hidden(t, xl ? e : Fp32Ops.layerNorm(t, e, null, w("embeddings.LayerNorm.weight"),
                 w("embeddings.LayerNorm.bias"), eps), drop);
         int heads = config.numAttentionHeads();
+        int rows = pk.rows();
+        int[] first = pk.firstTokens();
+        int[] firstAt = new int[rows];
+        int[] one = new int[rows];
+        for (int r = 0; r < rows; r++) {
+            firstAt[r] = r;
+            one[r] = 1;
+        }
         for (int l = 0; l < config.numHiddenLayers(); l++) {
             String pre = "encoder.layer." + l + ".";
+            boolean last = firstOnly && l == config.numHiddenLayers() - 1;
+            int[] keep = last ? first : null; // the rows this layer outputs (null: all)
             FVar attnIn = xl ? Fp32Ops.layerNorm(t, h, null, w(pre + "attention.self_attn_layer_norm.weight"),
                     w(pre + "attention.self_attn_layer_norm.bias"), eps) : h;
-            FVar q = linear(t, attnIn, pre + "attention.self.query");
+            FVar q = linear(t, last ? Fp32Ops.rows(t, attnIn, first) : attnIn, pre + "attention.self.query");
             FVar kk = linear(t, attnIn, pre + "attention.self.key");
             FVar v = linear(t, attnIn, pre + "attention.self.value");
             float[][] probMasks = null;
             if (drop != null && drop.attention() > 0) {
-                probMasks = new float[pk.rows()][];
-                for (int r = 0; r < pk.rows(); r++) {
-                    probMasks[r] = drop.floatMask(heads * pk.len()[r] * pk.len()[r], drop.attention());
+                probMasks = new float[rows][];
+                for (int r = 0; r < rows; r++) {
+                    int len = pk.len()[r];
+                    float[] m = drop.floatMask(heads * len * len, drop.attention());
+                    if (last) { // the first query's row of each head
+                        float[] m1 = new float[heads * len];
+                        for (int hh = 0; hh < heads; hh++) {
+                            System.arraycopy(m, hh * len * len, m1, hh * len, len);
+                        }
+                        m = m1;
+                    }
+                    probMasks[r] = m;
                 }
             }
-            FVar ctx = Fp32Ops.attention(t, q, kk, v, pk.start(), pk.len(), pk.keyOk(), heads, config.isDecoder(),
-                    probMasks, k);
-            FVar attnOut = hidden(t, linear(t, ctx, pre + "attention.output.dense"), drop);
+            FVar ctx = last
+                    ? Fp32Ops.attention(t, q, kk, v, pk.start(), pk.len(), firstAt, one, pk.keyOk(), heads,
+                            config.isDecoder(), probMasks, k)
+                    : Fp32Ops.attention(t, q, kk, v, pk.start(), pk.len(), pk.keyOk(), heads, config.isDecoder(),
+                            probMasks, k);
+            FVar attnOut = hidden(t, linear(t, ctx, pre + "attention.output.dense"), drop, keep, n);
+            FVar res = last ? Fp32Ops.rows(t, h, first) : h;
             if (xl) {
-                FVar attn = Fp32Ops.add(t, attnOut, h);
+                FVar attn = Fp32Ops.add(t, attnOut, res);
                 FVar ffIn = Fp32Ops.layerNorm(t, attn, null, w(pre + "LayerNorm.weight"), w(pre + "LayerNorm.bias"), eps);
                 FVar inter = Fp32Ops.gelu(t, linear(t, ffIn, pre + "intermediate.dense"));
-                h = Fp32Ops.add(t, hidden(t, linear(t, inter, pre + "output.dense"), drop), attn);
+                h = Fp32Ops.add(t, hidden(t, linear(t, inter, pre + "output.dense"), drop, keep, n), attn);
             } else {
-                FVar attn = Fp32Ops.layerNorm(t, attnOut, h, w(pre + "attention.output.LayerNorm.weight"),
+                FVar attn = Fp32Ops.layerNorm(t, attnOut, res, w(pre + "attention.output.LayerNorm.weight"),
                         w(pre + "attention.output.LayerNorm.bias"), eps);
                 FVar inter = Fp32Ops.gelu(t, linear(t, attn, pre + "intermediate.dense"));
-                h = Fp32Ops.layerNorm(t, hidden(t, linear(t, inter, pre + "output.dense"), drop), attn,
+                h = Fp32Ops.layerNorm(t, hidden(t, linear(t, inter, pre + "output.dense"), drop, keep, n), attn,
                         w(pre + "output.LayerNorm.weight"), w(pre + "output.LayerNorm.bias"), eps);
             }
+        }
+        if (firstOnly && config.numHiddenLayers() == 0) {
+            h = Fp32Ops.rows(t, h, first);
         }
         if (xl) {
             h = Fp32Ops.layerNorm(t, h, null, w("encoder.LayerNorm.weight"), w("encoder.LayerNorm.bias"), eps);
@@ -236,6 +267,26 @@ public final class FastModel {
 
     private static FVar hidden(Tape t, FVar x, Dropout d) {
         return d == null ? x : Fp32Ops.dropout(t, x, d.floatMask(x.size(), d.hidden()));
+    }
+
+    /**
+     * Hidden dropout of rows {@code keep} of a [tokens, c] output computed for those rows only (keep null: x is
+     * all of it): the mask is drawn for all tokens, as the full output's would be, and its rows kept.
+     */
+    private static FVar hidden(Tape t, FVar x, Dropout d, int[] keep, int tokens) {
+        if (keep == null || d == null) {
+            return hidden(t, x, d);
+        }
+        int c = x.cols();
+        float[] full = d.floatMask(tokens * c, d.hidden());
+        if (full == null) {
+            return x;
+        }
+        float[] m = new float[keep.length * c];
+        for (int r = 0; r < keep.length; r++) {
+            System.arraycopy(full, keep[r] * c, m, r * c, c);
+        }
+        return Fp32Ops.dropout(t, x, m);
     }
 
     private static FVar classifier(Tape t, FVar x, Dropout d) {
@@ -260,11 +311,13 @@ public final class FastModel {
      */
     Out logits(Tape t, TrainBatch batch, Dropout drop) {
         Packing pk = pack(batch);
-        FVar h = encode(t, batch, pk, drop);
+        // sequence classification and multiple choice read each sequence's first token only
+        boolean firstOnly = config.head() == Head.SEQUENCE_CLASSIFICATION || config.head() == Head.MULTIPLE_CHOICE;
+        FVar h = encode(t, batch, pk, drop, firstOnly);
         int rows = batch.rows();
         FVar out = switch (config.head()) {
             case SEQUENCE_CLASSIFICATION -> {
-                FVar x = classifier(t, Fp32Ops.rows(t, h, pk.firstTokens()), drop);
+                FVar x = classifier(t, h, drop);
                 x = classifier(t, Fp32Ops.tanh(t, headLinear(t, x, "classifier.dense")), drop);
                 yield headLinear(t, x, "classifier.out_proj");
             }
@@ -283,8 +336,7 @@ public final class FastModel {
                 if (choices < 1 || rows % choices != 0) {
                     throw new IllegalArgumentException("multiple choice needs [batch][choices][seq] inputs");
                 }
-                FVar pooled = Fp32Ops.tanh(t, Fp32Ops.linear(t, Fp32Ops.rows(t, h, pk.firstTokens()),
-                        w("pooler.dense.weight"), w("pooler.dense.bias"), k));
+                FVar pooled = Fp32Ops.tanh(t, Fp32Ops.linear(t, h, w("pooler.dense.weight"), w("pooler.dense.bias"), k));
                 // XLMRobertaForMultipleChoice drops out with hidden_dropout_prob, not classifier_dropout
                 yield headLinear(t, hidden(t, pooled, drop), "classifier").view(rows / choices, choices);
             }

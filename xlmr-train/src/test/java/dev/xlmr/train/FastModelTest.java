@@ -176,6 +176,61 @@ class FastModelTest {
         }
     }
 
+    /**
+     * The heads that read only each sequence's first token get a last layer computed for those rows only: its
+     * outputs, under train-mode dropout (the same draws), and every parameter's gradient equal the full
+     * encoder's first rows, and a causal model's too.
+     */
+    @ParameterizedTest
+    @CsvSource({
+        "xlm-roberta, XLMRobertaForSequenceClassification, false",
+        "xlm-roberta, XLMRobertaForSequenceClassification, true",
+        "xlm-roberta-xl, XLMRobertaXLForSequenceClassification, false",
+    })
+    void firstTokenEncoderEqualsTheFullEncodersFirstRows(String modelType, String arch, boolean causal) {
+        String json = """
+                {"model_type": "%s", "architectures": ["%s"], "vocab_size": %d, "hidden_size": %d,
+                 "num_hidden_layers": %d, "num_attention_heads": 3, "intermediate_size": %d,
+                 "max_position_embeddings": %d, "type_vocab_size": 2, "pad_token_id": 1,
+                 "layer_norm_eps": 1e-5, "is_decoder": %b, "num_labels": 3}
+                """.formatted(modelType, arch, VOCAB, HIDDEN, LAYERS, INTER, MAXPOS, causal);
+        ModelConfig config = ModelConfig.parse(json, "test config");
+        Random rnd = new Random(arch.hashCode() + 11L);
+        Parameters params = randomParameters(config, 3, rnd);
+        TrainBatch batch = batch(config, 3, "single_label_classification", rnd);
+        float[] u = new float[4 * HIDDEN]; // a fixed direction to weigh the outputs by: loss = sum(h * u)
+        for (int i = 0; i < u.length; i++) {
+            u[i] = (float) rnd.nextGaussian();
+        }
+        try (Kernels k = dev.xlmr.engine.KernelProvider.create(null, 2)) {
+            Map<String, float[]>[] grads = new Map[2];
+            float[][] outs = new float[2][];
+            for (int way = 0; way < 2; way++) {
+                FastModel m = FastModel.of(new TrainableModel(config, params, "single_label_classification"), k);
+                FastModel.Packing pk = m.pack(batch);
+                Tape t = new Tape();
+                FVar h = m.encode(t, batch, pk, new Dropout(0.3, 0.2, 0.4, 5), way == 0);
+                if (way == 1) {
+                    h = Fp32Ops.rows(t, h, pk.firstTokens());
+                }
+                assertEquals(4 * HIDDEN, h.size());
+                outs[way] = h.data.clone();
+                FVar weights = new FVar(new int[] {1, HIDDEN}, java.util.Arrays.copyOf(u, HIDDEN));
+                FVar loss = Fp32Ops.mse(t, Fp32Ops.linear(t, h, weights, null, k), new double[4]);
+                m.zeroGrad();
+                m.backward(t, loss, 1f);
+                grads[way] = new LinkedHashMap<>();
+                for (var e : m.parameters().entrySet()) {
+                    grads[way].put(e.getKey(), e.getValue().grad().clone());
+                }
+            }
+            Fp32Test.close(toDouble(outs[1]), toDouble(outs[0]), 1e-6, arch + " first rows");
+            for (String name : grads[0].keySet()) {
+                Fp32Test.close(toDouble(grads[1].get(name)), toDouble(grads[0].get(name)), 1e-5, arch + " grad " + name);
+            }
+        }
+    }
+
     static double[] toDouble(float[] f) {
         double[] d = new double[f.length];
         for (int i = 0; i < f.length; i++) {

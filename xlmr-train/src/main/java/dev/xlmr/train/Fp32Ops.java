@@ -57,7 +57,11 @@ final class Fp32Ops {
         shape[shape.length - 1] = out;
         FVar y = new FVar(shape);
         if (n > 0) {
+            long t0 = OpProfile.ON ? System.nanoTime() : 0;
             k.gemm(false, true, n, out, in, 1f, x.data, 0, in, w.data, 0, in, 0f, y.data, 0, out);
+            if (OpProfile.ON) {
+                OpProfile.add("linear forward gemm", System.nanoTime() - t0);
+            }
             if (b != null) {
                 Par.range(n, Math.max(1, GRAIN / out), (part, r0, r1) -> {
                     for (int r = r0; r < r1; r++) {

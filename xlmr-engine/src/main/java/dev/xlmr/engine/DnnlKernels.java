@@ -361,7 +361,8 @@ final class DnnlKernels extends DelegatingKernels {
                     w.current = repack(data, w.out(), w.in(), OneDnn.F32, threads);
                     unload(data);
                 } catch (RuntimeException | Error e) {
-                    KernelProvider.warn("onednn: keeping fp32 weights unpacked (" + e.getMessage() + ")");
+                    // closed meanwhile (a background repack outliving its encoder): nothing to tell
+                    if (!closed) KernelProvider.warn("onednn: keeping fp32 weights unpacked (" + e.getMessage() + ")");
                 }
                 w.settled = true;
             }

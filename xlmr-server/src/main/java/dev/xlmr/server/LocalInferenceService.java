@@ -259,19 +259,15 @@ public final class LocalInferenceService implements InferenceService {
     }
 
     /**
-     * Left truncation as Hugging Face tokenizers do it for one text with special tokens: {@code <s>}, the last
-     * {@code limit - 2} tokens of the text, {@code </s>}. Prompt tokens cut away leave the pooling too.
+     * Left truncation of a text's encoding by the tokenizer (as Hugging Face tokenizers cut it: {@code <s>}, the
+     * last {@code limit - 2} tokens, {@code </s>}); prompt tokens cut away leave the pooling too.
      */
-    private static EmbeddingPipeline.Input cutLeft(EmbeddingPipeline.Input in, int limit) {
-        Encoding e = in.encoding();
-        int n = e.length();
-        int removed = n - limit;
-        int[] keep = new int[limit];
-        keep[0] = 0;
-        for (int k = 1; k < limit - 1; k++) keep[k] = removed + k;
-        keep[limit - 1] = n - 1;
+    private EmbeddingPipeline.Input cutLeft(EmbeddingPipeline.Input in, int limit) {
+        Encoding cut = tokenizer.truncate(in.encoding(),
+                EncodeOptions.defaults().maxLength(limit).truncationSide(EncodeOptions.Side.LEFT));
+        int removed = in.length() - cut.length();
         int prompt = in.promptTokens() == 0 ? 0 : Math.max(1, in.promptTokens() - removed);
-        return new EmbeddingPipeline.Input(pick(e, keep), prompt, in.fullLength());
+        return new EmbeddingPipeline.Input(cut, prompt, in.fullLength());
     }
 
     private static Encoding slice(Encoding e, int from, int length) {

@@ -387,7 +387,21 @@ final class VectorKernels implements Kernels, Bf16Writer, Int8Rows {
                                  float alpha, float beta, float[] bias, int j0, float[] scales) {
         for (int r = 0; r < rows; r++) {
             int ci = c0 + r * ldc;
-            for (int j = 0; j < cols; j += L) {
+            int j = 0;
+            // whole vectors unmasked (masked loads and stores cost several times more on AVX2), the tail masked
+            for (; j + L <= cols; j += L) {
+                FloatVector v = FloatVector.fromArray(S, tile, r * NR + j);
+                if (scales != null) v = v.mul(FloatVector.fromArray(S, scales, j0 + j));
+                if (alpha != 1f) v = v.mul(alpha);
+                if (first) {
+                    if (bias != null) v = v.add(FloatVector.fromArray(S, bias, j0 + j));
+                    if (beta != 0f) v = FloatVector.fromArray(S, c, ci + j).mul(beta).add(v);
+                } else {
+                    v = v.add(FloatVector.fromArray(S, c, ci + j));
+                }
+                v.intoArray(c, ci + j);
+            }
+            if (j < cols) {
                 VectorMask<Float> m = S.indexInRange(j, cols);
                 FloatVector v = FloatVector.fromArray(S, tile, r * NR + j);
                 if (scales != null) v = v.mul(FloatVector.fromArray(S, scales, j0 + j)); // padded to whole panels

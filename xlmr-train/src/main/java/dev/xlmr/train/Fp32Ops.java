@@ -39,9 +39,10 @@ final class Fp32Ops {
         OpProfile.forwardDone(op);
         t.record(() -> {
             long t0 = System.nanoTime();
+            long c0 = OpProfile.cpu();
             backward.run();
             y.releaseGrad();
-            OpProfile.add(op + " backward", System.nanoTime() - t0);
+            OpProfile.add(op + " backward", System.nanoTime() - t0, OpProfile.cpu() - c0);
         });
     }
 

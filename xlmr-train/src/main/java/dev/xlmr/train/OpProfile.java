@@ -21,7 +21,15 @@ import java.util.concurrent.atomic.LongAdder;
 final class OpProfile {
     static final boolean ON = Boolean.getBoolean("xlmr.train.profile");
     private static final Map<String, LongAdder> NANOS = new ConcurrentHashMap<>();
-    private static final ThreadLocal<long[]> LAST = ThreadLocal.withInitial(() -> new long[] {System.nanoTime()});
+    private static final Map<String, LongAdder> CPU = new ConcurrentHashMap<>();
+    private static final ThreadLocal<long[]> LAST = ThreadLocal.withInitial(() -> new long[] {System.nanoTime(), cpu()});
+    private static final com.sun.management.OperatingSystemMXBean OS =
+            (com.sun.management.OperatingSystemMXBean) java.lang.management.ManagementFactory.getOperatingSystemMXBean();
+
+    /** The process's CPU time (all threads, the GC's included), for the cores an op keeps busy. */
+    static long cpu() {
+        return ON ? OS.getProcessCpuTime() : 0;
+    }
 
     private OpProfile() {}
 
@@ -30,32 +38,48 @@ final class OpProfile {
         NANOS.computeIfAbsent(part, p -> new LongAdder()).add(nanos);
     }
 
+    /** Adds wall {@code nanos} and process CPU {@code cpuNanos} to a named part. */
+    static void add(String part, long nanos, long cpuNanos) {
+        add(part, nanos);
+        CPU.computeIfAbsent(part, p -> new LongAdder()).add(cpuNanos);
+    }
+
     /** Counts the time since the previous op's end on this thread to {@code op}'s forward. */
     static void forwardDone(String op) {
         long[] last = LAST.get();
         long now = System.nanoTime();
-        add(op + " forward", now - last[0]);
+        long c = cpu();
+        add(op + " forward", now - last[0], c - last[1]);
         last[0] = now;
+        last[1] = c;
     }
 
     /** Starts the clock of the next op's forward (at the start of a step). */
     static void mark() {
         LAST.get()[0] = System.nanoTime();
+        LAST.get()[1] = cpu();
     }
 
-    /** One line per part, largest first, with seconds and share; empty when nothing was timed. */
+    /**
+     * One line per part, largest first, with seconds, share and (where timed) the cores the process kept busy
+     * meanwhile; empty when nothing was timed.
+     */
     static String report() {
         Map<String, Long> m = new TreeMap<>();
         NANOS.forEach((k, v) -> m.put(k, v.sum()));
         long total = m.values().stream().mapToLong(Long::longValue).sum();
         StringBuilder b = new StringBuilder();
-        m.entrySet().stream().sorted((x, y) -> Long.compare(y.getValue(), x.getValue())).forEach(e ->
-                b.append(String.format(Locale.ROOT, "  %-22s %7.3f s %5.1f%%%n", e.getKey(), e.getValue() / 1e9,
-                        100.0 * e.getValue() / Math.max(1, total))));
+        m.entrySet().stream().sorted((x, y) -> Long.compare(y.getValue(), x.getValue())).forEach(e -> {
+            LongAdder c = CPU.get(e.getKey());
+            b.append(String.format(Locale.ROOT, "  %-22s %7.3f s %5.1f%%", e.getKey(), e.getValue() / 1e9,
+                    100.0 * e.getValue() / Math.max(1, total)));
+            b.append(c == null ? "\n" : String.format(Locale.ROOT, "  %.2f cores%n", c.sum() / (double) Math.max(1, e.getValue())));
+        });
         return b.toString();
     }
 
     static void reset() {
         NANOS.clear();
+        CPU.clear();
     }
 }

@@ -820,8 +820,8 @@ final class DnnlKernels extends DelegatingKernels {
 
     /**
      * Products of at least this many multiply-adds go to oneDNN's sgemm (training's dense layers and their
-     * gradients); smaller ones (attention's per-head products, 512 x 512 x 64 at most, which callers run on several
-     * threads at once) stay on the delegate, where each runs on the calling thread alone.
+     * gradients); smaller ones (attention's per-head products, 512 x 512 x 64 at most, which the training path runs
+     * side by side through {@link #gemmSingleThread}) stay on the delegate, the Vector API kernels.
      */
     static final long SGEMM_MIN_MACS = (1L << 24) + 1;
 
@@ -829,8 +829,25 @@ final class DnnlKernels extends DelegatingKernels {
     public void gemm(boolean transA, boolean transB, int m, int n, int k, float alpha,
                      float[] a, int aOff, int lda, float[] b, int bOff, int ldb,
                      float beta, float[] c, int cOff, int ldc) {
+        gemm(transA, transB, m, n, k, alpha, a, aOff, lda, b, bOff, ldb, beta, c, cOff, ldc, false);
+    }
+
+    @Override
+    public void gemmSingleThread(boolean transA, boolean transB, int m, int n, int k, float alpha,
+                                 float[] a, int aOff, int lda, float[] b, int bOff, int ldb,
+                                 float beta, float[] c, int cOff, int ldc) {
+        gemm(transA, transB, m, n, k, alpha, a, aOff, lda, b, bOff, ldb, beta, c, cOff, ldc, true);
+    }
+
+    private void gemm(boolean transA, boolean transB, int m, int n, int k, float alpha,
+                      float[] a, int aOff, int lda, float[] b, int bOff, int ldb,
+                      float beta, float[] c, int cOff, int ldc, boolean single) {
         if ((long) m * n * k < SGEMM_MIN_MACS) {
-            delegate.gemm(transA, transB, m, n, k, alpha, a, aOff, lda, b, bOff, ldb, beta, c, cOff, ldc);
+            if (single) {
+                delegate.gemmSingleThread(transA, transB, m, n, k, alpha, a, aOff, lda, b, bOff, ldb, beta, c, cOff, ldc);
+            } else {
+                delegate.gemm(transA, transB, m, n, k, alpha, a, aOff, lda, b, bOff, ldb, beta, c, cOff, ldc);
+            }
             return;
         }
         // bounds: native code would read or write past the arrays silently
@@ -839,21 +856,6 @@ final class DnnlKernels extends DelegatingKernels {
         NativeBlasKernels.checkMatrix(c, cOff, m, n, ldc);
         dnn.sgemm(transA, transB, m, n, k, alpha, MemorySegment.ofArray(a).asSlice(aOff * 4L), lda,
                 MemorySegment.ofArray(b).asSlice(bOff * 4L), ldb, beta, MemorySegment.ofArray(c).asSlice(cOff * 4L), ldc,
-                threads);
-    }
-
-    @Override
-    public void gemmSingleThread(boolean transA, boolean transB, int m, int n, int k, float alpha,
-                                 float[] a, int aOff, int lda, float[] b, int bOff, int ldb,
-                                 float beta, float[] c, int cOff, int ldc) {
-        if ((long) m * n * k < SGEMM_MIN_MACS) {
-            delegate.gemmSingleThread(transA, transB, m, n, k, alpha, a, aOff, lda, b, bOff, ldb, beta, c, cOff, ldc);
-            return;
-        }
-        NativeBlasKernels.checkMatrix(a, aOff, transA ? k : m, transA ? m : k, lda);
-        NativeBlasKernels.checkMatrix(b, bOff, transB ? n : k, transB ? k : n, ldb);
-        NativeBlasKernels.checkMatrix(c, cOff, m, n, ldc);
-        dnn.sgemm(transA, transB, m, n, k, alpha, MemorySegment.ofArray(a).asSlice(aOff * 4L), lda,
-                MemorySegment.ofArray(b).asSlice(bOff * 4L), ldb, beta, MemorySegment.ofArray(c).asSlice(cOff * 4L), ldc, 1);
+                single ? 1 : threads);
     }
 }

@@ -383,17 +383,8 @@ final class Fp32Ops {
             int qo = qStart[s] * hidden + h * d;
             kn.gemmSingleThread(false, true, nq, n, d, scale, q.data, qo, hidden, k.data, off, hidden, 0f, probs, po, n);
             softmaxRows(probs, po, nq, n, keyOk, start[s], causal);
-            float[] p = probs;
-            int pAt = po;
-            if (probMasks != null) {
-                float[] dr = dropped[part] == null ? dropped[part] = new float[most * most] : dropped[part];
-                float[] m = probMasks[s];
-                for (int i = 0; i < nq * n; i++) {
-                    dr[i] = probs[po + i] * m[h * nq * n + i];
-                }
-                p = dr;
-                pAt = 0;
-            }
+            float[] p = probMasks == null ? probs : dropped(probs, po, probMasks[s], h * nq * n, nq * n, dropped, part, most);
+            int pAt = probMasks == null ? po : 0;
             kn.gemmSingleThread(false, false, nq, d, n, 1f, p, pAt, n, v.data, off, hidden, 0f, y.data, qo, hidden);
         });
         record(t, "attention", y, () -> {
@@ -415,17 +406,8 @@ final class Fp32Ops {
                 int po = pOff[s] + h * nq * n;
                 int off = start[s] * hidden + h * d;
                 int qo = qStart[s] * hidden + h * d;
-                float[] p = probs;
-                int pAt = po;
-                if (probMasks != null) {
-                    float[] pm = pms[part] == null ? pms[part] = new float[most * most] : pms[part];
-                    float[] m = probMasks[s];
-                    for (int i = 0; i < nq * n; i++) {
-                        pm[i] = probs[po + i] * m[h * nq * n + i];
-                    }
-                    p = pm;
-                    pAt = 0;
-                }
+                float[] p = probMasks == null ? probs : dropped(probs, po, probMasks[s], h * nq * n, nq * n, pms, part, most);
+                int pAt = probMasks == null ? po : 0;
                 // dV += P'^T dY; dP' = dY V^T, through the dropout factor to dP
                 kn.gemmSingleThread(true, false, n, d, nq, 1f, p, pAt, n, dy, qo, hidden, 1f, dv, off, hidden);
                 kn.gemmSingleThread(false, true, nq, n, d, 1f, dy, qo, hidden, v.data, off, hidden, 0f, dp, 0, n);
@@ -469,6 +451,19 @@ final class Fp32Ops {
             });
         });
         return y;
+    }
+
+    /**
+     * {@code count} probabilities at {@code po} times their dropout factors at {@code mo}, into the part's
+     * scratch (made on first use, {@code most * most} floats).
+     */
+    private static float[] dropped(float[] probs, int po, float[] mask, int mo, int count, float[][] scratch, int part,
+                                   int most) {
+        float[] out = scratch[part] == null ? scratch[part] = new float[most * most] : scratch[part];
+        for (int i = 0; i < count; i++) {
+            out[i] = probs[po + i] * mask[mo + i];
+        }
+        return out;
     }
 
     /**

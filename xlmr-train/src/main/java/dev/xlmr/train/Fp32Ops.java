@@ -196,23 +196,44 @@ final class Fp32Ops {
         Par.range(n, Math.max(1, GRAIN / h), (part, r0, r1) -> {
             for (int r = r0; r < r1; r++) {
                 int o = r * h;
-                double mean = 0;
-                for (int i = 0; i < h; i++) {
+                // two passes (mean, then the squared deviations), fp32 lanes summed in lane order
+                FloatVector acc = FloatVector.zero(S);
+                int i = 0;
+                for (; i <= h - L; i += L) {
+                    FloatVector v = FloatVector.fromArray(S, x.data, o + i);
+                    if (res != null) {
+                        v = v.add(FloatVector.fromArray(S, res.data, o + i));
+                    }
+                    v.intoArray(xhat, o + i);
+                    acc = acc.add(v);
+                }
+                float sum = VectorMath.sum(acc);
+                for (; i < h; i++) {
                     float v = x.data[o + i] + (res == null ? 0f : res.data[o + i]);
                     xhat[o + i] = v;
-                    mean += v;
+                    sum += v;
                 }
-                mean /= h;
-                double var = 0;
-                for (int i = 0; i < h; i++) {
-                    double d = xhat[o + i] - mean;
-                    var += d * d;
+                float m = sum / h;
+                acc = FloatVector.zero(S);
+                i = 0;
+                for (; i <= h - L; i += L) {
+                    FloatVector d = FloatVector.fromArray(S, xhat, o + i).sub(m);
+                    acc = d.fma(d, acc);
                 }
-                var /= h;
-                float rs = (float) (1 / Math.sqrt(var + eps));
+                float sq = VectorMath.sum(acc);
+                for (; i < h; i++) {
+                    float d = xhat[o + i] - m;
+                    sq += d * d;
+                }
+                float rs = (float) (1 / Math.sqrt((double) sq / h + eps));
                 rstd[r] = rs;
-                float m = (float) mean;
-                for (int i = 0; i < h; i++) {
+                i = 0;
+                for (; i <= h - L; i += L) {
+                    FloatVector xh = FloatVector.fromArray(S, xhat, o + i).sub(m).mul(rs);
+                    xh.intoArray(xhat, o + i);
+                    xh.fma(FloatVector.fromArray(S, g.data, i), FloatVector.fromArray(S, b.data, i)).intoArray(y.data, o + i);
+                }
+                for (; i < h; i++) {
                     float xh = (xhat[o + i] - m) * rs;
                     xhat[o + i] = xh;
                     y.data[o + i] = xh * g.data[i] + b.data[i];

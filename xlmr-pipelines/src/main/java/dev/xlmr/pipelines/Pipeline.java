@@ -1,7 +1,5 @@
 package dev.xlmr.pipelines;
 
-import dev.xlmr.model.LengthBatching;
-
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import dev.xlmr.engine.Encoders;
@@ -9,6 +7,7 @@ import dev.xlmr.hub.ModelLocator;
 import dev.xlmr.model.Batch;
 import dev.xlmr.model.Encoder;
 import dev.xlmr.model.Head;
+import dev.xlmr.model.LengthBatching;
 import dev.xlmr.model.ModelConfig;
 import dev.xlmr.model.PackedOutput;
 import dev.xlmr.model.NdArray;

@@ -236,11 +236,9 @@ public final class FastModel {
                     probMasks[r] = m;
                 }
             }
-            FVar ctx = last
-                    ? Fp32Ops.attention(t, q, kk, v, pk.start(), pk.len(), firstAt, one, pk.keyOk(), heads,
-                            config.isDecoder(), probMasks, k)
-                    : Fp32Ops.attention(t, q, kk, v, pk.start(), pk.len(), pk.keyOk(), heads, config.isDecoder(),
-                            probMasks, k);
+            // queries: every token, or in the last layer each sequence's first (row r of q)
+            FVar ctx = Fp32Ops.attention(t, q, kk, v, pk.start(), pk.len(), last ? firstAt : pk.start(),
+                    last ? one : pk.len(), pk.keyOk(), heads, config.isDecoder(), probMasks, k);
             FVar attnOut = hidden(t, linear(t, ctx, pre + "attention.output.dense"), drop, keep, n);
             FVar res = last ? Fp32Ops.rows(t, h, first) : h;
             if (xl) {

@@ -299,11 +299,6 @@ final class Fp32Ops {
 
     private static final float INV_SQRT_2PI = 0.39894228f;
 
-    /** The standard normal CDF on one vector: the engine's, so the fp32 path's GELU equals the inference kernels'. */
-    static FloatVector cdf(FloatVector x) {
-        return VectorMath.normalCdf(x);
-    }
-
     /** Exact GELU {@code x Phi(x)} (transformers' "gelu"); backward {@code Phi(x) + x phi(x)}. */
     static FVar gelu(Tape t, FVar x) {
         FVar y = new FVar(x.shape());
@@ -312,7 +307,7 @@ final class Fp32Ops {
             int i = from;
             for (; i <= to - L; i += L) {
                 FloatVector v = FloatVector.fromArray(S, x.data, i);
-                v.mul(cdf(v)).intoArray(y.data, i);
+                v.mul(VectorMath.normalCdf(v)).intoArray(y.data, i); // the engine's GELU arithmetic
             }
             for (; i < to; i++) {
                 y.data[i] = (float) dev.xlmr.model.Ops.gelu(x.data[i]);
@@ -329,7 +324,7 @@ final class Fp32Ops {
                 for (; i <= to - L; i += L) {
                     FloatVector v = FloatVector.fromArray(S, x.data, i);
                     FloatVector pdf = VectorMath.exp(v.mul(v).mul(-0.5f)).mul(INV_SQRT_2PI);
-                    FloatVector d = v.fma(pdf, cdf(v));
+                    FloatVector d = v.fma(pdf, VectorMath.normalCdf(v));
                     FloatVector.fromArray(S, dy, i).fma(d, FloatVector.fromArray(S, dx, i)).intoArray(dx, i);
                 }
                 for (; i < to; i++) {
@@ -343,24 +338,15 @@ final class Fp32Ops {
     }
 
     /**
-     * Multi-head attention over packed sequences: q, k, v [tokens, hidden], sequence {@code s} being
-     * tokens {@code start[s] .. start[s] + len[s]}, so no padding is computed. Key {@code j} is attended
-     * to when {@code keyOk[j]} (padding kept only as a query, e.g. for QA's logits) and, when
-     * {@code causal}, it does not come after the query. A query with no allowed key attends to all keys
-     * of its sequence equally (transformers' fp32-minimum mask does that; packing keeps such a sequence
-     * whole). {@code probMasks[s]} [heads, len, len] drops probabilities (null: none). The products run
-     * on the kernels per (sequence, head), read out of the [tokens, hidden] buffers by row stride.
-     */
-    static FVar attention(Tape t, FVar q, FVar k, FVar v, int[] start, int[] len, boolean[] keyOk, int heads,
-                          boolean causal, float[][] probMasks, Kernels kn) {
-        return attention(t, q, k, v, start, len, start, len, keyOk, heads, causal, probMasks, kn);
-    }
-
-    /**
-     * {@link #attention} for the first {@code qLen[s]} positions of each sequence only: their queries are rows
-     * {@code qStart[s] ..} of {@code q} (and of the output), the keys and values still all of the sequence's
-     * tokens, {@code probMasks[s]} [heads, qLen, len]. With {@code qLen = len} this is the full attention; with one
-     * query per sequence it is what a head that reads only the first token needs of the last layer.
+     * Multi-head attention over packed sequences: k, v [tokens, hidden], sequence {@code s} being
+     * tokens {@code start[s] .. start[s] + len[s]}, so no padding is computed; the queries are its first
+     * {@code qLen[s]} positions, rows {@code qStart[s] ..} of q (and of the output): {@code qStart = start,
+     * qLen = len} for every token, one per sequence for a head that reads only the first token of the last
+     * layer. Key {@code j} is attended to when {@code keyOk[j]} (padding kept only as a query, e.g. for QA's
+     * logits) and, when {@code causal}, it does not come after the query. A query with no allowed key attends
+     * to all keys of its sequence equally (transformers' fp32-minimum mask does that; packing keeps such a
+     * sequence whole). {@code probMasks[s]} [heads, qLen, len] drops probabilities (null: none). The products
+     * run on the kernels per (sequence, head), read out of the [tokens, hidden] buffers by row stride.
      */
     static FVar attention(Tape t, FVar q, FVar k, FVar v, int[] start, int[] len, int[] qStart, int[] qLen,
                           boolean[] keyOk, int heads, boolean causal, float[][] probMasks, Kernels kn) {
